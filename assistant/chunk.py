@@ -1,0 +1,173 @@
+"""Document -> passages: sentence groups along the document's structure, with section, window and action."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from . import tag
+from .config import ChunkSettings
+from .types import Document, Passage
+
+# Abbreviations after which a period does not end a sentence (fr and en).
+_ABBREV = {
+    "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "no", "n°", "art", "p", "pp", "vol", "cf", "etc",
+    "e.g", "i.e", "vs", "mr", "mrs", "ms", "prof", "fig", "al", "env", "ex", "approx", "sr", "jr", "inc", "ltd", "co",
+}
+_END = re.compile(r"[.!?…]+[»”\"')\]]*(?=\s+[«“\"'(\[]?[A-ZÀ-ÖØ-Þ0-9•■])")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Offsets of the sentences of `text` (a paragraph or bullet), whitespace trimmed.
+
+    >>> t = "M. Dupont a parlé. Le Pérou a adapté sa formation."
+    >>> [t[a:b] for a, b in split_sentences(t)]
+    ['M. Dupont a parlé.', 'Le Pérou a adapté sa formation.']
+    """
+    spans, start = [], 0
+    for m in _END.finditer(text):
+        end = m.end()
+        word = re.search(r"(\S+)$", text[start : m.start() + 1])
+        token = word.group(1).lower().rstrip(".") if word else ""
+        # "M." / "N°." / a lone enumerator "1." or "a." are not sentence ends.
+        if token in _ABBREV or re.fullmatch(r"[a-z0-9]{1,2}", token) and m.group(0).startswith("."):
+            continue
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg.rstrip())
+        if seg.strip():
+            out.append((a + lead, a + trail))
+    return out
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    section: str | None
+    words: int
+    bullet: bool
+
+
+def _units(doc: Document, max_words: int) -> list[_Unit]:
+    """Paragraphs and bullets; long ones cut into sentence groups of at most max_words."""
+    units: list[_Unit] = []
+    for block in doc.blocks:
+        if block.kind == "heading":
+            continue
+        n = len(block.text.split())
+        if n <= max_words:
+            units.append(_Unit(block.start, block.end, block.section, n, block.kind == "bullet"))
+            continue
+        group_start, group_words, last_end = None, 0, None
+        for a, b in split_sentences(block.text):
+            w = len(block.text[a:b].split())
+            if group_start is not None and group_words + w > max_words:
+                units.append(_Unit(block.start + group_start, block.start + last_end, block.section, group_words, False))
+                group_start, group_words = None, 0
+            if group_start is None:
+                group_start = a
+            group_words += w
+            last_end = b
+        if group_start is not None:
+            units.append(_Unit(block.start + group_start, block.start + last_end, block.section, group_words, False))
+    return units
+
+
+def _merge_small(units: list[_Unit], min_words: int, max_words: int) -> list[_Unit]:
+    """Short neighbouring units of one section (a list of one-line features, say) become one passage."""
+    merged: list[_Unit] = []
+    for u in units:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.section == u.section
+            and (last.words < min_words or u.words < min_words // 2)
+            and last.words + u.words <= max_words
+            # A practice bullet that is long enough stands alone, so it can be cited alone.
+            and not (u.bullet and u.words >= min_words)
+        ):
+            merged[-1] = _Unit(last.start, u.end, last.section, last.words + u.words, last.bullet and u.bullet)
+        else:
+            merged.append(u)
+    return merged
+
+
+_ENUM = re.compile(r"^\s*([a-l])[.)]\s")
+
+
+def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]:
+    """Cut a parsed document into passages, each tagged with countries, themes and its action.
+
+    >>> from assistant.types import Block, Document
+    >>> text = "Pratiques\\n\\nLe Pérou a adapté sa formation aux routes de migration."
+    >>> doc = Document("x.txt", "0", "Pérou III", "fr", 2018, None, text,
+    ...     [Block("heading", "Pratiques", 0, 9, "Pratiques"), Block("paragraph", text[11:], 11, len(text), "Pratiques")])
+    >>> chunk(doc)[0].countries
+    ('PE',)
+    """
+    settings = settings or ChunkSettings()
+    units = _merge_small(_units(doc, settings.max_words), settings.min_words, settings.max_words)
+    doc_action = tag.document_action(doc.title, doc.text)
+    passages: list[Passage] = []
+    section_action: dict[str | None, tag.Action | None] = {}
+    for i, u in enumerate(units):
+        text = doc.text[u.start : u.end]
+        tags = tag.tag(text)
+        action = _action_for(text, tags, u.section, doc_action, section_action)
+        prev_start = units[i - 1].start if i > 0 and units[i - 1].section == u.section else u.start
+        next_end = units[i + 1].end if i + 1 < len(units) and units[i + 1].section == u.section else u.end
+        countries = list(tags.countries)
+        for c in action.countries if action else ():
+            if c not in countries:
+                countries.append(c)
+        digest = hashlib.sha1(text.encode()).hexdigest()[:8]
+        passages.append(
+            Passage(
+                id=f"{doc.doc_id}#{i:04d}-{digest}",
+                doc_id=doc.doc_id,
+                title=doc.title,
+                language=doc.language,
+                year=doc.year,
+                section=u.section,
+                text=text,
+                start=u.start,
+                end=u.end,
+                window=doc.text[prev_start:next_end],
+                countries=tuple(countries),
+                action=action.name if action else None,
+                action_countries=tuple(action.countries) if action else (),
+                themes=tags.themes,
+                ordinal=i,
+            )
+        )
+    return passages
+
+
+def _action_for(text, tags, section, doc_action, section_action):
+    """The action in force: named in the passage, else in its section, else the document's."""
+    explicit = [a for a in tags.actions if a.kind in ("mieux", "gcm")]
+    if doc_action is not None and doc_action.kind == "gcm":
+        m = _ENUM.match(text)
+        objective = re.search(r"(\d+)", doc_action.name)
+        if m and objective and "action" not in doc_action.name:
+            return tag.gcm_action(int(objective.group(1)), m.group(1))
+    if explicit:
+        section_action.setdefault(section, explicit[0])
+        return explicit[0]
+    if doc_action is not None:
+        return doc_action
+    return section_action.get(section)
+
+
+def embedding_text(p: Passage) -> str:
+    """What the model reads: title and section give a short passage its context."""
+    title = " ".join(p.title.split()[:24])
+    head = f"{title} — {p.section}" if p.section else title
+    return f"{head}\n{p.text}"

@@ -1,0 +1,180 @@
+"""Command line: `assistant ingest | status | ask | similar | chat | eval | update | feedback`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import AssistantError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Bilingual (French/English) assistant over good practices in migration governance.",
+)
+
+ConfigOpt = typer.Option(None, "--config", help="TOML settings file (a preset); see presets/.")
+
+
+def _settings(config: Optional[Path], **overrides):
+    from .config import load_settings
+
+    return load_settings(config, **{k: v for k, v in overrides.items() if v})
+
+
+def _assistant(config: Optional[Path], index: Optional[Path] = None, corpus: Optional[Path] = None):
+    from .pipeline import Assistant
+
+    paths = {}
+    if index:
+        paths["index"] = index
+    if corpus:
+        paths["corpus"] = corpus
+    return Assistant(_settings(config, paths=paths))
+
+
+def _fail(err: Exception, code: int = 2):
+    typer.secho(str(err), fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    path: Optional[Path] = typer.Argument(None, help="A file or folder inside the corpus (default: the whole corpus)."),
+    corpus: Optional[Path] = typer.Option(None, help="Corpus folder (default: settings paths.corpus, ./corpus)."),
+    index: Optional[Path] = typer.Option(None, help="Index folder (default: settings paths.index, ./index)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Index the corpus: parse, chunk, tag, embed and store what is new or changed.
+
+    Example: assistant ingest            (then: assistant ingest corpus/en/new_page.html)
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    try:
+        assistant = _assistant(config, index, corpus)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int):
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task({"parse": "Parsing", "embed": "Embedding"}.get(stage, stage), total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            report = assistant.ingest(path, progress=progress)
+    except AssistantError as err:
+        _fail(err)
+    except KeyboardInterrupt:
+        typer.secho("Interrupted: the previous index is unchanged.", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(
+            f"Indexed: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+            f"{report.unchanged} unchanged; {report.embedded} passages embedded, {report.reused} from cache; "
+            f"{report.passages} passages in the index ({report.seconds:.1f} s)."
+        )
+    for doc_id, message in report.problems.items():
+        typer.secho(f"Skipped: {message}", fg=typer.colors.YELLOW, err=True)
+
+
+@app.command()
+def status(
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """What is indexed (documents, passages, languages, countries, actions) and what changed on disk since.
+
+    Example: assistant status --json
+    """
+    try:
+        info = _assistant(config, index, corpus).status()
+    except AssistantError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"Index: {info['index']} ({info['chroma']}), generation {info['generation']}, updated {info['last_update']}")
+    typer.echo(f"{info['documents']} documents, {info['passages']} passages; languages {info['languages']}")
+    typer.echo("Countries: " + ", ".join(f"{c} {n}" for c, n in list(info["countries"].items())[:20]))
+    typer.echo("Actions: " + "; ".join(f"{a} ({n})" for a, n in list(info["actions"].items())[:15]))
+    disk = info["on_disk"]
+    typer.echo(f"On disk since: {len(disk['new'])} new, {len(disk['changed'])} changed, {len(disk['removed'])} removed")
+    for doc_id, message in info["problems"].items():
+        typer.secho(f"Problem: {message}", fg=typer.colors.YELLOW)
+
+
+def _filters(country, lang, source, year=None, section=None, action=None):
+    from . import tag
+    from .types import Filters
+
+    codes = []
+    for c in country or []:
+        found = tag.find_countries(c) or ((c.upper(),) if len(c) == 2 else ())
+        if not found:
+            raise AssistantError(f"Unknown country '{c}' (--country): give an ISO code such as PE or a name such as Peru")
+        codes.extend(found)
+    if lang and lang not in ("fr", "en"):
+        raise AssistantError(f"Unknown language '{lang}' (--lang): choose fr or en")
+    return Filters(countries=codes, language=None, sources=list(source or []), years=list(year or []),
+                   section=section, action=action)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in French or English."),
+    country: Optional[list[str]] = typer.Option(None, "--country", help="Only passages about this country (ISO code or name); repeatable."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Answer language (fr or en); default: the question's."),
+    source_lang: Optional[str] = typer.Option(None, "--source-lang", help="Only passages in this language (fr or en)."),
+    source: Optional[list[str]] = typer.Option(None, "--source", help="Only this document (path under corpus/); repeatable."),
+    year: Optional[list[int]] = typer.Option(None, "--year", help="Only documents of this year; repeatable."),
+    section: Optional[str] = typer.Option(None, "--section", help="Only this section (e.g. Pratiques)."),
+    action: Optional[str] = typer.Option(None, "--action", help="Only this action (e.g. 'MIEUX Peru III')."),
+    k: Optional[int] = typer.Option(None, "-k", help="Passages used as evidence."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="Generative mode: URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Answer a question from the corpus with numbered citations, or say the corpus does not cover it.
+
+    Example: assistant ask "How did Peru adapt its training?"
+    """
+    try:
+        assistant = _assistant(config, index)
+        mode = None
+        if llm:
+            assistant.settings.llm.backend = "openai"
+            assistant.settings.llm.url = llm
+            mode = "generative"
+        filters = _filters(country, None, source, year, section, action)
+        filters.language = source_lang
+        result = assistant.ask(question, filters, language=lang, k=k, mode=mode)
+    except AssistantError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(result.answer)
+    if result.citations:
+        typer.echo("")
+        for c in result.citations:
+            where = " · ".join(x for x in (c.section, c.action, ",".join(c.countries)) if x)
+            typer.echo(f"[{c.n}] corpus/{c.source} — {c.title}" + (f" ({where})" if where else ""))
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

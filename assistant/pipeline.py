@@ -1,0 +1,383 @@
+"""The one place where the stages are wired together: ingest, status, ask, similar."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from . import chunk as chunking
+from . import load, parse, tag
+from .config import Settings, load_settings
+from .embed import Embedder, make_embedder
+from .errors import AssistantError, BadDocument
+from .store import Catalog, EmbeddingCache, VectorStore, require_live
+from .types import Answer, Filters, IndexedDocument, Passage
+
+# Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
+# (and only text that changed is re-embedded, thanks to the cache).
+PIPELINE_VERSION = "3"
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IngestReport:
+    generation: str | None
+    promoted: bool
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    passages: int = 0
+    embedded: int = 0  # passages sent to the model (not found in the cache)
+    reused: int = 0  # passages whose vector came from the cache
+    problems: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class Assistant:
+    """The assistant over one index. Cheap to build: models and the index load on first use.
+
+    >>> a = Assistant(load_settings(paths={"index": "index", "corpus": "corpus"}))
+    >>> a.ask("How did Peru adapt its training?").abstained  # doctest: +SKIP
+    False
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or load_settings()
+        self._retriever = None
+        self._retriever_lock = threading.Lock()
+
+    # -- components, built on first use --------------------------------------------------------
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.settings.paths.index)
+
+    @cached_property
+    def cache(self) -> EmbeddingCache:
+        return EmbeddingCache(self.settings.paths.index)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VectorStore(self.settings)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings.embed)
+
+    @property
+    def pipeline_id(self) -> str:
+        chunk = self.settings.chunk
+        return f"{PIPELINE_VERSION}/{self.embedder.name}/{chunk.max_words}/{chunk.min_words}"
+
+    # -- ingest --------------------------------------------------------------------------------
+    def ingest(self, path: Path | str | None = None, *, promote: bool = True, progress: Progress | None = None) -> IngestReport:
+        """Bring the index up to date with the corpus folder (or only with `path` inside it).
+
+        Unchanged files are not re-embedded; a changed file replaces exactly its own passages; a
+        removed file's passages go away; a bad file is reported and skipped (its previous version,
+        if any, stays). With promote=False the new generation is left staged for `promote()`.
+        """
+        started = time.monotonic()
+        root = Path(self.settings.paths.corpus)
+        if not root.is_dir():
+            raise AssistantError(f"Cannot ingest {root}: no such folder (paths.corpus / ASSISTANT_PATHS__CORPUS)")
+        only = [Path(path)] if path is not None and Path(path).resolve() != root.resolve() else None
+        with self._ingest_lock():
+            self._collect_garbage()
+            manifest = load.read_manifest(root)
+            sources = list(load.iter_sources(root, only))
+            scope = _scope(root, only) if only else None
+            live = self.catalog.live()
+            live_docs = self.catalog.documents(live) if live else {}
+            same_pipeline = bool(live) and (self.catalog.generation_info(live) or {}).get("pipeline") == self.pipeline_id
+
+            report = IngestReport(generation=None, promoted=False)
+            todo, keep = [], []
+            for src in sources:
+                key = _doc_key(src, manifest.get(src.doc_id))
+                old = live_docs.get(src.doc_id)
+                if same_pipeline and old is not None and old.sha256 == key:
+                    keep.append(src.doc_id)
+                else:
+                    todo.append((src, key, old))
+            seen = {s.doc_id for s in sources}
+            in_scope = (lambda d: any(p == "" or d == p or d.startswith(p + "/") for p in scope)) if scope else (lambda d: True)
+            report.removed = [d for d in live_docs if in_scope(d) and d not in seen]
+            keep += [d for d in live_docs if not in_scope(d)]
+            report.unchanged = len(keep)
+
+            parsed = []
+            for i, (src, key, old) in enumerate(todo):
+                if progress:
+                    progress("parse", i, len(todo))
+                try:
+                    doc = parse.parse(src, manifest.get(src.doc_id), max_bytes=self.settings.max_file_bytes)
+                    passages = chunking.chunk(doc, self.settings.chunk)
+                    if not passages:
+                        raise BadDocument(src.doc_id, "no passage of text could be cut from it", "is it only headings or images?")
+                except BadDocument as err:
+                    report.problems[src.doc_id] = str(err)
+                    if old is not None:
+                        keep.append(src.doc_id)  # keep what was indexed rather than lose it
+                    continue
+                except Exception as err:  # a parser bug must not lose the rest of the corpus
+                    report.problems[src.doc_id] = f"Cannot read corpus/{src.doc_id}: {err.__class__.__name__}: {err}"
+                    if old is not None:
+                        keep.append(src.doc_id)
+                    continue
+                parsed.append((doc, key, passages, old))
+
+            if live and not parsed and not report.removed:
+                # Nothing to write: the live index already is the corpus (bad files aside).
+                self.catalog.set_problems(live, report.problems)
+                report.generation = live
+                report.seconds = time.monotonic() - started
+                return report
+
+            generation = self.catalog.new_generation(self.embedder.name, self.pipeline_id)
+            try:
+                self.store.create(generation)
+                if live and keep:
+                    self.store.copy(live, generation, sorted(set(keep)))
+                    self.catalog.copy_documents(live, generation, sorted(set(keep)))
+                total = sum(len(p) for _, _, p, _ in parsed)
+                done = 0
+                for doc, key, passages, old in parsed:
+                    vectors, embedded = self._vectors(passages)
+                    self.store.add(generation, passages, vectors)
+                    report.embedded += embedded
+                    report.reused += len(passages) - embedded
+                    self.catalog.put_document(generation, _indexed(doc, key, passages), doc.text)
+                    (report.changed if old is not None else report.added).append(doc.doc_id)
+                    done += len(passages)
+                    if progress:
+                        progress("embed", done, total)
+                self.catalog.set_problems(generation, report.problems)
+                report.generation = generation
+                if promote:
+                    self.promote(generation)
+                    report.promoted = True
+            except BaseException:
+                self.discard(generation)
+                raise
+            report.passages = self.store.count(generation)
+            report.seconds = time.monotonic() - started
+            return report
+
+    def _vectors(self, passages: list[Passage]):
+        import numpy as np
+
+        texts = [chunking.embedding_text(p) for p in passages]
+        found = self.cache.get_many(self.embedder.name, texts)
+        missing = [i for i in range(len(texts)) if i not in found]
+        if missing:
+            fresh = self.embedder.embed_passages([texts[i] for i in missing])
+            self.cache.put_many(self.embedder.name, [texts[i] for i in missing], fresh)
+            for i, v in zip(missing, fresh):
+                found[i] = v
+        return np.vstack([found[i] for i in range(len(texts))]), len(missing)
+
+    def promote(self, generation: str) -> None:
+        """Make a staged generation live (one transaction), then drop generations beyond the kept ones."""
+        self.catalog.promote(generation)
+        self._collect_garbage(keep_staging=False)
+
+    def discard(self, generation: str) -> None:
+        """Forget a staged generation; the live index is untouched."""
+        self.store.drop(generation)
+        self.catalog.forget(generation)
+
+    def _collect_garbage(self, keep_staging: bool = False) -> None:
+        # Staging generations left by a crashed ingest are unreachable: drop them (we hold the ingest lock).
+        if not keep_staging:
+            for name in self.catalog.staging():
+                self.discard(name)
+        retired = self.catalog.retired()
+        extra = len(retired) - (self.settings.store.keep_generations - 1)
+        for name in retired[: max(extra, 0)]:
+            self.discard(name)
+
+    def _ingest_lock(self):
+        index = Path(self.settings.paths.index)
+        index.mkdir(parents=True, exist_ok=True)
+        lock_path = index / "ingest.lock"
+
+        class _Lock:
+            def __enter__(self_inner):
+                self_inner.fh = open(lock_path, "w")
+                try:
+                    fcntl.flock(self_inner.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    self_inner.fh.close()
+                    raise AssistantError(
+                        f"Another ingest or update is running on {index} (lock {lock_path}); wait for it to finish"
+                    ) from None
+                return self_inner
+
+            def __exit__(self_inner, *exc):
+                fcntl.flock(self_inner.fh, fcntl.LOCK_UN)
+                self_inner.fh.close()
+                return False
+
+        return _Lock()
+
+    # -- status --------------------------------------------------------------------------------
+    def status(self) -> dict:
+        """What is indexed, and what changed on disk since."""
+        live = self.catalog.live()
+        docs = self.catalog.documents(live) if live else {}
+        root = Path(self.settings.paths.corpus)
+        manifest = load.read_manifest(root) if root.is_dir() else {}
+        new, changed = [], []
+        seen = set()
+        if root.is_dir():
+            for src in load.iter_sources(root):
+                seen.add(src.doc_id)
+                old = docs.get(src.doc_id)
+                if old is None:
+                    new.append(src.doc_id)
+                elif old.sha256 != _doc_key(src, manifest.get(src.doc_id)):
+                    changed.append(src.doc_id)
+        removed = [d for d in docs if d not in seen]
+        languages: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        actions: dict[str, int] = {}
+        for d in docs.values():
+            languages[d.language] = languages.get(d.language, 0) + 1
+            for c in d.countries:
+                countries[c] = countries.get(c, 0) + 1
+            for a in d.actions:
+                actions[a] = actions.get(a, 0) + 1
+        problems = self.catalog.problems(live) if live else {}
+        return {
+            "index": str(Path(self.settings.paths.index).resolve()),
+            "chroma": self.settings.store.chroma_url or "embedded",
+            "generation": live,
+            "last_update": self.catalog.updated_at(),
+            "documents": len(docs),
+            "passages": sum(d.n_passages for d in docs.values()),
+            "languages": languages,
+            "countries": dict(sorted(countries.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "actions": dict(sorted(actions.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "files": [
+                {
+                    "source": d.doc_id,
+                    "title": d.title,
+                    "language": d.language,
+                    "year": d.year,
+                    "passages": d.n_passages,
+                    "countries": d.countries,
+                    "actions": d.actions,
+                    "themes": d.themes,
+                    "ingested_at": d.ingested_at,
+                }
+                for d in docs.values()
+            ],
+            "on_disk": {"new": new, "changed": changed, "removed": removed},
+            "problems": problems,
+        }
+
+    # -- questions -----------------------------------------------------------------------------
+    @property
+    def retriever(self):
+        """The retriever over the live generation; rebuilt when an ingest swapped in a new one."""
+        from .retrieve import Retriever
+
+        live = require_live(self.catalog)
+        with self._retriever_lock:
+            if self._retriever is None or self._retriever.generation != live:
+                self._retriever = Retriever(self.settings, self.store, self.embedder, self.catalog, live)
+            return self._retriever
+
+    def ask(self, question: str, filters: Filters | None = None, *, language: str | None = None,
+            k: int | None = None, history: list[tuple[str, str]] | None = None, mode: str | None = None) -> Answer:
+        """Answer a question from the corpus, with citations, or abstain.
+
+        >>> Assistant().ask("Comment le Pérou a-t-il adapté sa formation ?").citations[0].source  # doctest: +SKIP
+        'seeds/000_c0f20d1b9c390d7f.txt'
+        """
+        from .answer import answer_question
+
+        return answer_question(self, question, filters or Filters(), language=language, k=k, history=history, mode=mode)
+
+    def document_text(self, doc_id: str) -> str | None:
+        live = require_live(self.catalog)
+        return self.catalog.text(live, doc_id)
+
+    def documents(self) -> dict[str, IndexedDocument]:
+        live = require_live(self.catalog)
+        return self.catalog.documents(live)
+
+
+def _scope(root: Path, only: list[Path]) -> list[str]:
+    """doc_id prefixes that `only` covers (a file, or a folder inside the corpus)."""
+    out = []
+    for p in only:
+        full = (p if p.is_absolute() else Path.cwd() / p).resolve()
+        if not full.exists() and not p.is_absolute():
+            full = (root / p).resolve()
+        try:
+            rel = full.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            raise AssistantError(f"Cannot ingest {p}: it is outside the corpus folder {root}; copy it into {root} first") from None
+        out.append("" if rel == "." else rel)
+    return out
+
+
+def _doc_key(src, entry) -> str:
+    """File content plus its manifest row: editing a title re-indexes the document."""
+    if entry is None:
+        return src.sha256
+    row = f"{entry.title}|{entry.language}|{entry.year}|{entry.source}"
+    return src.sha256 + ":" + hashlib.sha1(row.encode()).hexdigest()[:12]
+
+
+def _indexed(doc, key: str, passages: list[Passage]) -> IndexedDocument:
+    countries: list[str] = []
+    actions: list[str] = []
+    themes: list[str] = []
+    for p in passages:
+        for c in p.countries:
+            if c not in countries:
+                countries.append(c)
+        if p.action and p.action not in actions:
+            actions.append(p.action)
+        for t in p.themes:
+            if t not in themes:
+                themes.append(t)
+    return IndexedDocument(
+        doc_id=doc.doc_id, sha256=key, title=doc.title, language=doc.language, year=doc.year, source=doc.source,
+        n_passages=len(passages), countries=countries, actions=actions, themes=themes,
+    )
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> Assistant:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant(load_settings())
+        return _default
+
+
+def ask(question: str, filters: Filters | None = None, **kwargs) -> Answer:
+    """Answer with the assistant configured by the environment (see config.py).
+
+    >>> ask("Comment le Pérou a-t-il adapté sa formation ?").language  # doctest: +SKIP
+    'fr'
+    """
+    return default().ask(question, filters, **kwargs)

@@ -1,0 +1,51 @@
+"""Words users read: labels and templates from prompts/<lang>.toml, one file per language."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+@lru_cache(maxsize=16)
+def _load(folder: str, lang: str) -> dict:
+    path = Path(folder) / f"{lang}.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Missing prompt file {path}: every language needs one (paths.prompts)") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"Cannot read prompt file {path}: {err}") from None
+
+
+def text(lang: str, key: str, folder: Path | None = None, **values) -> str:
+    """The sentence `key` ("labels.abstain") in `lang`, with its {placeholders} filled.
+
+    >>> text("fr", "labels.abstain", topic="la Norvège")
+    'Le corpus ne documente pas la Norvège.'
+    """
+    data = _load(str(folder or DEFAULT_DIR), lang if lang in ("fr", "en") else "en")
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ConfigError(f"Prompt file {folder or DEFAULT_DIR}/{lang}.toml has no '{key}'")
+        node = node[part]
+    needed = {f for _, f, _, _ in string.Formatter().parse(node) if f}
+    missing = needed - values.keys()
+    if missing:
+        raise ConfigError(f"Prompt '{key}' ({lang}) needs {', '.join(sorted(missing))}")
+    return node.format(**values)
+
+
+def template(lang: str, name: str, folder: Path | None = None) -> str:
+    """A whole template file, e.g. prompts/generate_fr.txt."""
+    path = Path(folder or DEFAULT_DIR) / f"{name}_{lang if lang in ('fr', 'en') else 'en'}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"Missing prompt template {path}") from None

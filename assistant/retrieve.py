@@ -1,0 +1,283 @@
+"""Question -> ranked evidence: dense per language + BM25, fused, filtered, diversified."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import snowballstemmer
+
+from . import tag
+from .config import Settings
+from .types import Evidence, Filters, Passage
+
+_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+(?:-[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+)*")
+_STEMMERS = {"fr": "french", "en": "english"}
+
+
+@lru_cache(maxsize=None)
+def stopwords(lang: str) -> frozenset[str]:
+    text = resources.files("assistant.resources").joinpath(f"stopwords_{lang}.txt").read_text(encoding="utf-8")
+    return frozenset(_fold(w) for w in text.split())
+
+
+def _fold(word: str) -> str:
+    word = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in word if not unicodedata.combining(ch))
+
+
+@lru_cache(maxsize=4)
+def _stemmer(lang: str):
+    return snowballstemmer.stemmer(_STEMMERS[lang])
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str, lang: str) -> str:
+    return _fold(_stemmer(lang).stemWord(word))
+
+
+def words(text: str) -> list[str]:
+    """Word tokens, with elisions split off ("d'organiser" -> "organiser") and hyphenated words kept whole."""
+    text = text.replace("’", "'")
+    out = []
+    for m in _WORD.finditer(text):
+        out.append(m.group(0))
+    return out
+
+
+def analyze(text: str, lang: str) -> list[str]:
+    """BM25 terms: lowercased, stop words out, Snowball-stemmed in `lang`, accents folded."""
+    stops_fr, stops_en = stopwords("fr"), stopwords("en")
+    out = []
+    for w in words(text):
+        low = w.lower()
+        folded = _fold(low)
+        if folded in stops_fr or folded in stops_en or len(folded) < 2:
+            continue
+        for part in [low] + (low.split("-") if "-" in low else []):
+            if len(part) >= 2 and _fold(part) not in stops_fr and _fold(part) not in stops_en:
+                out.append(_stem(part, lang))
+    return out
+
+
+class BM25:
+    """Okapi BM25 over pre-analysed documents."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.n = len(docs)
+        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        self.avg = float(self.lengths.mean()) if self.n else 0.0
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            for term, tf in Counter(d).items():
+                postings[term].append((i, tf))
+        self.postings = {t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float32)) for t, p in postings.items()}
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings[term][0]) if term in self.postings else 0
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        if not self.n:
+            return out
+        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-6))
+        for term, qtf in Counter(terms).items():
+            if term not in self.postings:
+                continue
+            ids, tfs = self.postings[term]
+            out[ids] += self.idf(term) * tfs * (self.k1 + 1) / (tfs + norm[ids])
+        return out
+
+
+@dataclass
+class QuestionInfo:
+    """What retrieval and abstention need to know about a question."""
+
+    text: str
+    language: str
+    countries: tuple[str, ...]
+    years: tuple[int, ...]
+    terms: dict[str, list[str]]  # lang -> analysed terms, the other language from the glossary
+    expansions: list[str] = field(default_factory=list)
+
+
+def detect_language(text: str) -> str:
+    from .parse import detect_language as detect
+
+    return detect(text) or "en"
+
+
+def analyze_question(question: str, language: str | None = None) -> QuestionInfo:
+    lang = language or detect_language(question)
+    other = "en" if lang == "fr" else "fr"
+    expansions = tag.expand_terms(question, other)
+    own = analyze(question, lang)
+    # Names, acronyms and figures are the same in both languages.
+    shared = [_fold(w) for w in words(question) if w[:1].isupper() or w.isdigit() or w.isupper()]
+    shared = [w for w in shared if w not in stopwords("fr") and w not in stopwords("en")]
+    foreign = analyze(" ; ".join(expansions), other) + [s for s in shared]
+    return QuestionInfo(
+        text=question,
+        language=lang,
+        countries=tag.find_countries(question),
+        years=tag.find_years(question),
+        terms={lang: own, other: foreign},
+        expansions=expansions,
+    )
+
+
+def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    toks = [_fold(w) for w in words(text)]
+    return {tuple(toks[i : i + n]) for i in range(max(len(toks) - n + 1, 1))}
+
+
+def where_clause(filters: Filters, language: str | None = None) -> dict | None:
+    """Chroma `where` for the filters (and one language)."""
+    parts: list[dict] = []
+    lang = language or filters.language
+    if lang:
+        parts.append({"language": lang})
+    if filters.countries:
+        ors = [{"countries": {"$contains": c}} for c in filters.countries]
+        parts.append(ors[0] if len(ors) == 1 else {"$or": ors})
+    if filters.sources:
+        parts.append({"doc_id": {"$in": list(filters.sources)}})
+    if filters.section:
+        parts.append({"section": filters.section})
+    if filters.years:
+        parts.append({"year": {"$in": [int(y) for y in filters.years]}})
+    if filters.action:
+        parts.append({"action": filters.action})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def matches(p: Passage, filters: Filters) -> bool:
+    if filters.language and p.language != filters.language:
+        return False
+    if filters.countries and not set(filters.countries) & set(p.countries):
+        return False
+    if filters.sources and p.doc_id not in filters.sources:
+        return False
+    if filters.section and p.section != filters.section:
+        return False
+    if filters.years and p.year not in filters.years:
+        return False
+    if filters.action and p.action != filters.action:
+        return False
+    return True
+
+
+class Retriever:
+    """Hybrid retrieval over one index generation (passages and BM25 held in memory)."""
+
+    def __init__(self, settings: Settings, store, embedder, catalog, generation: str):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.catalog = catalog
+        self.generation = generation
+        self.passages = store.all_passages(generation)
+        self.by_id = {p.id: i for i, p in enumerate(self.passages)}
+        self.bm25 = BM25([analyze(f"{p.section or ''} {p.text}", p.language) for p in self.passages])
+        self.vocabulary = {_fold(w) for p in self.passages for w in words(p.text + " " + p.title)}
+        self.known_countries = {c for p in self.passages for c in p.countries}
+        self.known_actions = {p.action for p in self.passages if p.action}
+        self._shingles: dict[int, set] = {}
+
+    def languages(self, filters: Filters) -> list[str]:
+        return [filters.language] if filters.language else ["fr", "en"]
+
+    def retrieve(self, question: str | QuestionInfo, filters: Filters | None = None, k: int | None = None,
+                 pool: int | None = None) -> list[Evidence]:
+        """The k best passages for the question, at most `max_per_document` per document, no near-duplicates.
+
+        `pool` > k returns that many (diversified) candidates, for the "related" list.
+        """
+        cfg = self.settings.retrieve
+        filters = filters or Filters()
+        info = question if isinstance(question, QuestionInfo) else analyze_question(question)
+        k = k or cfg.k
+        n = cfg.candidates
+        fused: dict[int, float] = defaultdict(float)
+        dense_score: dict[int, float] = {}
+        lexical_score: dict[int, float] = {}
+        qvec = self.embedder.embed_query(info.text)
+        bm = self.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", [])) if self.passages else np.zeros(0)
+        for lang in self.languages(filters):
+            # Ranking each language on its own undoes the model's preference for the question's language.
+            hits = self.store.query(self.generation, qvec, n, where_clause(filters, lang))
+            for rank, (pid, sim) in enumerate(hits):
+                i = self.by_id.get(pid)
+                if i is None:
+                    continue
+                dense_score[i] = sim
+                fused[i] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
+            lang_terms = info.terms.get(lang, [])
+            scores = self.bm25.scores(lang_terms) if lang_terms else bm
+            order = np.argsort(-scores)
+            rank = 0
+            for i in order:
+                if scores[i] <= 0 or rank >= n:
+                    break
+                p = self.passages[i]
+                if p.language != lang or not matches(p, filters):
+                    continue
+                lexical_score[int(i)] = float(scores[i])
+                fused[int(i)] += cfg.lexical_weight / (cfg.rrf_k + rank + 1)
+                rank += 1
+        if info.countries and cfg.country_boost:
+            wanted = set(info.countries)
+            for i in fused:
+                if wanted & set(self.passages[i].countries):
+                    fused[i] *= 1 + cfg.country_boost
+        ranked = sorted(fused, key=lambda i: -fused[i])
+        chosen = self._diversify(ranked, pool or k)
+        top = fused[ranked[0]] if ranked else 1.0
+        return [
+            Evidence(
+                passage=self.passages[i],
+                score=fused[i] / top if top else 0.0,
+                dense=dense_score.get(i),
+                lexical=lexical_score.get(i),
+                rank=r,
+            )
+            for r, i in enumerate(chosen)
+        ]
+
+    def _shingle(self, i: int) -> set:
+        if i not in self._shingles:
+            self._shingles[i] = shingles(self.passages[i].text)
+        return self._shingles[i]
+
+    def _diversify(self, ranked: list[int], k: int) -> list[int]:
+        cfg = self.settings.retrieve
+        per_doc: Counter = Counter()
+        chosen: list[int] = []
+        for i in ranked:
+            p = self.passages[i]
+            if per_doc[p.doc_id] >= cfg.max_per_document:
+                continue
+            s = self._shingle(i)
+            if any(_jaccard(s, self._shingle(j)) >= cfg.duplicate_jaccard for j in chosen):
+                continue
+            chosen.append(i)
+            per_doc[p.doc_id] += 1
+            if len(chosen) >= k:
+                break
+        return chosen
+
+
+def _jaccard(a: set, b: set) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)

@@ -1,0 +1,399 @@
+"""Chroma (embedded or server) plus a small catalog: upsert, delete by source, staging and swap.
+
+Every ingest writes a new *generation*: a fresh Chroma collection and its rows in the catalog.
+Readers only ever see the generation the catalog marks live, and the switch is one SQLite
+transaction, so a crash, a kill -9 or a full disk in the middle of an ingest leaves the
+previous index complete and queryable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .config import Settings
+from .errors import IndexMissing, StoreUnavailable
+from .types import IndexedDocument, Passage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS generations (
+    name TEXT PRIMARY KEY, created_at TEXT, status TEXT, embedder TEXT, pipeline TEXT);
+CREATE TABLE IF NOT EXISTS documents (
+    generation TEXT, doc_id TEXT, sha256 TEXT, title TEXT, language TEXT, year INTEGER,
+    source TEXT, n_passages INTEGER, countries TEXT, actions TEXT, themes TEXT,
+    ingested_at TEXT, text TEXT, PRIMARY KEY (generation, doc_id));
+CREATE TABLE IF NOT EXISTS problems (generation TEXT, doc_id TEXT, message TEXT);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+class Catalog:
+    """Which generation is live, and the documents of each generation (with their cleaned text)."""
+
+    def __init__(self, index_dir: Path):
+        self.path = Path(index_dir) / "catalog.sqlite"
+        self._conn = _connect(self.path)
+        self._conn.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _tx(self):
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def live(self) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key='live'")
+        return rows[0][0] if rows else None
+
+    def generation_info(self, name: str) -> dict | None:
+        rows = self._query("SELECT name, created_at, status, embedder, pipeline FROM generations WHERE name=?", (name,))
+        if not rows:
+            return None
+        return dict(zip(("name", "created_at", "status", "embedder", "pipeline"), rows[0]))
+
+    def new_generation(self, embedder: str, pipeline: str) -> str:
+        name = f"g{time.strftime('%Y%m%d%H%M%S')}{hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:6]}"
+        with self._tx() as c:
+            c.execute("INSERT INTO generations VALUES (?,?,?,?,?)", (name, _now(), "staging", embedder, pipeline))
+        return name
+
+    def staging(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT name FROM generations WHERE status='staging'")]
+
+    def retired(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT name FROM generations WHERE status='retired' ORDER BY created_at")]
+
+    def promote(self, name: str) -> str | None:
+        """Make `name` live in one transaction; return the generation it replaces."""
+        with self._tx() as c:
+            row = c.execute("SELECT value FROM meta WHERE key='live'").fetchone()
+            previous = row[0] if row else None
+            if previous:
+                c.execute("UPDATE generations SET status='retired' WHERE name=?", (previous,))
+            c.execute("UPDATE generations SET status='live' WHERE name=?", (name,))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('live', ?)", (name,))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('updated_at', ?)", (_now(),))
+        return previous
+
+    def forget(self, name: str) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM documents WHERE generation=?", (name,))
+            c.execute("DELETE FROM problems WHERE generation=?", (name,))
+            c.execute("DELETE FROM generations WHERE name=?", (name,))
+
+    def updated_at(self) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key='updated_at'")
+        return rows[0][0] if rows else None
+
+    def put_document(self, generation: str, doc: IndexedDocument, text: str) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    generation, doc.doc_id, doc.sha256, doc.title, doc.language, doc.year, doc.source,
+                    doc.n_passages, json.dumps(doc.countries), json.dumps(doc.actions), json.dumps(doc.themes),
+                    doc.ingested_at or _now(), text,
+                ),
+            )
+
+    def copy_documents(self, src: str, dst: str, doc_ids: Iterable[str]) -> None:
+        ids = list(doc_ids)
+        with self._tx() as c:
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                c.execute(
+                    f"INSERT OR REPLACE INTO documents SELECT ?, doc_id, sha256, title, language, year, source, n_passages,"
+                    f" countries, actions, themes, ingested_at, text FROM documents WHERE generation=? AND doc_id IN ({marks})",
+                    (dst, src, *part),
+                )
+
+    def documents(self, generation: str) -> dict[str, IndexedDocument]:
+        rows = self._query(
+            "SELECT doc_id, sha256, title, language, year, source, n_passages, countries, actions, themes, ingested_at"
+            " FROM documents WHERE generation=? ORDER BY doc_id",
+            (generation,),
+        )
+        return {
+            r[0]: IndexedDocument(
+                doc_id=r[0], sha256=r[1], title=r[2], language=r[3], year=r[4], source=r[5], n_passages=r[6],
+                countries=json.loads(r[7]), actions=json.loads(r[8]), themes=json.loads(r[9]), ingested_at=r[10],
+            )
+            for r in rows
+        }
+
+    def text(self, generation: str, doc_id: str) -> str | None:
+        rows = self._query("SELECT text FROM documents WHERE generation=? AND doc_id=?", (generation, doc_id))
+        return rows[0][0] if rows else None
+
+    def set_problems(self, generation: str, problems: dict[str, str]) -> None:
+        with self._tx() as c:
+            c.execute("DELETE FROM problems WHERE generation=?", (generation,))
+            c.executemany("INSERT INTO problems VALUES (?,?,?)", [(generation, k, v) for k, v in problems.items()])
+
+    def problems(self, generation: str) -> dict[str, str]:
+        return dict(self._query("SELECT doc_id, message FROM problems WHERE generation=?", (generation,)))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class EmbeddingCache:
+    """Vectors keyed by (model, text): a re-ingest after a cleaning change embeds only new text."""
+
+    def __init__(self, index_dir: Path):
+        self._conn = _connect(Path(index_dir) / "embeddings.sqlite")
+        self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, model: str, texts: list[str]) -> dict[int, np.ndarray]:
+        keys = [self.key(model, t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                rows = self._conn.execute(
+                    f"SELECT key, data FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+                ).fetchall()
+                found.update({k: np.frombuffer(d, dtype=np.float32) for k, d in rows})
+        return {i: found[k] for i, k in enumerate(keys) if k in found}
+
+    def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
+        rows = [(self.key(model, t), int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)]
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)", rows)
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def passage_metadata(p: Passage) -> dict:
+    """Chroma metadata for a passage (Chroma refuses None values and empty lists)."""
+    meta = {
+        "doc_id": p.doc_id,
+        "title": p.title,
+        "language": p.language,
+        "year": p.year if p.year is not None else -1,
+        "section": p.section or "",
+        "start": p.start,
+        "end": p.end,
+        "window": p.window,
+        "action": p.action or "",
+        "ordinal": p.ordinal,
+    }
+    for key in ("countries", "action_countries", "themes"):
+        values = list(getattr(p, key))
+        if values:
+            meta[key] = values
+    return meta
+
+
+def passage_from(pid: str, text: str, meta: dict) -> Passage:
+    return Passage(
+        id=pid,
+        doc_id=meta["doc_id"],
+        title=meta.get("title", ""),
+        language=meta.get("language", "fr"),
+        year=None if meta.get("year", -1) == -1 else meta.get("year"),
+        section=meta.get("section") or None,
+        text=text,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        window=meta.get("window", text),
+        countries=tuple(meta.get("countries") or ()),
+        action=meta.get("action") or None,
+        action_countries=tuple(meta.get("action_countries") or ()),
+        themes=tuple(meta.get("themes") or ()),
+        ordinal=int(meta.get("ordinal", 0)),
+    )
+
+
+class VectorStore:
+    """One Chroma collection per generation, embedded (PersistentClient) or on a server (HttpClient)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        url = self.settings.store.chroma_url
+        if url:
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            try:
+                client = chromadb.HttpClient(
+                    host=parsed.hostname or "127.0.0.1",
+                    port=parsed.port or 8000,
+                    ssl=parsed.scheme == "https",
+                    settings=chroma_settings,
+                )
+                client.heartbeat()
+            except Exception as err:  # chromadb raises several types for a server that is down
+                raise StoreUnavailable(
+                    f"Cannot reach the Chroma server at {url}: {err.__class__.__name__}; is `chroma run` up? "
+                    "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL)"
+                ) from None
+            return client
+        path = Path(self.settings.paths.index) / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+    def reset_connection(self) -> None:
+        with self._lock:
+            self._client = None
+
+    def name(self, generation: str) -> str:
+        return f"{self.settings.store.collection_prefix}-{generation}"
+
+    def _guard(self, what: str):
+        store = self
+
+        class _Guard:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, exc_type, exc, tb):
+                if exc is None or not store.settings.store.chroma_url:
+                    return False
+                if isinstance(exc, StoreUnavailable):
+                    return False
+                text = f"{exc.__class__.__name__} {exc}".lower()
+                if any(w in text for w in ("connect", "timeout", "refused", "unavailable", "remote", "reset")):
+                    store.reset_connection()
+                    raise StoreUnavailable(
+                        f"The Chroma server at {store.settings.store.chroma_url} stopped answering while {what}; "
+                        "the assistant will reconnect when it is back"
+                    ) from None
+                return False
+
+        return _Guard()
+
+    def create(self, generation: str):
+        with self._guard("creating a collection"):
+            return self.client.get_or_create_collection(
+                self.name(generation), embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+
+    def collection(self, generation: str):
+        with self._guard("opening the index"):
+            try:
+                return self.client.get_collection(self.name(generation), embedding_function=None)
+            except StoreUnavailable:
+                raise
+            except Exception as err:
+                if "does not exist" in str(err).lower() or "not found" in str(err).lower():
+                    raise IndexMissing(
+                        f"The index generation {generation} is missing from Chroma; run `assistant ingest` again"
+                    ) from None
+                raise
+
+    def drop(self, generation: str) -> None:
+        try:
+            self.client.delete_collection(self.name(generation))
+        except Exception:
+            pass  # already gone: dropping is idempotent
+
+    def add(self, generation: str, passages: list[Passage], vectors: np.ndarray, batch: int = 500) -> None:
+        col = self.create(generation)
+        with self._guard("writing passages"):
+            for i in range(0, len(passages), batch):
+                part = passages[i : i + batch]
+                col.upsert(
+                    ids=[p.id for p in part],
+                    embeddings=[v.tolist() for v in vectors[i : i + batch]],
+                    documents=[p.text for p in part],
+                    metadatas=[passage_metadata(p) for p in part],
+                )
+
+    def copy(self, src: str, dst: str, doc_ids: list[str], batch: int = 200) -> int:
+        """Copy the passages (with their vectors) of `doc_ids` from one generation to another."""
+        source, target = self.collection(src), self.create(dst)
+        copied = 0
+        with self._guard("copying unchanged passages"):
+            for i in range(0, len(doc_ids), batch):
+                got = source.get(
+                    where={"doc_id": {"$in": doc_ids[i : i + batch]}}, include=["embeddings", "documents", "metadatas"]
+                )
+                if got["ids"]:
+                    target.upsert(
+                        ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
+                    )
+                    copied += len(got["ids"])
+        return copied
+
+    def all_passages(self, generation: str) -> list[Passage]:
+        col = self.collection(generation)
+        with self._guard("reading passages"):
+            got = col.get(include=["documents", "metadatas"])
+        passages = [passage_from(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        passages.sort(key=lambda p: (p.doc_id, p.ordinal))
+        return passages
+
+    def count(self, generation: str) -> int:
+        with self._guard("counting passages"):
+            return self.collection(generation).count()
+
+    def query(self, generation: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(passage id, cosine similarity) of the n nearest passages matching `where`."""
+        col = self.collection(generation)
+        with self._guard("searching"):
+            got = col.query(query_embeddings=[vector.tolist()], n_results=n, where=where or None, include=["distances"])
+        return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0])]
+
+
+def require_live(catalog: Catalog) -> str:
+    live = catalog.live()
+    if live is None:
+        raise IndexMissing(
+            f"No index at {catalog.path.parent}: run `assistant ingest` first (or set paths.index / ASSISTANT_PATHS__INDEX)"
+        )
+    return live
