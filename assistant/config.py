@@ -21,6 +21,7 @@ class PathSettings(BaseModel):
     corpus: Path = Field(Path("corpus"), description="Folder of documents to index (MANIFEST.tsv optional).")
     index: Path = Field(Path("index"), description="Home of the persisted index: catalog, embedding cache, Chroma files.")
     data: Path = Field(Path("data"), description="Feedback log, exports and eval reports.")
+    cache: Path | None = Field(None, description="Embedding cache file; default: embeddings.sqlite inside paths.index.")
     prompts: Path | None = Field(None, description="Folder of prompt/label files; default: the prompts/ shipped with the package.")
 
 

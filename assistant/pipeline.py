@@ -65,7 +65,8 @@ class Assistant:
 
     @cached_property
     def cache(self) -> EmbeddingCache:
-        return EmbeddingCache(self.settings.paths.index)
+        paths = self.settings.paths
+        return EmbeddingCache(paths.cache or Path(paths.index) / "embeddings.sqlite")
 
     @cached_property
     def store(self) -> VectorStore:

@@ -173,8 +173,8 @@ class Catalog:
 class EmbeddingCache:
     """Vectors keyed by (model, text): a re-ingest after a cleaning change embeds only new text."""
 
-    def __init__(self, index_dir: Path):
-        self._conn = _connect(Path(index_dir) / "embeddings.sqlite")
+    def __init__(self, path: Path):
+        self._conn = _connect(Path(path))
         self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
         self._lock = threading.Lock()
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine: a virtual environment with the assistant installed (torch pinned to the
+# CPU build through constraints.txt). With --test: also the test extras and Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+extras=""
+if [ "${1:-}" = "--test" ]; then
+  extras="[test]"
+fi
+.venv/bin/pip install -q -c constraints.txt -e ".${extras}"
+if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
+  # Browser tests drive Debian's chromium; Playwright never downloads its own.
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
+fi
+echo "setup done: $(.venv/bin/python --version), $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
