@@ -172,6 +172,99 @@ def ask(
             typer.echo(f"[{c.n}] corpus/{c.source} — {c.title}" + (f" ({where})" if where else ""))
 
 
+@app.command("eval")
+def eval_command(
+    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions (JSON Lines); default eval/questions.jsonl."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous eval.json to compare with, question by question."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report folder; default <paths.data>/eval/latest."),
+    mode: str = typer.Option("extractive", "--mode", help="extractive or generative (needs llm settings)."),
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Measure grounding on the eval set: retrieval hit@k/MRR, citation precision/recall, key facts, abstention.
+
+    Example: assistant eval --baseline data/eval/latest/eval.json
+    """
+    from . import evaluate
+
+    try:
+        assistant = _assistant(config, index)
+        questions = evaluate.load_questions(eval_set)
+        with _bar(as_json) as bar:
+            task = bar.add_task("Evaluating", total=len(questions))
+            result = evaluate.evaluate(assistant, questions, mode=None if mode == "extractive" else mode,
+                                       progress=lambda n, total: bar.update(task, completed=n))
+        diff = None
+        if baseline:
+            import json as _json
+
+            try:
+                diff = evaluate.compare(result, _json.loads(baseline.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as err:
+                raise AssistantError(f"Cannot read the baseline {baseline}: {err}") from None
+        folder = out or Path(assistant.settings.paths.data) / "eval" / "latest"
+        paths = evaluate.write_report(result, folder, diff)
+    except AssistantError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps({"summary": result["summary"], "diff": diff, "report": {k: str(v) for k, v in paths.items()}},
+                              ensure_ascii=False, indent=2))
+        return
+    typer.echo(evaluate.table(result["summary"]))
+    if result["gold_missing"]:
+        typer.secho(f"Gold passages missing for: {', '.join(result['gold_missing'])}", fg=typer.colors.YELLOW)
+    if diff:
+        typer.echo("Changes against the baseline:")
+        for key, v in diff["metrics"].items():
+            if key.startswith("all/"):
+                typer.echo(f"  {key[4:]}: {v['before']} -> {v['after']} ({v['delta']:+})")
+        for q in diff["questions"]:
+            typer.echo(f"  {q['id']}: {q['change']}")
+    typer.echo(f"Report: {paths['md']} and {paths['html']}; every answer in {paths['json']}")
+
+
+@app.command()
+def update(
+    paths: Optional[list[Path]] = typer.Argument(None, help="New or changed documents (copied into corpus/<dest>/ if outside it)."),
+    dest: str = typer.Option("added", help="Corpus subfolder for documents given from outside the corpus."),
+    gate_file: Optional[Path] = typer.Option(None, "--gate", help="Gate thresholds (TOML); default eval/gate.toml."),
+    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default eval/questions.jsonl."),
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Update the corpus safely: stage the new documents, run the eval, swap in only if the gate passes.
+
+    Example: assistant update ~/Downloads/new_case_study.pdf
+    """
+    try:
+        outcome = _assistant(config, index, corpus).update(paths or [], dest=dest, gate_file=gate_file, eval_set=eval_set)
+    except AssistantError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps(outcome, ensure_ascii=False, indent=2))
+    elif outcome["status"] == "promoted":
+        typer.secho(f"Update passed the gate and is live (generation {outcome['generation']}). Report: {outcome['report']}",
+                    fg=typer.colors.GREEN)
+    elif outcome["status"] == "unchanged":
+        typer.echo("Nothing new or changed in the corpus: the live index is already up to date.")
+    else:
+        typer.secho("Update blocked; the live index is unchanged. Why:", fg=typer.colors.RED)
+        for reason in outcome["reasons"]:
+            typer.echo(f"  - {reason}")
+    if outcome["status"] == "blocked":
+        raise typer.Exit(1)
+
+
+def _bar(quiet: bool):
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    transient=True, disable=quiet or not sys.stderr.isatty())
+
+
 def main():
     app()
 

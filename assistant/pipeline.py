@@ -53,10 +53,22 @@ class Assistant:
     False
     """
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, generation: str | None = None):
         self.settings = settings or load_settings()
+        # Pinned to one generation (a staged one under evaluation), or None for whatever is live.
+        self.generation = generation
         self._retriever = None
         self._retriever_lock = threading.Lock()
+
+    def pinned(self, generation: str) -> "Assistant":
+        """A view of this assistant on one index generation (e.g. a staged update being evaluated)."""
+        view = Assistant(self.settings, generation)
+        for name in ("catalog", "cache", "store", "embedder"):
+            view.__dict__[name] = getattr(self, name)
+        return view
+
+    def _generation(self) -> str:
+        return self.generation or require_live(self.catalog)
 
     # -- components, built on first use --------------------------------------------------------
     @cached_property
@@ -89,92 +101,95 @@ class Assistant:
         removed file's passages go away; a bad file is reported and skipped (its previous version,
         if any, stays). With promote=False the new generation is left staged for `promote()`.
         """
+        with self._ingest_lock():
+            return self._ingest(path, promote=promote, progress=progress)
+
+    def _ingest(self, path, *, promote: bool, progress: Progress | None) -> IngestReport:
         started = time.monotonic()
         root = Path(self.settings.paths.corpus)
         if not root.is_dir():
             raise AssistantError(f"Cannot ingest {root}: no such folder (paths.corpus / ASSISTANT_PATHS__CORPUS)")
         only = [Path(path)] if path is not None and Path(path).resolve() != root.resolve() else None
-        with self._ingest_lock():
-            self._collect_garbage()
-            manifest = load.read_manifest(root)
-            sources = list(load.iter_sources(root, only))
-            scope = _scope(root, only) if only else None
-            live = self.catalog.live()
-            live_docs = self.catalog.documents(live) if live else {}
-            same_pipeline = bool(live) and (self.catalog.generation_info(live) or {}).get("pipeline") == self.pipeline_id
+        self._collect_garbage()
+        manifest = load.read_manifest(root)
+        sources = list(load.iter_sources(root, only))
+        scope = _scope(root, only) if only else None
+        live = self.catalog.live()
+        live_docs = self.catalog.documents(live) if live else {}
+        same_pipeline = bool(live) and (self.catalog.generation_info(live) or {}).get("pipeline") == self.pipeline_id
 
-            report = IngestReport(generation=None, promoted=False)
-            todo, keep = [], []
-            for src in sources:
-                key = _doc_key(src, manifest.get(src.doc_id))
-                old = live_docs.get(src.doc_id)
-                if same_pipeline and old is not None and old.sha256 == key:
-                    keep.append(src.doc_id)
-                else:
-                    todo.append((src, key, old))
-            seen = {s.doc_id for s in sources}
-            in_scope = (lambda d: any(p == "" or d == p or d.startswith(p + "/") for p in scope)) if scope else (lambda d: True)
-            report.removed = [d for d in live_docs if in_scope(d) and d not in seen]
-            keep += [d for d in live_docs if not in_scope(d)]
-            report.unchanged = len(keep)
+        report = IngestReport(generation=None, promoted=False)
+        todo, keep = [], []
+        for src in sources:
+            key = _doc_key(src, manifest.get(src.doc_id))
+            old = live_docs.get(src.doc_id)
+            if same_pipeline and old is not None and old.sha256 == key:
+                keep.append(src.doc_id)
+            else:
+                todo.append((src, key, old))
+        seen = {s.doc_id for s in sources}
+        in_scope = (lambda d: any(p == "" or d == p or d.startswith(p + "/") for p in scope)) if scope else (lambda d: True)
+        report.removed = [d for d in live_docs if in_scope(d) and d not in seen]
+        keep += [d for d in live_docs if not in_scope(d)]
+        report.unchanged = len(keep)
 
-            parsed = []
-            for i, (src, key, old) in enumerate(todo):
-                if progress:
-                    progress("parse", i, len(todo))
-                try:
-                    doc = parse.parse(src, manifest.get(src.doc_id), max_bytes=self.settings.max_file_bytes)
-                    passages = chunking.chunk(doc, self.settings.chunk)
-                    if not passages:
-                        raise BadDocument(src.doc_id, "no passage of text could be cut from it", "is it only headings or images?")
-                except BadDocument as err:
-                    report.problems[src.doc_id] = str(err)
-                    if old is not None:
-                        keep.append(src.doc_id)  # keep what was indexed rather than lose it
-                    continue
-                except Exception as err:  # a parser bug must not lose the rest of the corpus
-                    report.problems[src.doc_id] = f"Cannot read corpus/{src.doc_id}: {err.__class__.__name__}: {err}"
-                    if old is not None:
-                        keep.append(src.doc_id)
-                    continue
-                parsed.append((doc, key, passages, old))
-
-            if live and not parsed and not report.removed:
-                # Nothing to write: the live index already is the corpus (bad files aside).
-                self.catalog.set_problems(live, report.problems)
-                report.generation = live
-                report.seconds = time.monotonic() - started
-                return report
-
-            generation = self.catalog.new_generation(self.embedder.name, self.pipeline_id)
+        parsed = []
+        for i, (src, key, old) in enumerate(todo):
+            if progress:
+                progress("parse", i, len(todo))
             try:
-                self.store.create(generation)
-                if live and keep:
-                    self.store.copy(live, generation, sorted(set(keep)))
-                    self.catalog.copy_documents(live, generation, sorted(set(keep)))
-                total = sum(len(p) for _, _, p, _ in parsed)
-                done = 0
-                for doc, key, passages, old in parsed:
-                    vectors, embedded = self._vectors(passages)
-                    self.store.add(generation, passages, vectors)
-                    report.embedded += embedded
-                    report.reused += len(passages) - embedded
-                    self.catalog.put_document(generation, _indexed(doc, key, passages), doc.text)
-                    (report.changed if old is not None else report.added).append(doc.doc_id)
-                    done += len(passages)
-                    if progress:
-                        progress("embed", done, total)
-                self.catalog.set_problems(generation, report.problems)
-                report.generation = generation
-                if promote:
-                    self.promote(generation)
-                    report.promoted = True
-            except BaseException:
-                self.discard(generation)
-                raise
-            report.passages = self.store.count(generation)
+                doc = parse.parse(src, manifest.get(src.doc_id), max_bytes=self.settings.max_file_bytes)
+                passages = chunking.chunk(doc, self.settings.chunk)
+                if not passages:
+                    raise BadDocument(src.doc_id, "no passage of text could be cut from it", "is it only headings or images?")
+            except BadDocument as err:
+                report.problems[src.doc_id] = str(err)
+                if old is not None:
+                    keep.append(src.doc_id)  # keep what was indexed rather than lose it
+                continue
+            except Exception as err:  # a parser bug must not lose the rest of the corpus
+                report.problems[src.doc_id] = f"Cannot read corpus/{src.doc_id}: {err.__class__.__name__}: {err}"
+                if old is not None:
+                    keep.append(src.doc_id)
+                continue
+            parsed.append((doc, key, passages, old))
+
+        if live and not parsed and not report.removed:
+            # Nothing to write: the live index already is the corpus (bad files aside).
+            self.catalog.set_problems(live, report.problems)
+            report.generation = live
             report.seconds = time.monotonic() - started
             return report
+
+        generation = self.catalog.new_generation(self.embedder.name, self.pipeline_id)
+        try:
+            self.store.create(generation)
+            if live and keep:
+                self.store.copy(live, generation, sorted(set(keep)))
+                self.catalog.copy_documents(live, generation, sorted(set(keep)))
+            total = sum(len(p) for _, _, p, _ in parsed)
+            done = 0
+            for doc, key, passages, old in parsed:
+                vectors, embedded = self._vectors(passages)
+                self.store.add(generation, passages, vectors)
+                report.embedded += embedded
+                report.reused += len(passages) - embedded
+                self.catalog.put_document(generation, _indexed(doc, key, passages), doc.text)
+                (report.changed if old is not None else report.added).append(doc.doc_id)
+                done += len(passages)
+                if progress:
+                    progress("embed", done, total)
+            self.catalog.set_problems(generation, report.problems)
+            report.generation = generation
+            if promote:
+                self.promote(generation)
+                report.promoted = True
+        except BaseException:
+            self.discard(generation)
+            raise
+        report.passages = self.store.count(generation)
+        report.seconds = time.monotonic() - started
+        return report
 
     def _vectors(self, passages: list[Passage]):
         import numpy as np
@@ -232,6 +247,72 @@ class Assistant:
                 return False
 
         return _Lock()
+
+    # -- update: staged ingest, eval, gate, swap --------------------------------------------------
+    def update(self, paths: list[Path] | None = None, *, dest: str = "added", gate_file: Path | None = None,
+               eval_set: Path | None = None, report_dir: Path | None = None, progress: Progress | None = None) -> dict:
+        """The corpus-update workflow: stage the new documents, evaluate, swap in only if the gate passes.
+
+        Files given outside the corpus are copied into corpus/<dest>/ first (and taken out again if
+        the update is blocked). Returns {"status": "promoted"|"blocked"|"unchanged", "reasons": [...], ...}.
+        """
+        from . import evaluate
+
+        root = Path(self.settings.paths.corpus)
+        thresholds = evaluate.load_gate(gate_file)
+        questions = evaluate.load_questions(eval_set)
+        report_dir = Path(report_dir or Path(self.settings.paths.data) / "eval")
+        with self._ingest_lock():
+            placed = _place_files(root, [Path(p) for p in paths or []], dest)
+            try:
+                live = self.catalog.live()
+                baseline = None
+                if live:
+                    baseline = self._baseline(live, questions, report_dir)
+                staged = self._ingest(None, promote=False, progress=progress)
+                if staged.generation is None or staged.generation == live:
+                    reasons = [f"{d}: {m}" for d, m in staged.problems.items()]
+                    if reasons:
+                        _restore(placed)
+                        return {"status": "blocked", "reasons": reasons, "ingest": staged.to_json()}
+                    return {"status": "unchanged", "reasons": [], "ingest": staged.to_json()}
+                result = evaluate.evaluate(self.pinned(staged.generation), questions)
+                reasons = evaluate.gate(result, baseline, thresholds)
+                reasons += [f"{d}: {m}" for d, m in staged.problems.items()]
+                paths_written = evaluate.write_report(
+                    result, report_dir / f"update-{staged.generation}",
+                    evaluate.compare(result, baseline) if baseline else None,
+                )
+                if reasons:
+                    self.discard(staged.generation)
+                    _restore(placed)
+                    status = "blocked"
+                else:
+                    self.promote(staged.generation)
+                    _forget_backups(placed)
+                    status = "promoted"
+                return {
+                    "status": status, "reasons": reasons, "generation": staged.generation, "ingest": staged.to_json(),
+                    "summary": result["summary"]["all"], "baseline": baseline["summary"]["all"] if baseline else None,
+                    "report": str(paths_written["md"]),
+                }
+            except BaseException:
+                _restore(placed)
+                raise
+
+    def _baseline(self, live: str, questions, report_dir: Path) -> dict:
+        """The eval of the live index, cached per generation."""
+        import json
+
+        from . import evaluate
+
+        path = report_dir / f"baseline-{live}.json"
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+        result = evaluate.evaluate(self.pinned(live), questions)
+        report_dir.mkdir(parents=True, exist_ok=True)
+        evaluate._atomic_write(path, json.dumps(result, ensure_ascii=False))
+        return result
 
     # -- status --------------------------------------------------------------------------------
     def status(self) -> dict:
@@ -295,7 +376,7 @@ class Assistant:
         """The retriever over the live generation; rebuilt when an ingest swapped in a new one."""
         from .retrieve import Retriever
 
-        live = require_live(self.catalog)
+        live = self._generation()
         with self._retriever_lock:
             if self._retriever is None or self._retriever.generation != live:
                 self._retriever = Retriever(self.settings, self.store, self.embedder, self.catalog, live)
@@ -313,12 +394,48 @@ class Assistant:
         return answer_question(self, question, filters or Filters(), language=language, k=k, history=history, mode=mode)
 
     def document_text(self, doc_id: str) -> str | None:
-        live = require_live(self.catalog)
-        return self.catalog.text(live, doc_id)
+        return self.catalog.text(self._generation(), doc_id)
 
     def documents(self) -> dict[str, IndexedDocument]:
-        live = require_live(self.catalog)
-        return self.catalog.documents(live)
+        return self.catalog.documents(self._generation())
+
+
+def _place_files(root: Path, paths: list[Path], dest: str) -> list[tuple[Path, Path | None]]:
+    """Copy files from outside the corpus into root/dest; returns (placed file, backup of what it replaced)."""
+    import shutil
+
+    placed = []
+    for p in paths:
+        if not p.is_file():
+            raise AssistantError(f"Cannot update with {p}: no such file")
+        try:
+            p.resolve().relative_to(root.resolve())
+            continue  # already in the corpus: the staged ingest picks it up
+        except ValueError:
+            pass
+        target = root / dest / p.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        backup = None
+        if target.exists():
+            backup = target.with_name(f".{target.name}.before-update")
+            shutil.copy2(target, backup)
+        shutil.copy2(p, target)
+        placed.append((target, backup))
+    return placed
+
+
+def _restore(placed: list[tuple[Path, Path | None]]) -> None:
+    for target, backup in placed:
+        if backup is not None:
+            os.replace(backup, target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+def _forget_backups(placed: list[tuple[Path, Path | None]]) -> None:
+    for _, backup in placed:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
 
 
 def _scope(root: Path, only: list[Path]) -> list[str]:

@@ -1,0 +1,373 @@
+"""Eval set -> grounding metrics, report (JSON, Markdown, HTML with plots), and the gate before an update."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import statistics
+import time
+import tomllib
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import cite
+from .cite import SupportScorer, fold_ws
+from .errors import AssistantError, BadQuestion
+from .retrieve import _fold, words
+
+DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+DEFAULT_GATE = Path(__file__).resolve().parent.parent / "eval" / "gate.toml"
+KS = (1, 3, 5, 10)
+
+
+@dataclass
+class EvalQuestion:
+    id: str
+    question: str
+    language: str
+    kind: str
+    answerable: bool
+    gold_docs: list[str] = field(default_factory=list)
+    gold_passages: list[str] = field(default_factory=list)
+    gold_sources: list[str] = field(default_factory=list)
+    key_facts: list[str] = field(default_factory=list)
+    crosslingual: bool = False
+    pair: str | None = None
+    note: str | None = None
+
+
+def load_questions(path: Path | None = None) -> list[EvalQuestion]:
+    path = Path(path or DEFAULT_SET)
+    questions, fields = [], set(EvalQuestion.__dataclass_fields__)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise AssistantError(f"Cannot read the eval set {path}: no such file (assistant eval --set PATH)") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(EvalQuestion(**{k: v for k, v in row.items() if k in fields}))
+        except (json.JSONDecodeError, TypeError) as err:
+            raise AssistantError(f"Cannot read {path} line {n}: {err}; each line is one JSON question") from None
+    return questions
+
+
+def check_gold(questions: list[EvalQuestion], text_of) -> dict[str, list[str]]:
+    """Questions whose gold passages are no longer in their documents: {question id: [missing passages]}.
+
+    `text_of(doc_id)` gives a document's indexed text (None when the document is gone).
+    """
+    folded: dict[str, str | None] = {}
+    missing: dict[str, list[str]] = {}
+    for q in questions:
+        for i, passage in enumerate(q.gold_passages):
+            sources = [q.gold_sources[i]] if i < len(q.gold_sources) and q.gold_sources[i] else q.gold_docs
+            found = False
+            for doc_id in sources:
+                if doc_id not in folded:
+                    text = text_of(doc_id)
+                    folded[doc_id] = fold_ws(text) if text else None
+                if folded[doc_id] and fold_ws(passage) in folded[doc_id]:
+                    found = True
+                    break
+            if not found:
+                missing.setdefault(q.id, []).append(passage)
+    return missing
+
+
+def _tokens(text: str) -> list[str]:
+    return [_fold(w) for w in words(text)]
+
+
+def passage_hit(gold: str, passage_text: str) -> bool:
+    """A retrieved passage holds a gold passage: contains it, or holds most of its words in order."""
+    g, p = fold_ws(gold).lower(), fold_ws(passage_text).lower()
+    if g in p or (len(p) > 40 and p in g):
+        return True
+    gt, pt = _tokens(gold), set(_tokens(passage_text))
+    return bool(gt) and sum(t in pt for t in gt) / len(gt) >= 0.8
+
+
+def fact_present(fact: str, text: str) -> bool:
+    ft = _tokens(fact)
+    tt = " " + " ".join(_tokens(text)) + " "
+    return bool(ft) and (" " + " ".join(ft) + " ") in tt
+
+
+def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: str | None = None,
+             progress=None) -> dict:
+    """Run every question; return {"summary": ..., "questions": [...], "gold_missing": ...}."""
+    questions = questions if questions is not None else load_questions()
+    retriever = assistant.retriever
+    scorer = SupportScorer(assistant.embedder)
+    missing = check_gold(questions, assistant.document_text)
+    rows = []
+    for n, q in enumerate(questions):
+        if progress:
+            progress(n, len(questions))
+        t0 = time.perf_counter()
+        evidence = retriever.retrieve(q.question, k=max(KS))
+        try:
+            answer = assistant.ask(q.question, mode=mode)
+        except BadQuestion as err:
+            raise AssistantError(f"Eval question {q.id} is refused: {err}") from None
+        latency = (time.perf_counter() - t0) * 1000
+        doc_rank = next((r + 1 for r, e in enumerate(evidence) if e.passage.doc_id in q.gold_docs), None)
+        passage_rank = next(
+            (r + 1 for r, e in enumerate(evidence) if any(passage_hit(g, e.passage.text) for g in q.gold_passages)), None
+        )
+        passages = {e.passage.id: e.passage.text for e in evidence}
+        for c in answer.citations:
+            if c.passage_id and c.passage_id not in passages:
+                p = next((p for p in retriever.passages if p.id == c.passage_id), None)
+                passages[c.passage_id] = p.text if p else c.quote
+        statements = answer.statements or []
+        supported, precise, n_cit = 0, 0, 0
+        for st in statements:
+            cited = [c for c in answer.citations if c.n in st.citations]
+            ok = [scorer.supports(st.text, passages.get(c.passage_id, c.quote)) for c in cited]
+            supported += any(ok)
+            precise += sum(ok)
+            n_cit += len(cited)
+        answer_text = answer.answer + " " + " ".join(c.quote for c in answer.citations)
+        facts = [fact_present(f, answer_text) for f in q.key_facts]
+        cited_gold = any(c.source in q.gold_docs for c in answer.citations)
+        rows.append({
+            "id": q.id, "question": q.question, "language": q.language, "kind": q.kind, "answerable": q.answerable,
+            "crosslingual": q.crosslingual, "pair": q.pair,
+            "abstained": answer.abstained, "reason": answer.reason,
+            "doc_rank": doc_rank, "passage_rank": passage_rank,
+            "statements": len(statements), "supported": supported, "citations": n_cit, "precise": precise,
+            "facts": len(facts), "facts_found": sum(facts), "cited_gold": cited_gold,
+            "top_score": evidence[0].dense if evidence and evidence[0].dense is not None else None,
+            "cited_docs": sorted({c.source for c in answer.citations}),
+            "cited_actions": sorted({c.action or c.source for c in answer.citations}),
+            "latency_ms": round(latency, 1),
+            "answer": answer.to_json(),
+            "gold_missing": missing.get(q.id, []),
+        })
+    return {"summary": summarize(rows), "questions": rows, "gold_missing": missing, "mode": mode or "extractive",
+            "generation": assistant.generation or assistant.catalog.live(), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _metrics(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    m: dict = {"n": len(rows)}
+    for k in KS:
+        m[f"doc_hit@{k}"] = _mean([1.0 if r["doc_rank"] and r["doc_rank"] <= k else 0.0 for r in answerable])
+        m[f"passage_hit@{k}"] = _mean([1.0 if r["passage_rank"] and r["passage_rank"] <= k else 0.0 for r in answerable])
+    m["doc_mrr"] = _mean([1 / r["doc_rank"] if r["doc_rank"] else 0.0 for r in answerable])
+    m["passage_mrr"] = _mean([1 / r["passage_rank"] if r["passage_rank"] else 0.0 for r in answerable])
+    answered = [r for r in answerable if not r["abstained"]]
+    m["citation_recall"] = _mean([r["supported"] / r["statements"] for r in answered if r["statements"]])
+    m["citation_precision"] = _mean([r["precise"] / r["citations"] for r in answered if r["citations"]])
+    m["cited_gold_doc"] = _mean([1.0 if r["cited_gold"] else 0.0 for r in answered])
+    m["key_facts"] = _mean([r["facts_found"] / r["facts"] for r in answered if r["facts"]])
+    abstained = [r for r in rows if r["abstained"]]
+    m["abstention_recall"] = _mean([1.0 if r["abstained"] else 0.0 for r in unanswerable])
+    m["abstention_precision"] = _mean([0.0 if r["answerable"] else 1.0 for r in abstained])
+    m["false_abstention"] = _mean([1.0 if r["abstained"] else 0.0 for r in answerable])
+    lat = sorted(r["latency_ms"] for r in rows)
+    m["latency_p50_ms"] = round(statistics.median(lat), 1) if lat else None
+    m["latency_p95_ms"] = round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 1) if lat else None
+    return m
+
+
+def _consistency(rows: list[dict]) -> float | None:
+    by_id = {r["id"]: r for r in rows}
+    scores = []
+    for r in rows:
+        other = by_id.get(r["pair"] or "")
+        if not other or r["id"] > other["id"] or not r["answerable"]:
+            continue
+        a, b = set(r["cited_actions"]), set(other["cited_actions"])
+        if r["abstained"] or other["abstained"]:
+            scores.append(1.0 if r["abstained"] == other["abstained"] else 0.0)
+        else:
+            scores.append(1.0 if a & b else 0.0)
+    return _mean(scores)
+
+
+def summarize(rows: list[dict]) -> dict:
+    summary = {"all": _metrics(rows)}
+    summary["all"]["crosslingual_consistency"] = _consistency(rows)
+    for lang in ("en", "fr"):
+        summary[f"lang:{lang}"] = _metrics([r for r in rows if r["language"] == lang])
+    for kind in sorted({r["kind"] for r in rows}):
+        summary[f"kind:{kind}"] = _metrics([r for r in rows if r["kind"] == kind])
+    summary["crosslingual"] = _metrics([r for r in rows if r["crosslingual"]])
+    return summary
+
+
+HEADLINE = ["passage_hit@5", "doc_hit@5", "passage_mrr", "citation_precision", "citation_recall", "key_facts",
+            "abstention_recall", "abstention_precision", "false_abstention", "latency_p50_ms"]
+
+
+def table(summary: dict, columns=("all", "lang:en", "lang:fr")) -> str:
+    """A Markdown table of the headline metrics by column."""
+    head = "| metric | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns) + "\n"
+    lines = []
+    for metric in HEADLINE + ["crosslingual_consistency"]:
+        cells = []
+        for col in columns:
+            v = summary.get(col, {}).get(metric)
+            cells.append("—" if v is None else (f"{v:.0f}" if metric.endswith("_ms") else f"{v:.2f}"))
+        if any(c != "—" for c in cells):
+            lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+def compare(current: dict, baseline: dict) -> dict:
+    """What changed, metric by metric and question by question."""
+    metrics = {}
+    for col, values in current["summary"].items():
+        for metric, v in values.items():
+            b = baseline.get("summary", {}).get(col, {}).get(metric)
+            if isinstance(v, (int, float)) and isinstance(b, (int, float)) and v != b:
+                metrics[f"{col}/{metric}"] = {"before": b, "after": v, "delta": round(v - b, 4)}
+    before = {r["id"]: r for r in baseline.get("questions", [])}
+    questions = []
+    for r in current["questions"]:
+        b = before.get(r["id"])
+        if b is None:
+            questions.append({"id": r["id"], "change": "new question"})
+            continue
+        changes = []
+        for key in ("abstained", "doc_rank", "passage_rank", "cited_docs", "facts_found"):
+            if r.get(key) != b.get(key):
+                changes.append(f"{key}: {b.get(key)} -> {r.get(key)}")
+        if changes:
+            questions.append({"id": r["id"], "change": "; ".join(changes)})
+    return {"metrics": metrics, "questions": questions}
+
+
+def load_gate(path: Path | None = None) -> dict:
+    path = Path(path or DEFAULT_GATE)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssistantError(f"Cannot read the gate thresholds {path}: no such file (assistant update --gate PATH)") from None
+    except tomllib.TOMLDecodeError as err:
+        raise AssistantError(f"Cannot read the gate thresholds {path}: {err}") from None
+
+
+def gate(current: dict, baseline: dict | None, thresholds: dict) -> list[str]:
+    """Reasons to block the update; an empty list lets it through."""
+    reasons = []
+    s = current["summary"]["all"]
+    for metric, floor in thresholds.get("minimum", {}).items():
+        v = s.get(metric)
+        if v is None or v < floor:
+            reasons.append(f"{metric} is {v} (minimum {floor})")
+    for metric, ceiling in thresholds.get("maximum", {}).items():
+        v = s.get(metric)
+        if v is not None and v > ceiling:
+            reasons.append(f"{metric} is {v} (maximum {ceiling})")
+    max_drop = thresholds.get("max_drop_points", 2) / 100
+    if baseline:
+        b = baseline["summary"]["all"]
+        for metric in thresholds.get("no_drop", []):
+            if metric in s and metric in b and s[metric] is not None and b[metric] is not None:
+                lower_is_better = metric in ("false_abstention",) or metric.endswith("_ms")
+                drop = (s[metric] - b[metric]) if lower_is_better else (b[metric] - s[metric])
+                if drop > max_drop + 1e-9:
+                    reasons.append(f"{metric} went from {b[metric]} to {s[metric]} (more than {max_drop * 100:.0f} points worse)")
+    missing = current.get("gold_missing") or {}
+    if missing and thresholds.get("block_on_missing_gold", True):
+        reasons.append(f"gold passages of {len(missing)} questions are no longer in the corpus: {', '.join(sorted(missing)[:8])}")
+    return reasons
+
+
+def _plots(result: dict) -> dict[str, bytes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    s = result["summary"]
+    metrics = ["passage_hit@5", "citation_precision", "key_facts", "abstention_recall"]
+    for name, cols in (("by_language", ["lang:en", "lang:fr"]), ("by_kind", sorted(c for c in s if c.startswith("kind:")))):
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        width = 0.8 / max(len(cols), 1)
+        for i, col in enumerate(cols):
+            vals = [s[col].get(m) or 0 for m in metrics]
+            ax.bar([x + i * width for x in range(len(metrics))], vals, width, label=col.split(":")[1])
+        ax.set_xticks([x + 0.4 - width / 2 for x in range(len(metrics))], metrics, fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=7, ncols=4)
+        ax.set_title(f"Metrics {name.replace('_', ' ')}")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+        plt.close(fig)
+        out[name] = buf.getvalue()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ans = [r["top_score"] for r in result["questions"] if r["answerable"] and r["top_score"] is not None]
+    una = [r["top_score"] for r in result["questions"] if not r["answerable"] and r["top_score"] is not None]
+    ax.hist([ans, una], bins=15, label=["answerable", "unanswerable"])
+    ax.set_xlabel("top-1 dense similarity")
+    ax.set_title("Score distribution: answerable vs unanswerable")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    out["scores"] = buf.getvalue()
+    return out
+
+
+def write_report(result: dict, folder: Path, diff: dict | None = None) -> dict[str, Path]:
+    """JSON (every question), Markdown and HTML (with plots) under `folder`; returns their paths."""
+    import html
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / "eval.json", "md": folder / "eval.md", "html": folder / "eval.html"}
+    _atomic_write(paths["json"], json.dumps(result, ensure_ascii=False, indent=1))
+    plots = _plots(result)
+    for name, png in plots.items():
+        (folder / f"eval_{name}.png").write_bytes(png)
+    s = result["summary"]
+    kinds = [c for c in s if c.startswith("kind:")]
+    md = [f"# Evaluation ({result['mode']}, generation {result['generation']}, {result['created']})", "",
+          table(s), "", "## By kind", "", table(s, ["crosslingual"] + kinds), ""]
+    if result["gold_missing"]:
+        md += ["## Gold passages missing from the corpus", ""] + [f"- {q}: {len(v)} passage(s)" for q, v in result["gold_missing"].items()] + [""]
+    failures = [r for r in result["questions"] if (r["answerable"] and (r["abstained"] or not r["passage_rank"] or r["passage_rank"] > 5)) or (not r["answerable"] and not r["abstained"])]
+    md += ["## Questions to look at", ""] + [
+        f"- `{r['id']}` ({r['language']}, {r['kind']}): " + ("wrongly abstained" if r["answerable"] and r["abstained"] else "answered, should abstain" if not r["answerable"] else f"gold passage rank {r['passage_rank']}")
+        for r in failures
+    ] + [""]
+    if diff:
+        md += ["## Changes against the baseline", ""] + [f"- {k}: {v['before']} -> {v['after']}" for k, v in diff["metrics"].items() if "/" in k and k.startswith("all/")] + [""]
+        md += [f"- `{q['id']}`: {q['change']}" for q in diff["questions"]] + [""]
+    md += ["![by language](eval_by_language.png)", "![by kind](eval_by_kind.png)", "![scores](eval_scores.png)", ""]
+    _atomic_write(paths["md"], "\n".join(md))
+    imgs = "".join(f'<img alt="{n}" src="data:image/png;base64,{base64.b64encode(p).decode()}"><br>' for n, p in plots.items())
+    body = "\n".join(md[: md.index("![by language](eval_by_language.png)")])
+    page = (f"<!doctype html><meta charset=utf-8><title>Evaluation</title>"
+            f"<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}pre{{white-space:pre-wrap}}</style>"
+            f"<pre>{html.escape(body)}</pre>{imgs}")
+    _atomic_write(paths["html"], page)
+    return paths
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    import os
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

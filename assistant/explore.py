@@ -1,0 +1,276 @@
+"""Comparable practices across countries and actions, and how many practices the corpus documents where."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import tag
+from .errors import BadQuestion
+from .retrieve import analyze_question, shingles
+from .types import Citation, Passage
+
+RRF_K = 60  # same constant as the retriever's fusion
+MAX_PER_GROUP = 3  # passages shown per action, so that one action cannot fill the page
+MAX_ACTION_QUERIES = 24  # passages of a picked action averaged into its query vector
+DUPLICATE_JACCARD = 0.6  # word-shingle overlap above which two passages count as the same text
+
+_YEARS = re.compile(r"((?:19|20)\d\d)(?:\s*[-–—]\s*((?:19|20)\d\d))?")
+
+
+@dataclass
+class PracticeGroup:
+    """Comparable passages of one action (or, with action None, of documents tied to no action)."""
+
+    action: str | None
+    countries: list[str]  # ISO alpha-2
+    years: str | None  # "2017-2018", or the documents' years when the action's are unknown
+    themes: list[str]  # theme slugs, most frequent first
+    score: float  # best passage score in the group (1.0: the best match of the search)
+    passages: list[Citation] = field(default_factory=list)  # quote: the passage text, verbatim
+
+    def to_json(self) -> dict:
+        return {
+            "action": self.action,
+            "countries": self.countries,
+            "years": self.years,
+            "themes": self.themes,
+            "score": round(self.score, 4),
+            "passages": [c.to_json() | {"start": c.start, "end": c.end} for c in self.passages],
+        }
+
+
+def actions(assistant) -> list[str]:
+    """Every action some passage of the index belongs to, sorted by name."""
+    return sorted({p.action for p in assistant.retriever.passages if p.action})
+
+
+def _countries_of(p: Passage) -> set[str]:
+    return set(p.countries) | set(p.action_countries)
+
+
+def similar(assistant, text: str | None = None, action: str | None = None, countries: list[str] | None = None,
+            themes: list[str] | None = None, k: int = 10) -> list[PracticeGroup]:
+    """Practices of other countries and actions comparable to a description or to an action.
+
+    The picked action's passages, its countries (and the countries a description names) are left
+    out: the point is to learn from elsewhere. `countries` and `themes` keep only passages about one
+    of them. At most `k` passages, grouped by action, groups best first.
+
+    >>> [g.action for g in similar(Assistant(), action="MIEUX Peru (2017-2018)")][:2]  # doctest: +SKIP
+    ['MIEUX Jordan II', 'GCM Objective 9, action b']
+    """
+    text = (text or "").strip()
+    if not text and not action:
+        raise BadQuestion("Describe a practice (text) or pick an action (action=...); neither was given")
+    retriever = assistant.retriever
+    passages = retriever.passages
+    excluded_actions, excluded_countries = excluded(assistant, text, action)
+    vectors = []
+    if action:
+        vectors.append(_centroid(assistant, [p for p in passages if p.action == action]))
+    if text:
+        vectors.append(assistant.embedder.embed_query(text))
+    query = np.mean(np.vstack(vectors), axis=0)
+    scores = _fused_scores(assistant, query, text or None)
+
+    wanted_countries = set(countries or [])
+    wanted_themes = set(themes or [])
+    order = sorted(scores, key=lambda i: -scores[i])
+    chosen: list[int] = []
+    per_group: Counter = Counter()
+    seen_shingles: list[set] = []
+    for i in order:
+        p = passages[i]
+        where = _countries_of(p)
+        # A practice belongs to an action or to a country; general text (definitions, the GCM preamble) is not one.
+        if not (p.action or where):
+            continue
+        if p.action in excluded_actions or where & excluded_countries:
+            continue
+        if wanted_countries and not where & wanted_countries:
+            continue
+        if wanted_themes and not set(p.themes) & wanted_themes:
+            continue
+        if per_group[p.action] >= MAX_PER_GROUP:
+            continue
+        sh = shingles(p.text)
+        if any(_jaccard(sh, other) >= DUPLICATE_JACCARD for other in seen_shingles):
+            continue  # the same text in a copy of the document
+        chosen.append(i)
+        seen_shingles.append(sh)
+        per_group[p.action] += 1
+        if len(chosen) >= k:
+            break
+    if not chosen:
+        return []
+    top = scores[chosen[0]] or 1.0
+    return _group([(passages[i], scores[i] / top) for i in chosen], assistant)
+
+
+def excluded(assistant, text: str | None = None, action: str | None = None) -> tuple[set[str], set[str]]:
+    """(actions, countries) that `similar` leaves out: the picked action and its countries, and the
+    countries a description names."""
+    actions_out: set[str] = set()
+    countries_out: set[str] = set()
+    if action:
+        own = [p for p in assistant.retriever.passages if p.action == action]
+        if not own:
+            known = sorted({p.action for p in assistant.retriever.passages if p.action})
+            raise BadQuestion(f"Unknown action '{action}': the index knows {', '.join(known[:12])}"
+                              + (" …" if len(known) > 12 else ""))
+        actions_out.add(action)
+        countries_out |= {c for p in own for c in p.action_countries}
+        if not countries_out:
+            # The tagger gave the action no country: the country its passages name most is its own.
+            countries_out |= {c for c, _ in Counter(c for p in own for c in p.countries).most_common(1)}
+    if text and text.strip():
+        countries_out |= set(tag.find_countries(text))
+    return actions_out, countries_out
+
+
+def _centroid(assistant, own: list[Passage]) -> np.ndarray:
+    """The mean vector of an action's passages (from the embedding cache; embedded when missing)."""
+    from .chunk import embedding_text
+
+    step = max(1, len(own) // MAX_ACTION_QUERIES)
+    sample = own[::step][:MAX_ACTION_QUERIES]
+    texts = [embedding_text(p) for p in sample]
+    name = assistant.embedder.name
+    found = assistant.cache.get_many(name, texts)
+    missing = [i for i in range(len(texts)) if i not in found]
+    if missing:
+        fresh = assistant.embedder.embed_passages([texts[i] for i in missing])
+        for i, v in zip(missing, fresh):
+            found[i] = v
+    vec = np.mean(np.vstack([found[i] for i in range(len(texts))]), axis=0)
+    return vec / (np.linalg.norm(vec) or 1.0)
+
+
+def _fused_scores(assistant, query: np.ndarray, text: str | None) -> dict[int, float]:
+    """Reciprocal-rank fusion of dense (and, for a description, BM25) ranks, ranked within each language.
+
+    Ranking each language on its own keeps an English description from finding only English pages.
+    """
+    retriever = assistant.retriever
+    passages = retriever.passages
+    n = len(passages)
+    hits = assistant.store.query(retriever.generation, query, n)
+    dense = np.full(n, -np.inf)
+    for pid, sim in hits:
+        i = retriever.by_id.get(pid)
+        if i is not None:
+            dense[i] = sim
+    lists = [(dense, np.isfinite(dense))]
+    if text:
+        info = analyze_question(text)
+        lexical = retriever.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
+        lists.append((lexical, lexical > 0))
+    fused: dict[int, float] = defaultdict(float)
+    languages = np.array([p.language for p in passages])
+    for values, valid in lists:
+        for lang in ("fr", "en"):
+            idx = np.where((languages == lang) & valid)[0]
+            for rank, i in enumerate(idx[np.argsort(-values[idx], kind="stable")]):
+                fused[int(i)] += 1.0 / (RRF_K + rank + 1)
+    return dict(fused)
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _group(scored: list[tuple[Passage, float]], assistant) -> list[PracticeGroup]:
+    groups: dict[str | None, PracticeGroup] = {}
+    theme_counts: dict[str | None, Counter] = defaultdict(Counter)
+    documents = assistant.documents()
+    for p, score in scored:
+        g = groups.get(p.action)
+        if g is None:
+            g = groups[p.action] = PracticeGroup(action=p.action, countries=[], years=None, themes=[], score=score)
+        for c in (p.action_countries or p.countries) if p.action else p.countries:
+            if c not in g.countries:
+                g.countries.append(c)
+        theme_counts[p.action].update(p.themes)
+        g.passages.append(Citation(
+            n=len(g.passages) + 1, source=p.doc_id, title=p.title, section=p.section, action=p.action,
+            countries=list(p.countries), quote=p.text, score=score, language=p.language, year=p.year,
+            passage_id=p.id, start=p.start, end=p.end,
+        ))
+    for key, g in groups.items():
+        g.themes = [t for t, _ in theme_counts[key].most_common()]
+        g.years = _action_years(g.action, documents) or _span(c.year for c in g.passages)
+    return sorted(groups.values(), key=lambda g: -g.score)
+
+
+def _action_years(name: str | None, documents) -> str | None:
+    """"2017-2018" from the action's name, else from the title of a document about that action."""
+    if not name:
+        return None
+    m = _YEARS.search(name)
+    if m:
+        return m.group(0).replace("–", "-").replace("—", "-").replace(" ", "")
+    for doc in documents.values():
+        if name in doc.actions:
+            found = tag.document_action(doc.title, "")
+            if found is not None and found.name == name and found.years:
+                return found.years
+    return None
+
+
+def _span(years) -> str | None:
+    ys = sorted({y for y in years if y})
+    if not ys:
+        return None
+    return str(ys[0]) if ys[0] == ys[-1] else f"{ys[0]}-{ys[-1]}"
+
+
+@dataclass
+class Coverage:
+    """How many passages document each (country, theme): where the corpus is rich, and where it is thin."""
+
+    countries: list[str]  # ISO alpha-2, most documented first
+    themes: list[str]  # theme slugs, in tag.THEMES order
+    counts: dict[tuple[str, str], int]  # (country, theme) -> passages
+    totals: dict[str, int]  # country -> passages about it (any theme, or none)
+
+    def count(self, country: str, theme: str) -> int:
+        return self.counts.get((country, theme), 0)
+
+    def table(self) -> list[list[int]]:
+        """Rows in `countries` order, columns in `themes` order."""
+        return [[self.count(c, t) for t in self.themes] for c in self.countries]
+
+    def thin(self, below: int = 1) -> list[tuple[str, str]]:
+        """(country, theme) pairs with fewer than `below` passages."""
+        return [(c, t) for c in self.countries for t in self.themes if self.count(c, t) < below]
+
+    def to_json(self) -> dict:
+        return {
+            "countries": self.countries,
+            "themes": self.themes,
+            "totals": self.totals,
+            "counts": {c: {t: self.count(c, t) for t in self.themes} for c in self.countries},
+        }
+
+
+def coverage(assistant) -> Coverage:
+    """Passages per country (named in the passage or the country of its action) and theme.
+
+    >>> coverage(Assistant()).count("PE", "training") > 0  # doctest: +SKIP
+    True
+    """
+    counts: Counter = Counter()
+    totals: Counter = Counter()
+    for p in assistant.retriever.passages:
+        for c in _countries_of(p):
+            totals[c] += 1
+            for t in set(p.themes):
+                counts[(c, t)] += 1
+    countries = sorted(totals, key=lambda c: (-totals[c], c))
+    used = {t for _, t in counts}
+    themes = [t for t in tag.THEMES if t in used] + sorted(used - set(tag.THEMES))
+    return Coverage(countries=countries, themes=themes, counts=dict(counts), totals=dict(totals))

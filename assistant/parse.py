@@ -1,0 +1,1059 @@
+"""Parse stage: a source file -> clean text, structure (headings, paragraphs, bullets) and language."""
+
+from __future__ import annotations
+
+import io
+import re
+import statistics
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.errors import BadDocument
+from assistant.load import SUPPORTED_SUFFIXES
+from assistant.types import Block, Document, Language, ManifestEntry, SourceFile
+
+# A .docx is a zip of XML: refuse archives that would unpack past these before touching them.
+MAX_UNZIPPED_BYTES = 200_000_000
+MAX_ZIP_RATIO = 100
+
+Kind = Literal["heading", "paragraph", "bullet"]
+
+
+@dataclass
+class _Part:
+    """A block before offsets are known: its kind and the raw lines it is made of."""
+
+    kind: Kind
+    lines: list[str] = field(default_factory=list)
+    section: str | None = None  # forced section (footnotes go under "Notes")
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_bytes: int = 50_000_000) -> Document:
+    """Read one corpus file into a cleaned Document, or raise BadDocument saying why and what to do.
+
+    >>> from assistant.load import iter_sources, read_manifest
+    >>> src = next(iter_sources(Path("corpus"), only=[Path("seeds/000_c0f20d1b9c390d7f.txt")]))
+    >>> parse(src, read_manifest(Path("corpus")).get(src.doc_id)).language
+    'fr'
+    """
+    doc_id = source.doc_id
+    suffix = source.path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        what = f"unsupported file type {suffix!r}" if suffix else "unsupported file type (the name has no extension)"
+        raise BadDocument(doc_id, what, "supported: " + ", ".join(SUPPORTED_SUFFIXES) + "; convert it or move it out of the corpus")
+    data = _read(source, max_bytes)
+    kind = _sniff(data)
+    if kind in ("text", "html") and not data.strip(b" \t\r\n\x0b\x0c"):
+        raise BadDocument(doc_id, "the file contains only whitespace", "fill it with the document's text or remove it")
+
+    html_title = None
+    if suffix == ".pdf":
+        if kind != "pdf" and b"%PDF-" not in data[:1024]:  # readers accept a little junk before the header
+            raise BadDocument(doc_id, f"the file is not a PDF (starts with {_start(data)})", _hint_for(kind, ".pdf"))
+        parts = _text_parts(_pdf_text(data, doc_id), doc_id)
+    elif suffix == ".docx":
+        if kind != "zip":
+            raise BadDocument(doc_id, f"the file is not a .docx (starts with {_start(data)})", _hint_for(kind, ".docx"))
+        parts = _docx_parts(data, doc_id)
+    elif suffix in (".html", ".htm") or kind == "html":
+        if kind not in ("html", "text"):
+            raise BadDocument(doc_id, f"the file is not HTML (it looks like {_KIND_NAMES[kind]})", _hint_for(kind, suffix))
+        parts, html_title = _html_parts(data, doc_id)
+    else:
+        if kind != "text":
+            raise BadDocument(doc_id, f"the file is not text (it looks like {_KIND_NAMES[kind]})", _hint_for(kind, suffix))
+        text = _decode(data, doc_id)
+        if suffix == ".md":
+            text = _strip_markdown(text)
+        parts = _text_parts(text, doc_id)
+
+    text, blocks = _assemble(parts)
+    if not blocks:
+        raise BadDocument(doc_id, "no text is left to index (only markup, images or page furniture)", "open the file and check that it shows text")
+
+    first_heading = next((b.text for b in blocks if b.kind == "heading"), None)
+    title = (manifest and manifest.title) or first_heading or html_title or _humanise(source.path.stem)
+    return Document(
+        doc_id=doc_id,
+        sha256=source.sha256,
+        title=title[:300],
+        language=_document_language(text, manifest, doc_id),
+        year=manifest.year if manifest else None,
+        source=manifest.source if manifest else None,
+        text=text,
+        blocks=blocks,
+    )
+
+
+def _read(source: SourceFile, max_bytes: int) -> bytes:
+    doc_id = source.doc_id
+    try:
+        size = source.path.stat().st_size
+        if size > max_bytes:
+            raise BadDocument(
+                doc_id,
+                f"the file is {_size(size)}, over the {_size(max_bytes)} limit",
+                "split it into smaller files or raise the size limit",
+            )
+        data = source.path.read_bytes()
+    except OSError as err:
+        raise BadDocument(doc_id, f"the file cannot be opened ({err.strerror or err})", "check that it exists and that you may read it") from None
+    if not data:
+        raise BadDocument(doc_id, "the file is empty (0 bytes)", "re-export it from its source or remove it")
+    if len(data) > max_bytes:  # it grew since stat
+        raise BadDocument(doc_id, f"the file is over the {_size(max_bytes)} limit", "split it into smaller files or raise the size limit")
+    return data
+
+
+def _size(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e3:.1f} kB" if n >= 1000 else f"{n} bytes"
+
+
+# --------------------------------------------------------------------------------------------
+# What a file really is, whatever its name says
+
+_KIND_NAMES = {
+    "pdf": "a PDF",
+    "zip": "a zip archive (a .docx, .xlsx or similar)",
+    "ole": "an old Microsoft Office file (.doc, .xls)",
+    "rtf": "an RTF document",
+    "png": "a PNG image",
+    "jpeg": "a JPEG image",
+    "gif": "a GIF image",
+    "html": "an HTML page",
+    "binary": "binary data",
+    "text": "plain text",
+}
+
+
+def _sniff(data: bytes) -> str:
+    if data.lstrip()[:5] == b"%PDF-":
+        return "pdf"
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    if data.startswith(b"{\\rtf"):
+        return "rtf"
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"GIF8"):
+        return "gif"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text"  # UTF-16 with a byte-order mark: NUL bytes are expected
+    if b"\x00" in data[:8192]:
+        return "binary"
+    start = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    return "text"
+
+
+def _start(data: bytes) -> str:
+    """The first bytes as a reader would see them: 'PK', '\\x89PNG', ..."""
+    printable = re.match(rb"[\x20-\x7e]{1,4}", data[:4])
+    if printable and len(printable.group()) >= 2:
+        return repr(printable.group().decode("ascii"))
+    return repr(data[:4])[1:]
+
+
+def _hint_for(kind: str, suffix: str) -> str:
+    if kind == "zip":
+        return "is it a .docx? rename it so its extension matches"
+    if kind == "pdf":
+        return "is it a PDF? rename it to .pdf"
+    if kind == "ole":
+        return "it looks like an old Word file; open it and save it as .docx or PDF"
+    if kind == "html":
+        return "is it a web page? rename it to .html"
+    if kind == "text":
+        return "is it a text file? rename it to .txt"
+    if kind in ("png", "jpeg", "gif"):
+        return "images are not indexed; run OCR and save the text as .txt or a searchable PDF"
+    if kind == "rtf":
+        return "open it and save it as .docx"
+    return f"the file is damaged or not really a {suffix} file; re-export it from its source"
+
+
+def _decode(data: bytes, doc_id: str) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        encodings = ["utf-8-sig"]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8", "cp1252"]
+    for encoding in encodings:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not text.strip():
+            raise BadDocument(doc_id, "the file contains only whitespace", "fill it with the document's text or remove it")
+        return text
+    raise BadDocument(doc_id, "the text is neither UTF-8 nor Windows-1252 and cannot be decoded", "open it in an editor and save it as UTF-8")
+
+
+# --------------------------------------------------------------------------------------------
+# PDF, DOCX, HTML readers
+
+
+def _pdf_text(data: bytes, doc_id: str) -> str:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")  # some PDFs are "encrypted" with an empty password
+            except Exception:
+                opened = 0
+            if not opened:
+                raise BadDocument(doc_id, "the PDF is password-protected", "save an unencrypted copy (remove the password) and put that in the corpus")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except BadDocument:
+        raise
+    except Exception as err:
+        raise BadDocument(
+            doc_id,
+            f"the PDF is damaged and cannot be read ({type(err).__name__}: {err})",
+            "re-download it or re-export it from the original application",
+        ) from None
+    if not pages:
+        raise BadDocument(doc_id, "the PDF is damaged: it has no pages", "re-download it or re-export it from the original application")
+    if not any(page.strip() for page in pages):
+        raise BadDocument(doc_id, "the PDF is a scanned image with no text", "run OCR first (for example ocrmypdf) and put the searchable PDF in the corpus")
+    return "\n\n".join(_drop_running_lines(pages))
+
+
+def _drop_running_lines(pages: list[str]) -> list[str]:
+    """Remove headers and footers: first or last lines repeated on many pages (page numbers too)."""
+    if len(pages) < 3:
+        return pages
+    split = [page.splitlines() for page in pages]
+
+    def edges(lines: list[str]) -> set[str]:
+        content = [line.strip() for line in lines if line.strip()]
+        return {_digits_as_hash(line) for line in content[:1] + content[-1:]}
+
+    counts = Counter(key for lines in split for key in edges(lines))
+    running = {key for key, n in counts.items() if n >= max(3, len(pages) // 2)}
+    cleaned = []
+    for lines in split:
+        content = [i for i, line in enumerate(lines) if line.strip()]
+        drop = {i for i in content[:1] + content[-1:] if _digits_as_hash(lines[i].strip()) in running}
+        cleaned.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
+    return cleaned
+
+
+def _digits_as_hash(line: str) -> str:
+    return re.sub(r"\d+", "#", line)
+
+
+def _docx_parts(data: bytes, doc_id: str) -> list[_Part]:
+    _check_zip(data, doc_id)
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as err:
+        raise BadDocument(doc_id, f"the .docx is damaged ({type(err).__name__}: {err})", "open it in Word or LibreOffice and save it again") from None
+
+    parts: list[_Part] = []
+
+    def add(paragraph) -> None:
+        text = _fold(_normalise(paragraph.text))
+        if not text:
+            return
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        ppr = paragraph._p.pPr
+        if style.startswith(("Heading", "Title")):
+            parts.append(_Part("heading", [text]))
+        elif style.startswith("List") or (ppr is not None and ppr.numPr is not None):
+            parts.append(_Part("bullet", [text]))
+        else:
+            parts.append(_Part("paragraph", [text]))
+
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            seen = set()
+            for row in item.rows:
+                for cell in row.cells:
+                    if id(cell._tc) in seen:  # a merged cell is returned once per grid column
+                        continue
+                    seen.add(id(cell._tc))
+                    for paragraph in cell.paragraphs:
+                        add(paragraph)
+        else:
+            add(item)
+    return parts
+
+
+def _check_zip(data: bytes, doc_id: str) -> None:
+    """Refuse zip bombs and non-Word archives before anything is decompressed."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise BadDocument(doc_id, f"the .docx is not a valid zip archive ({err})", "it is truncated or damaged; re-save it from Word") from None
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        raise BadDocument(
+            doc_id,
+            f"the .docx would unpack to {total / 1e6:.0f} MB (limit {MAX_UNZIPPED_BYTES / 1e6:.0f} MB); it may be a zip bomb",
+            "remove it, or save it again without embedded media",
+        )
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1_000_000 and ratio > MAX_ZIP_RATIO:
+            raise BadDocument(
+                doc_id,
+                f"the .docx member {info.filename} would expand {ratio:.0f} times to {info.file_size / 1e6:.0f} MB; it looks like a zip bomb",
+                "remove it from the corpus; a real Word file does not compress this much",
+            )
+    names = {info.filename for info in infos}
+    if "word/document.xml" not in names:
+        if "xl/workbook.xml" in names:
+            what = "an Excel workbook (.xlsx)"
+        elif "ppt/presentation.xml" in names:
+            what = "a PowerPoint file (.pptx)"
+        elif "content.xml" in names:
+            what = "an OpenDocument file (.odt)"
+        else:
+            what = "a zip archive"
+        raise BadDocument(doc_id, f"the file is {what}, not a Word document (no word/document.xml)", "save it as .docx, PDF or text")
+
+
+_HTML_DROP = ["script", "style", "nav", "header", "footer", "noscript", "template", "svg", "iframe", "form", "button", "head"]
+_HTML_HEADINGS = {"h1", "h2", "h3", "h4"}
+_HTML_BLOCKS = {
+    "p", "div", "section", "article", "main", "aside", "ul", "ol", "dl", "dt", "dd", "table", "thead", "tbody",
+    "tfoot", "tr", "td", "th", "blockquote", "pre", "figure", "figcaption", "address", "body", "html", "h5", "h6",
+    "center", "details", "summary", "caption", "hr", "fieldset", "legend",
+}
+
+
+def _html_parts(data: bytes, doc_id: str) -> tuple[list[_Part], str | None]:
+    from bs4 import BeautifulSoup, NavigableString
+    from bs4.element import PreformattedString
+
+    soup = BeautifulSoup(data, "lxml")
+    title = _fold(soup.title.get_text(" ")) if soup.title else None
+    for tag in soup(_HTML_DROP):
+        tag.decompose()
+
+    parts: list[_Part] = []
+    buffer: list[str] = []
+    state = {"kind": "paragraph"}
+
+    def flush() -> None:
+        text = _fold(_normalise("".join(buffer)))
+        buffer.clear()
+        if text:
+            parts.append(_Part(state["kind"], [text]))
+        state["kind"] = "paragraph"
+
+    def walk(node, in_item: bool = False) -> None:
+        for child in node.children:
+            if isinstance(child, PreformattedString):  # comments, doctype, CDATA
+                continue
+            if isinstance(child, NavigableString):
+                buffer.append(str(child))
+                continue
+            name = child.name
+            if name in _HTML_HEADINGS:
+                flush()
+                state["kind"] = "heading"
+                buffer.append(child.get_text(" "))
+                flush()
+            elif name == "li":
+                flush()
+                state["kind"] = "bullet"
+                walk(child, in_item=True)
+                flush()
+            elif name == "br":
+                buffer.append(" ")
+            elif name in _HTML_BLOCKS and not (in_item and name not in ("ul", "ol", "table")):
+                flush()
+                walk(child)
+                flush()
+            else:
+                buffer.append(" " if name in _HTML_BLOCKS else "")
+                walk(child, in_item)
+        return None
+
+    walk(soup)
+    flush()
+    return parts, title or None
+
+
+# --------------------------------------------------------------------------------------------
+# Plain text (and PDF text): lines -> parts, repairing what PDF extraction broke
+
+_SPACES = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002-\u2006\u2008\t\x00-\x08\x0b\x0e-\x1f\x7f]")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    return _INVISIBLE.sub("", _SPACES.sub(" ", text))  # non-breaking and odd spaces, control characters
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _strip_markdown(text: str) -> str:
+    text = re.sub(r"!?\[([^\]\n]*)\]\([^)\n]*\)", r"\1", text)  # [label](url) -> label
+    return re.sub(r"(?m)^\s*(?:[-*_]\s*){3,}$", "", text)  # horizontal rules
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
+_FUNCTION_WORDS = frozenset(
+    "de du des la le les l d et à au aux en un une pour par sur avec dans que qui ou son sa ses leur leurs ce cette "
+    "ces entre sans sous vers selon dont the of and to for in on with a an by from or at as that which its their "
+    "is are was be this".split()
+)
+_KNOWN_HEADINGS = frozenset(
+    """contexte|context|concept d'action|action concept|pratiques|practices|bonnes pratiques|good practices|impact|
+    impacts|enseignements|enseignements tirés|lessons learnt|lessons learned|description|actions connexes|
+    related actions|exemples de pratiques|examples of practices|objectifs de développement durable pertinents|
+    relevant sustainable development goals|introduction|conclusion|conclusions|recommandations|recommendations|
+    résultats|results|résumé|summary|executive summary|objectifs|objectives|background|méthodologie|methodology|
+    notes|références|references|sources|annexe|annexes|annex|remerciements|acknowledgements|acknowledgments|
+    avant-propos|foreword|préface|preface|glossaire|glossary|discussions|discussion|table des matières|contents|
+    table of contents|activités|activities|défis|challenges|prochaines étapes|next steps|general information|
+    informations générales|principales réalisations|key achievements|abréviations|abbreviations|acronymes|
+    acronyms|partenaires|partners""".replace("\n", "").replace("    ", "").split("|")
+)
+_SYMBOL_BULLET = re.compile(r"^(?:[•■▪●◦▫□►▸‣⁃∙]\s*|[-–—*]\s+)")
+_ENUMERATOR = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+\S")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+_URL_LINE = re.compile(r"^(?:https?://|www\.)\S+(?:\s+\S*/\S*)*$", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(r"^(?:\d{1,3}|(\d{1,3})\1|(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of|sur|de)\s*\d{1,4})?)$", re.IGNORECASE)
+_FOOTNOTE_START = re.compile(r"^(\d{1,4})\s+(?=(?:[A-ZÀ-ÖØ-Þ«“\"]|https?://|www\.))(.+)$")
+_LONE_NUMBER = re.compile(r"^\d{1,3}$")
+# A marker glued to a word or a sentence end: "Caraïbes.2", "migrants4 et", "(POS)8", "en 2007.6".
+_GLUED_MARKER = re.compile(r"(?:(?<=[a-zà-öø-ÿœ])|(?<=[.,;:!?»”)\]’]))(\d{1,3})(?![\d%])")
+_DECIMAL_BEFORE = re.compile(r"(?<![\d.,])\d{1,3}[.,]$")  # "1,5" and "10.7" are numbers, not markers
+# A marker standing alone after an acronym: "MERCOSUR 1 a réduit".
+_SPACED_MARKER = re.compile(r"(?<=[A-ZÀ-Þ]{2}) (\d{1,3})(?= [a-zà-öø-ÿ])")
+
+# Left halves of real compounds broken at a line end: keep their hyphen.
+_COMPOUND_LEFT = frozenset(
+    "peer demand well sud nord co non vice anti self cross multi sous bien avant arrière grand socio euro afro "
+    "ibéro latino franco anglo long short high low full part cost child gender human rights evidence decision "
+    "policy capacity follow small large medium top semi".split()
+)
+_COMPOUND_RIGHT = frozenset(
+    "based driven led oriented making related sensitive responsive term level scale wide up down to of the being "
+    "être delà dessus dessous devant clé clés".split()
+)
+
+
+def _text_parts(text: str, doc_id: str) -> list[_Part]:
+    """Clean extracted text: lift footnotes, drop page furniture and markers, then group the lines."""
+    text = _normalise(text).replace("**", "")
+    if not text.strip():
+        raise BadDocument(doc_id, "the file contains only whitespace", "fill it with the document's text or remove it")
+    lines = [line.rstrip() for line in text.split("\n")]
+    vocabulary = _Vocabulary(text)
+    lines, notes = _take_footnotes(lines)
+    lines = _drop_furniture(lines, notes)
+    lines = _drop_markers(lines, {number for number, _ in notes})
+    layout = _Layout(lines)
+    parts = _group(lines, layout)
+    parts += [_Part("paragraph", note_lines, section="Notes") for _, note_lines in notes]
+    for part in parts:
+        part.lines = [_join_lines(part.lines, vocabulary)]
+    return parts
+
+
+class _Vocabulary:
+    """Words of the document, to decide whether a hyphen broken at a line end was a real one."""
+
+    def __init__(self, text: str):
+        tokens = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", text.lower())
+        self.words = {t for t in tokens if "-" not in t}
+        self.pairs = set()
+        for token in tokens:
+            pieces = token.split("-")
+            self.pairs.update(zip(pieces, pieces[1:]))
+
+
+class _Layout:
+    """How the lines of a document are laid out: their usual width and whether blank lines double-space them."""
+
+    width: float
+    double_spaced: bool
+
+    def __init__(self, lines: list[str]):
+        lengths = sorted(len(line.strip()) for line in lines if line.strip())
+        self.width = lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
+        # Double spacing (seed 002): most runs of text are one line long and end mid-sentence.
+        runs, run = [], []
+        for line in lines + [""]:
+            if line.strip():
+                run.append(line.strip())
+            elif run:
+                runs.append(run)
+                run = []
+        singles = [r[0] for r in runs if len(r) == 1]
+        open_ended = [s for s in singles if not _SENTENCE_END.search(s)]
+        self.double_spaced = (
+            len(runs) >= 20
+            and len(singles) >= 0.8 * len(runs)
+            and len(open_ended) >= 0.5 * len(singles)
+            and self.width <= 160
+            and statistics.median(len(s) for s in singles) >= 0.5 * self.width
+        )
+
+    def wrapped(self, line: str) -> bool:
+        """A line that ran to the right margin, so its paragraph probably goes on."""
+        return self.width <= 160 and len(line.strip()) >= 0.75 * self.width
+
+
+def _take_footnotes(lines: list[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Lift footnote bodies out of the running text, so they never land inside a sentence.
+
+    Notes are numbered in order and sit after a blank line, a page number or another note, in two
+    shapes: "1 Des mécanismes ..." on one line, or "1" alone followed by " Déclaration ...".
+    """
+    notes: list[tuple[int, list[str]]] = []
+    kept: list[str] = []
+    markers = _marker_numbers("\n".join(lines))  # anywhere: columns can put a note before its marker
+    last = 0
+    note_end = -1
+    i = 0
+    while i < len(lines):
+        previous = kept[-1].strip() if kept else ""
+        found = None
+        if not previous or _LONE_NUMBER.match(previous):
+            found = _footnote_at(lines, i, last, markers, trusted=(i == note_end))
+        if found is None:
+            kept.append(lines[i])
+            i += 1
+            continue
+        number, body, i = found
+        note = [body]
+        # An unfinished body goes on over lines in lower case or URLs; after "voir :" a blank may come first.
+        while i < len(lines) and not _SENTENCE_END.search(note[-1]):
+            nxt = lines[i].strip()
+            # A line opening with a space starts the next page in these extractions.
+            page_start = lines[i].startswith(" ") and not _URL_LINE.match(nxt)
+            if nxt and not page_start and (nxt[0].islower() or _URL_LINE.match(nxt) or _ends_open(note[-1])):
+                if _footnote_at(lines, i, number, set(), trusted=True):
+                    break
+                note[-1:] = _extend_note(note[-1], nxt)
+                i += 1
+            elif not nxt and note[-1].rstrip().endswith((":", "-")) and _is_note_tail(lines, i + 1):
+                i += 1
+            else:
+                break
+        notes.append((number, note))
+        kept.append("")  # the note leaves a break behind it, not a join
+        last, note_end = number, i
+    return kept, notes
+
+
+def _extend_note(line: str, nxt: str) -> list[str]:
+    """Add a line to a note; a link annotation that completes a URL cut at the line end replaces it."""
+    words = line.split()
+    if words and _URL.match(words[-1]) and _URL_LINE.match(nxt) and _url_key(nxt).startswith(_url_key(words[-1])):
+        return [line[: line.rstrip().rfind(words[-1])] + nxt]
+    return [line, nxt]
+
+
+def _is_note_tail(lines: list[str], i: int) -> bool:
+    nxt = lines[i].strip() if i < len(lines) else ""
+    return bool(nxt) and (nxt[0].islower() or bool(_URL_LINE.match(nxt)))
+
+
+def _ends_open(line: str) -> bool:
+    words = line.rstrip().split()
+    return bool(words) and (line.rstrip().endswith((",", "-")) or words[-1].lower() in _FUNCTION_WORDS)
+
+
+def _footnote_at(lines: list[str], i: int, last: int, markers: set[int], trusted: bool = False) -> tuple[int, str, int] | None:
+    """(number, body, next index) if a note numbered last+1..last+3 starts at line i.
+
+    Unless `trusted` (it follows another note), its number must be among the `markers` of the text;
+    a marker lost in extraction is forgiven once the document has shown real notes, for a body of a
+    few words or a URL, or when the next note follows at once.
+    """
+    if i >= len(lines):
+        return None
+    stripped = lines[i].strip()
+    match = _FOOTNOTE_START.match(stripped)
+    if match:
+        digits, rest, nxt = match.group(1), match.group(2), i + 1
+    elif _LONE_NUMBER.match(stripped) and i + 1 < len(lines) and _FOOTNOTE_START.match("0 " + lines[i + 1].strip()):
+        digits, rest, nxt = stripped, lines[i + 1].strip(), i + 2
+    else:
+        return None
+    if _is_caps(rest):
+        return None  # "3 OBJECTIFS SPÉCIFIQUES" is a heading
+    number = int(digits)
+    if not last < number <= last + 3:
+        # A page number glued to the note number: "2311 Action MIEUX ..." is page 23, note 11.
+        glued = [n for n in (last + 1, last + 2) if digits.endswith(str(n)) and 0 < len(digits) - len(str(n)) <= 3]
+        if not glued:
+            return None
+        number = glued[0]
+    if not trusted and number not in markers:
+        looks_like_note = len(rest.split()) >= 4 or _URL.match(rest)
+        if not (last and looks_like_note) and not _footnote_at(lines, nxt, number, set(), trusted=True):
+            return None
+    return number, f"{number} {rest}", nxt
+
+
+def _marker_numbers(text: str) -> set[int]:
+    """Numbers that appear as footnote markers somewhere in the text."""
+    glued = {int(m.group(1)) for line in text.split("\n") for m in _glued_markers(line)}
+    return glued | {int(m.group(1)) for m in _SPACED_MARKER.finditer(text)}
+
+
+def _glued_markers(line: str) -> list[re.Match]:
+    urls = [m.span() for m in _URL.finditer(line)]
+    return [
+        m
+        for m in _GLUED_MARKER.finditer(line)
+        if not any(a <= m.start() < b for a, b in urls)  # "volume3_1" in a link is no marker
+        and not _DECIMAL_BEFORE.search(line[max(0, m.start() - 8) : m.start()])
+    ]
+
+
+def _drop_markers(lines: list[str], numbers: set[int]) -> list[str]:
+    """Remove footnote markers from the running text, each once, in order: "Caraïbes.2" -> "Caraïbes."."""
+    if not numbers:
+        return lines
+    done: set[int] = set()
+    out = []
+    for line in lines:
+
+        def spaced(match: re.Match) -> str:
+            number = int(match.group(1))
+            if number in numbers and number == max(done, default=0) + 1:
+                done.add(number)
+                return ""
+            return match.group(0)
+
+        line = _SPACED_MARKER.sub(spaced, line)
+        for match in reversed(_glued_markers(line)):
+            number = int(match.group(1))
+            if number in numbers and number not in done and number <= max(done, default=0) + 3:
+                done.add(number)
+                line = line[: match.start()] + line[match.end() :]
+        out.append(line)
+    return out
+
+
+def _drop_furniture(lines: list[str], notes: list[tuple[int, list[str]]]) -> list[str]:
+    """Remove page numbers, running titles and bare URL lines that repeat a footnote's URL."""
+
+    def blank(j: int) -> bool:
+        return j < 0 or j >= len(lines) or not lines[j].strip()
+
+    stripped = [line.strip() for line in lines]
+    counts = Counter(s for s in stripped if s)
+    drop: set[int] = set()
+    for i, s in enumerate(stripped):
+        if s and _PAGE_NUMBER.match(s) and blank(i - 1) and blank(i + 1):
+            drop.add(i)
+
+    # Running titles: a line repeated elsewhere that stands next to a page number.
+    running = set()
+    for i in drop:
+        for j in (_neighbour(stripped, i, -1), _neighbour(stripped, i, +1)):
+            if (
+                j is not None
+                and blank(j - 1)
+                and blank(j + 1)
+                and counts[stripped[j]] >= 2
+                and len(stripped[j].split()) >= 3
+                and len(stripped[j]) <= 100
+                and not _heading_like(stripped[j])
+            ):
+                running.add(stripped[j])
+    # Or a longer line repeated 3+ times on its own, that is not a heading.
+    for s, n in counts.items():
+        if n >= 3 and len(s.split()) >= 5 and len(s) <= 100 and not _heading_like(s) and not _ends_open(s) and not _SENTENCE_END.search(s):
+            running.add(s)
+    for i, s in enumerate(stripped):
+        if s in running and blank(i - 1) and blank(i + 1):
+            drop.add(i)
+
+    # Bare URL lines that repeat a URL given in a footnote or in the text (link annotations).
+    urls = [_url_key(u) for _, note in notes for u in _URL.findall(" ".join(note))]
+    for i, s in enumerate(stripped):
+        if s and not _URL_LINE.match(s):
+            urls += [_url_key(u) for u in _URL.findall(s)]
+    for i, s in enumerate(stripped):
+        if s and _URL_LINE.match(s):
+            key = _url_key(s)
+            # A prefix either way: annotations are often cut ("...-du-devel") or cut the note's URL.
+            if any(len(k) >= 10 and (k.startswith(key) or key.startswith(k)) for k in urls):
+                drop.add(i)
+            urls.append(key)  # a second copy of the same bare URL is a repeat too
+    return [line for i, line in enumerate(lines) if i not in drop]
+
+
+def _neighbour(stripped: list[str], i: int, step: int) -> int | None:
+    j = i + step
+    while 0 <= j < len(stripped) and abs(j - i) <= 3:
+        if stripped[j]:
+            return j
+        j += step
+    return None
+
+
+def _url_key(url: str) -> str:
+    key = re.sub(r"\s+", "", url).lower()
+    key = re.sub(r"^(?:https?://)?(?:www\.)?", "", key)
+    return key.rstrip("/.")
+
+
+def _is_caps(s: str) -> bool:
+    letters = [c for c in s if c.isalpha()]
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.85 * len(letters)
+
+
+def _heading_like(s: str) -> bool:
+    return _known_heading(s) or _caps_heading(s)
+
+
+def _known_heading(s: str) -> bool:
+    s = s.strip().rstrip(":").strip()
+    return s[:1].isupper() and s.lower().replace("’", "'") in _KNOWN_HEADINGS
+
+
+def _caps_heading(s: str) -> bool:
+    words = s.split()
+    return (
+        2 <= len(words) <= 16
+        and _is_caps(s)
+        and not s.rstrip().endswith(";")
+        and not _URL.search(s)
+    )
+
+
+def _bullet_body(s: str) -> str | None:
+    """The text of a bullet line without its symbol (enumerators like "a." are kept), else None."""
+    symbol = _SYMBOL_BULLET.match(s)
+    if symbol:
+        return s[symbol.end():].strip()
+    if _ENUMERATOR.match(s):
+        return s
+    return None
+
+
+def _group(lines: list[str], layout: _Layout) -> list[_Part]:
+    """Gather lines into headings, bullets and paragraphs."""
+    stripped = [line.strip() for line in lines]
+    parts: list[_Part] = []
+    current: _Part | None = None
+    gap = False  # a blank line since the last line of `current`
+
+    def next_content(i: int) -> str | None:
+        for s in stripped[i + 1:]:
+            if s:
+                return s
+        return None
+
+    for i, s in enumerate(stripped):
+        if not s:
+            gap = True
+            continue
+        kind, body = _classify(i, s, stripped, layout, current, next_content(i))
+        if kind == "heading":
+            if current is not None and current.kind == "heading" and _continues_heading(current.lines[-1], s, gap):
+                current.lines.append(body)
+            else:
+                current = _Part("heading", [body])
+                parts.append(current)
+        elif kind == "bullet":
+            current = _Part("bullet", [body])
+            parts.append(current)
+        elif current is not None and current.kind in ("paragraph", "bullet") and _continues(current.lines[-1], s, gap, layout, current.kind):
+            current.lines.append(s)
+        elif current is not None and current.kind == "heading" and not gap and _is_caps(s) and _ends_open(current.lines[-1]):
+            current.lines.append(s)  # "CONCEPT FLEXIBLE ET" / "APPROPRIATION"
+        else:
+            current = _Part("paragraph", [s])
+            parts.append(current)
+        gap = False
+    return [p for p in parts if any(line.strip() for line in p.lines)]
+
+
+def _classify(i: int, s: str, stripped: list[str], layout: _Layout, current: _Part | None, nxt: str | None) -> tuple[str, str]:
+    if _MARKDOWN_HEADING.match(s):
+        return "heading", _MARKDOWN_HEADING.sub("", s)
+    body = _bullet_body(s)
+    if body is not None:
+        return "bullet", body
+    if _known_heading(s) or _caps_heading(s):
+        return "heading", s
+    if _title_heading(i, s, stripped, layout, current, nxt):
+        return "heading", s
+    return "text", s
+
+
+def _title_heading(i: int, s: str, stripped: list[str], layout: _Layout, current: _Part | None, nxt: str | None) -> bool:
+    """A short line standing alone before body text: "Pérou (2017-2018)", "MIEUX et GAMM". Conservative."""
+    words = s.split()
+    if not (1 <= len(words) <= (10 if "," in s else 14)) or len(s) > 120 or not s[0].isupper():
+        return False
+    if s.endswith((".", ",", ";", ":")) or _ends_open(s) or ". " in s or layout.wrapped(s):
+        return False
+    before_blank = i == 0 or not stripped[i - 1]
+    after_blank = i + 1 >= len(stripped) or not stripped[i + 1]
+    if not (before_blank and after_blank) or nxt is None:
+        return False
+    if layout.double_spaced and current is not None and current.kind != "heading" and not _SENTENCE_END.search(current.lines[-1]):
+        return False  # in double-spaced text a short line after an open sentence is its end
+    if _bullet_body(nxt) is not None:
+        return True
+    if _heading_like(nxt):
+        return False  # "Experts involved: Spain" then "Description": a label, not a heading
+    # Body text must follow: a run of lines of some length that ends a sentence.
+    start = stripped.index(nxt, i + 1)
+    end = start
+    while end + 1 < len(stripped) and stripped[end + 1]:
+        end += 1
+    run = " ".join(stripped[start : end + 1])
+    return len(run.split()) >= 8 and bool(re.search(r"[.!?:;][\"'»”’)\]]*$", run))
+
+
+def _continues_heading(previous: str, s: str, gap: bool) -> bool:
+    """Two heading lines that are one heading broken in two."""
+    if not (_is_caps(previous) and _is_caps(s)) or _known_heading(previous) or _known_heading(s):
+        return False
+    if not gap:
+        return not re.search(r"[.!?]$", previous.rstrip())
+    return _ends_open(previous) or previous.rstrip().endswith(":")
+
+
+def _continues(previous: str, s: str, gap: bool, layout: _Layout, kind: str) -> bool:
+    """Whether line `s` goes on the paragraph whose last line is `previous`."""
+    if not previous.strip():
+        return True  # a bullet symbol alone on its line: its text follows
+    ended = bool(_SENTENCE_END.search(previous))
+    if gap and not layout.double_spaced:
+        # Across a blank line only a sentence cut by a page break or a footnote goes on.
+        return not ended and (s[0].islower() or _hyphen_end(previous))
+    if _hyphen_end(previous) or s[0].islower() or s[0] in "»”),;:." or (not ended and _ends_open(previous)):
+        return True
+    if ended:
+        # A sentence ending at the margin may go on, unless a (double-spacing) blank line follows it.
+        return not gap and kind != "bullet" and layout.wrapped(previous)
+    # No final punctuation and a capital next: a wrap before a name, or a list of short lines.
+    if kind == "bullet" and gap:
+        return False  # "- Démanteler les réseaux" / "Les services publics ..."
+    return layout.wrapped(previous) or _ends_with_name(previous)
+
+
+def _hyphen_end(line: str) -> bool:
+    return bool(re.search(r"[^\W\d_]-$|\u00ad$", line.rstrip()))
+
+
+def _ends_with_name(line: str) -> bool:
+    words = line.split()
+    return bool(words) and bool(re.match(r"^[A-ZÀ-Þ][\w’'.-]*$", words[-1])) and len(words) > 1
+
+
+def _join_lines(lines: list[str], vocabulary: _Vocabulary) -> str:
+    text = lines[0].strip()
+    for line in lines[1:]:
+        text = _join(text, line.strip(), vocabulary)
+    return _fold(text.replace("\u00ad", ""))
+
+
+def _join(left: str, right: str, vocabulary: _Vocabulary) -> str:
+    """Join two lines, repairing a word hyphenated at the line end: "minis-" + "tère" -> "ministère"."""
+    if not right:
+        return left
+    if left.endswith("\u00ad"):
+        return left[:-1] + right
+    token = left.rsplit(None, 1)[-1] if left.endswith("-") else ""
+    match = re.search(r"([^\W\d_]+)-$", token)
+    if not match or not right[0].isalpha():
+        return left + " " + right
+    token, fragment = token[:-1], match.group(1)
+    following = re.match(r"[^\W\d_]+", right).group(0)
+    if _keep_hyphen(token, fragment, following, vocabulary):
+        return left + right
+    return left[:-1] + right
+
+
+def _keep_hyphen(token: str, fragment: str, following: str, vocabulary: _Vocabulary) -> bool:
+    if following[0].isupper():
+        return True  # "Timor-" + "Leste", "États-" + "Unis"
+    if re.search(r"[/.@]", token) or (fragment.isupper() and len(fragment) > 1):
+        return True  # inside a URL, or after an acronym
+    left, right = fragment.lower(), following.lower()
+    if (left, right) in vocabulary.pairs:
+        return True  # the document writes "left-right" elsewhere
+    if left + right in vocabulary.words:
+        return False  # the document writes "leftright" elsewhere
+    if "-" in token.lstrip("-"):
+        return True  # "peer-to-" + "peer"
+    return left in _COMPOUND_LEFT or right in _COMPOUND_RIGHT
+
+
+# --------------------------------------------------------------------------------------------
+# Offsets and sections
+
+
+def _assemble(parts: list[_Part]) -> tuple[str, list[Block]]:
+    """Join the parts with blank lines into the canonical text, recording each block's offsets."""
+    pieces: list[str] = []
+    blocks: list[Block] = []
+    offset = 0
+    section: str | None = None
+    for part in parts:
+        text = _fold(" ".join(part.lines))
+        if not text:
+            continue
+        if part.kind == "heading":
+            section = text
+        if pieces:
+            offset += 2
+        blocks.append(Block(kind=part.kind, text=text, start=offset, end=offset + len(text), section=part.section or section))
+        pieces.append(text)
+        offset += len(text)
+    return "\n\n".join(pieces), blocks
+
+
+def _humanise(stem: str) -> str:
+    words = re.sub(r"[_\-]+", " ", stem).split()
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if text else stem
+
+
+# --------------------------------------------------------------------------------------------
+# Language
+
+_FR_WORDS = frozenset(
+    "le la les un une des du de d l qu et est sont dans pour par sur avec qui que quoi quel quels quelle quelles "
+    "comment pourquoi où quand ce cette ces son sa ses leur leurs il elle ils elles nous vous ne pas mais donc été "
+    "être avoir fait au aux pays en ont aussi".split()
+)
+_EN_WORDS = frozenset(
+    "the of and in to for with by from is are was were be been has have had do did does what which who whom whose "
+    "how why when where this that these those it its they their there not or but can could would should will "
+    "about into than countries country".split()
+)
+_LANGUAGE_NAMES = {
+    "es": "Spanish", "de": "German", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ar": "Arabic",
+    "ru": "Russian", "zh-cn": "Chinese", "zh-tw": "Chinese", "ja": "Japanese", "tr": "Turkish", "pl": "Polish",
+    "ro": "Romanian", "ca": "Catalan", "sv": "Swedish", "uk": "Ukrainian", "fa": "Persian", "sw": "Swahili",
+}
+_factory = None
+
+
+def _detector():
+    global _factory
+    if _factory is None:
+        from langdetect import DetectorFactory
+        from langdetect import detector_factory
+
+        DetectorFactory.seed = 0  # the same text always gets the same answer
+        detector_factory.init_factory()
+        _factory = detector_factory._factory
+    return _factory.create()
+
+
+def _langdetect(text: str, only_fr_en: bool) -> list[tuple[str, float]]:
+    from langdetect.lang_detect_exception import LangDetectException
+
+    detector = _detector()
+    if only_fr_en:
+        detector.set_prior_map({"fr": 0.5, "en": 0.5})
+    detector.append(text)
+    try:
+        return [(p.lang, p.prob) for p in detector.get_probabilities()]
+    except LangDetectException:
+        return []
+
+
+def detect_language(text: str) -> Language | None:
+    """French or English, for a question or a passage; None if the text has no words.
+
+    Short texts are decided by their function words and accents, where n-gram statistics fail.
+
+    >>> detect_language("Et en Jordanie ?"), detect_language("Which countries?")
+    ('fr', 'en')
+    """
+    text = unicodedata.normalize("NFC", text or "").strip()
+    if not any(c.isalpha() for c in text):
+        return None
+    best = None
+    if len(text) >= 60:
+        ranked = _langdetect(text[:5000], only_fr_en=True)
+        if ranked and ranked[0][1] >= 0.9:
+            return ranked[0][0]  # type: ignore[return-value]
+        best = ranked[0][0] if ranked else None
+    fr, en = _word_scores(text)
+    if fr != en:
+        return "fr" if fr > en else "en"
+    if best is None:
+        ranked = _langdetect(text, only_fr_en=True)
+        best = ranked[0][0] if ranked else None
+    return best  # type: ignore[return-value]
+
+
+def _word_scores(text: str) -> tuple[float, float]:
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    fr = float(sum(w in _FR_WORDS for w in words))
+    en = float(sum(w in _EN_WORDS for w in words))
+    fr += min(sum(c in "éèêàçùâîôûœëï" for c in text.lower()), 4) * 0.5
+    fr += 1.0 if re.search(r"\s[?!:;]", text) else 0.0  # French puts a space before ? ! : ;
+    fr += 2.0 if re.search(r"-t-(?:il|elle|on)\b|est-ce", text, re.IGNORECASE) else 0.0
+    return fr, en
+
+
+def detect_document_language(text: str) -> tuple[str, float]:
+    """The most likely language of a document among all langdetect knows, with its probability.
+
+    >>> detect_document_language("El Perú es un país de origen, tránsito y destino de migrantes.")[0]
+    'es'
+    """
+    text = (text or "").strip()
+    if len(text) > 9000:  # langdetect reads at most 10,000 characters: sample start, middle and end
+        middle = len(text) // 2
+        text = " ".join((text[:3000], text[middle - 1500 : middle + 1500], text[-3000:]))
+    ranked = _langdetect(text, only_fr_en=False)
+    return ranked[0] if ranked else ("unknown", 0.0)
+
+
+def _document_language(text: str, manifest: ManifestEntry | None, doc_id: str) -> Language:
+    if manifest and manifest.language in ("fr", "en"):
+        return manifest.language  # type: ignore[return-value]
+    code, probability = detect_document_language(text)
+    if code in ("fr", "en"):
+        return code  # type: ignore[return-value]
+    # Too little text gets wild guesses ("Pérou III" -> Italian): then only French or English is asked.
+    if code != "unknown" and probability >= 0.9 and len(text) >= 100:
+        name = _LANGUAGE_NAMES.get(code, code)
+        raise BadDocument(
+            doc_id,
+            f"the text is in {name} ({code}); only French and English are indexed",
+            "add a French or English version, or set its language in MANIFEST.tsv if this is wrong",
+        )
+    language = detect_language(text)
+    if language is None:
+        raise BadDocument(doc_id, "the text has no words to tell its language by", "check that the file holds the document's text")
+    return language

@@ -1,0 +1,101 @@
+"""The eval gate before a corpus update: a harmful update is blocked with the live index untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant import evaluate
+from assistant.pipeline import Assistant
+
+from .conftest import PERU_CASE_STUDY, ROOT, copy_corpus
+
+
+@pytest.fixture
+def live_copy(tmp_path, make_settings):
+    """A writable copy of the shipped corpus, ingested (vectors come from the session cache)."""
+    corpus = copy_corpus(tmp_path / "corpus")
+    assistant = Assistant(make_settings(corpus))
+    assistant.ingest()
+    return assistant
+
+
+def _peru_questions():
+    return [q for q in evaluate.load_questions() if PERU_CASE_STUDY in q.gold_docs or not q.answerable]
+
+
+def test_gold_check_reports_questions_whose_gold_went_missing(live_copy):
+    questions = evaluate.load_questions()
+    assert not evaluate.check_gold(questions, live_copy.document_text), "every gold passage is in the shipped corpus"
+    missing = evaluate.check_gold(questions, lambda doc_id: None if doc_id == PERU_CASE_STUDY else live_copy.document_text(doc_id))
+    peru = [q.id for q in questions if q.gold_sources and PERU_CASE_STUDY in q.gold_sources]
+    assert peru and set(peru) <= set(missing), "questions with gold in a missing document are reported"
+
+
+@pytest.mark.slow
+def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_path):
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(q.__dict__, ensure_ascii=False) for q in _peru_questions()), encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    live_before = live_copy.catalog.live()
+
+    # Harmful: the Peru case study loses its practices section (an extraction gone wrong).
+    original = (corpus / PERU_CASE_STUDY).read_text(encoding="utf-8")
+    start = original.index("Pratiques")
+    end = original.index("Enseignements")
+    broken = tmp_path / "incoming" / PERU_CASE_STUDY.split("/")[-1]
+    broken.parent.mkdir()
+    broken.write_text(original[:start] + original[end:], encoding="utf-8")
+    (corpus / PERU_CASE_STUDY).write_text(broken.read_text(encoding="utf-8"), encoding="utf-8")
+    outcome = live_copy.update([], eval_set=questions)
+    assert outcome["status"] == "blocked", f"a document that breaks gold passages is blocked: {outcome['reasons']}"
+    assert any("no longer in the corpus" in r or "went from" in r for r in outcome["reasons"]), outcome["reasons"]
+    assert live_copy.catalog.live() == live_before, "the live index is unchanged"
+    assert "Adaptation du matériel de formation" in live_copy.document_text(PERU_CASE_STUDY), "the live text is the old one"
+    (corpus / PERU_CASE_STUDY).write_text(original, encoding="utf-8")
+
+    # Harmful: a corrupted file.
+    bad = tmp_path / "incoming" / "case_study_broken.pdf"
+    bad.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj trailer garbage")
+    outcome = live_copy.update([bad], eval_set=questions)
+    assert outcome["status"] == "blocked", "a corrupted file blocks the update"
+    assert any("case_study_broken.pdf" in r for r in outcome["reasons"]), f"the reason names the file: {outcome['reasons']}"
+    assert not (corpus / "added" / "case_study_broken.pdf").exists(), "the refused file is taken out of the corpus"
+    assert live_copy.catalog.live() == live_before, "the live index is unchanged"
+
+    # Harmless: a short page on another topic.
+    good = tmp_path / "incoming" / "moldova_labour_migration_en.txt"
+    good.write_text(
+        "MIEUX Action: Moldova – Labour migration\n\nThe Action supported the Moldovan National Employment Agency "
+        "in drafting information material for citizens who plan to work abroad legally.", encoding="utf-8")
+    outcome = live_copy.update([good], eval_set=questions)
+    assert outcome["status"] == "promoted", f"a harmless update passes: {outcome['reasons']}"
+    assert live_copy.catalog.live() != live_before, "and goes live"
+    assert "added/moldova_labour_migration_en.txt" in live_copy.documents(), "with the new document"
+
+
+def test_eval_command_writes_reports(shipped, tmp_path):
+    subset = tmp_path / "subset.jsonl"
+    rows = [json.dumps(q.__dict__, ensure_ascii=False) for q in evaluate.load_questions()[:12]]
+    subset.write_text("\n".join(rows), encoding="utf-8")
+    out = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "--set", str(subset), "--out", str(out),
+         "--index", str(shipped.settings.paths.index)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "passage_hit@5" in result.stdout, "the summary table is printed"
+    for name in ("eval.json", "eval.md", "eval.html", "eval_by_language.png", "eval_scores.png"):
+        assert (out / name).exists(), f"{name} is written"
+    data = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    assert len(data["questions"]) == 12, "every question's answer and scores are in the JSON"
+    again = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "--set", str(subset), "--out", str(tmp_path / "r2"),
+         "--baseline", str(out / "eval.json"), "--index", str(shipped.settings.paths.index)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert again.returncode == 0 and "Report:" in again.stdout, again.stderr
