@@ -104,43 +104,56 @@ def coverage(info: QuestionInfo, ev: Evidence) -> float:
     return len(wanted & have) / len(wanted)
 
 
+_YEAR = re.compile(r"\b(19[9]\d|20[0-3]\d)\b")
+
+
 def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_coverage: float) -> tuple[str, str] | None:
     """Why the evidence does not answer the question — (kind, what) — or None when it does.
 
     A score threshold cannot tell answerable from unanswerable questions here (their top scores
     overlap), so the decision rests on the question's specific entities: each country, year,
-    figure, action or proper name it asks about must be in the evidence that would answer it.
+    figure, action or name it asks about must be in evidence that is about the question.
     """
     if not evidence:
         return ("coverage", "")
     lang = info.language
-    relevant = evidence
     for code in info.countries:
         if code not in retriever.known_countries:
             return ("country", tag.country_label(code, lang))
+    covered = [(e, coverage(info, e)) for e in evidence]
+    # Evidence "about the question": passages holding a fair share of its terms.
+    about = [e for e, c in covered if c >= min_coverage * 0.6] or [covered[0][0]]
+    focus = about
     if info.countries:
-        relevant = [e for e in evidence if set(info.countries) & set(e.passage.countries)]
-        if not relevant:
-            return ("country", ", ".join(tag.country_label(c, lang) for c in info.countries))
+        # Each country must be what a passage is about (its action's country, or named first),
+        # not a name in passing: a list of free-movement partners does not document their training.
+        focus = []
+        for code in info.countries:
+            own = [e for e in about if code in _primary_countries(e)]
+            if not own:
+                return ("country", tag.country_label(code, lang))
+            focus += own
     for action in tag.find_actions(info.text):
-        if action.name not in retriever.known_actions:
+        if action.kind != "plan" and action.name not in retriever.known_actions:
             return ("action", action.name)
-    texts = " ".join(f"{e.passage.text} {e.passage.window}" for e in relevant)
-    for year in info.years:
-        if str(year) not in texts:
+    for year in sorted({int(y) for y in _YEAR.findall(info.text)}):
+        if not any(year in _years_of(e) for e in focus):
             return ("year", str(year))
-    years = {str(y) for y in info.years}
+    texts = re.sub(r"(?<=\d)[\s.,](?=\d)", "", " ".join(f"{e.passage.text} {e.passage.window}" for e in focus))
     for m in _NUMBER.finditer(info.text):
         figure = re.sub(r"[\s.,]", "", m.group(0))
-        if figure in years or not figure:
+        if not figure or _YEAR.fullmatch(figure) or len(figure) == 1:
             continue
-        if figure not in re.sub(r"(?<=\d)[\s.,](?=\d)", "", texts):
+        if not re.search(rf"(?<!\d){figure}(?!\d)", texts):
             return ("figure", m.group(0).strip())
-    for w in _proper_names(info.text):
-        if _fold(w) not in retriever.vocabulary:
-            return ("name", w)
-    best = max(coverage(info, e) for e in relevant[:4])
-    if best < min_coverage:
+    asked = _asked_for(info.text)
+    if asked and not any(_mentions(e, asked, info.language) for e in focus):
+        return ("name", asked)
+    names = _proper_names(info.text)
+    unknown = [w for w in names if not _known_name(w, retriever)]
+    if unknown and len(unknown) * 2 >= len(names):
+        return ("name", unknown[0])
+    if max(c for _, c in covered[:4]) < min_coverage:
         return ("coverage", "")
     return None
 
@@ -148,14 +161,60 @@ def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_covera
 def _proper_names(text: str) -> list[str]:
     """Capitalised words not at the start of the question (names of places, bodies, programmes)."""
     out = []
-    tokens = words(text)
-    for i, w in enumerate(tokens):
-        if i == 0 or not w[:1].isupper() or len(w) < 3:
-            continue
-        if _fold(w) in _STOP:
+    for i, w in enumerate(words(text)):
+        if i == 0 or not w[:1].isupper() or len(w) < 3 or _fold(w) in _STOP:
             continue
         out.append(w)
     return out
+
+
+def _primary_countries(ev: Evidence) -> tuple[str, ...]:
+    p = ev.passage
+    return tuple(p.action_countries) + tuple(p.countries[:2])
+
+
+_ASKED = [
+    re.compile(r"^\s*how (?:many|much) (?:of )?(?:the )?([a-z][\w-]+)", re.I),
+    re.compile(r"^\s*what (?:was|is|were|are) the (?:[\w-]+ )?([a-z][\w-]+) (?:of|for)\b", re.I),
+    re.compile(r"^\s*what (?:\w+ )?([a-z][\w-]+) (?:did|does|do|has|have)\b", re.I),
+    re.compile(r"^\s*combien (?:de |d['’])([\w-]+)", re.I),
+    re.compile(r"^\s*quel(?:le)?s? (?:est|était|sont|étaient) (?:la |le |les |l['’])([\w-]+)", re.I),
+]
+
+
+def _asked_for(question: str) -> str | None:
+    """The thing a question asks for ("How many smugglers…" -> "smugglers"), when it says so plainly."""
+    for pattern in _ASKED:
+        m = pattern.search(question)
+        if m and _fold(m.group(1)) not in _STOP and len(m.group(1)) > 2:
+            return m.group(1)
+    return None
+
+
+def _mentions(ev: Evidence, term: str, lang: str) -> bool:
+    """The passage holds the term, in its own language or through the glossary."""
+    p = ev.passage
+    have = set(analyze(f"{p.text} {p.window}", p.language))
+    wanted = set(analyze(term, lang)) | set(analyze(term, p.language))
+    if p.language != lang:
+        wanted |= set(analyze(" ; ".join(tag.expand_terms(term, p.language)), p.language))
+    return bool(wanted & have)
+
+
+def _years_of(ev: Evidence) -> set[int]:
+    p = ev.passage
+    years = set(tag.find_years(f"{p.text} {p.window} {p.title} {p.action or ''}"))
+    if p.year:
+        years.add(p.year)
+    return years
+
+
+def _known_name(word: str, retriever) -> bool:
+    folded = _fold(word)
+    if folded in retriever.vocabulary or tag.find_countries(word):
+        return True
+    # A name in the other language often shares its stem (Mediterranean / Méditerranée).
+    return len(folded) >= 6 and any(v.startswith(folded[:6]) for v in retriever.vocabulary)
 
 
 def _abstain(question, lang, kind, what, pool, settings) -> Answer:
@@ -210,7 +269,7 @@ def compose(question: str, lang: str, info: QuestionInfo, evidence: list[Evidenc
     # Group by action, groups in order of their best sentence, sentences in document order.
     groups: dict[str, list] = {}
     for score, ev, a, b in picked:
-        groups.setdefault(ev.passage.action or "", []).append((score, ev, a, b))
+        groups.setdefault(ev.passage.action or f"doc:{ev.passage.doc_id}", []).append((score, ev, a, b))
     citations: list[Citation] = []
     statements: list[Statement] = []
     lines = [prompts.text(lang, "labels.intro")]
@@ -231,9 +290,15 @@ def compose(question: str, lang: str, info: QuestionInfo, evidence: list[Evidenc
 def _group_header(action: str, ev: Evidence, lang: str) -> str:
     p = ev.passage
     countries = ", ".join(tag.country_label(c, lang) for c in (p.action_countries or p.countries)[:4])
-    name = action or prompts.text(lang, "labels.no_action")
-    bits = [b for b in (countries, str(p.year) if p.year and not action else "") if b]
+    by_document = action.startswith("doc:")
+    name = _short(p.title) if by_document else action
+    bits = [b for b in (countries, str(p.year) if p.year and by_document else "") if b]
     return f"**{name}**" + (f" — {' · '.join(bits)}" if bits else "")
+
+
+def _short(title: str, n: int = 12) -> str:
+    parts = title.split()
+    return title if len(parts) <= n else " ".join(parts[:n]) + " …"
 
 
 def _line(c: Citation, lang: str, marker: bool = True) -> str:

@@ -104,6 +104,11 @@ def esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _plain(text) -> str:
+    """Text for an exported Markdown file: markup made inert, apostrophes left readable."""
+    return html.escape(str(text), quote=False)
+
+
 # -- one exchange of the conversation ----------------------------------------------------------
 
 
@@ -307,7 +312,7 @@ def render_practices(groups: list[explore.PracticeGroup], L: Labels, excluded: s
             (L("similar.themes"), ", ".join(L.theme(t) for t in g.themes[:5])),
         ]
         parts.append(f'<div class="practice"><p class="practice-h">{esc(g.action or L("similar.no_action"))}</p>')
-        parts.append('<p class="practice-facts">' + " · ".join(
+        parts.append('<p class="practice-facts">' + "".join(
             f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v) + "</p><ul>")
         for c in g.passages:
             where = " · ".join(x for x in (c.title, c.section or "", str(c.year or "")) if x)
@@ -346,7 +351,6 @@ def coverage_figure(cov: explore.Coverage, L: Labels, top: int = 30):
             v = int(data[i, j])
             if v:
                 ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > high * 0.55 else "#1f2937")
-    ax.set_title(L("coverage.chart", top=len(countries), total=len(cov.countries)), fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label=L("coverage.y"))
     fig.tight_layout()
     plt.close(fig)
@@ -361,23 +365,23 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
     now = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
     out = [f"# {L('export.title')}", "", f"_{L('export.exported', time=now)}_", ""]
     for i, turn in enumerate(turns, 1):
-        out += [f"## {i}. {esc(turn.question)}", ""]
+        out += [f"## {i}. {_plain(turn.question)}", ""]
         if not turn.filters.is_empty():
-            out += [f"_{L('export.filters')}: {esc(_filters_text(turn.filters, L))}_", ""]
+            out += [f"_{L('export.filters')}: {_plain(_filters_text(turn.filters, L))}_", ""]
         if turn.answer is None:
-            out += [f"> ⚠ {esc(turn.error or '')}", ""]
+            out += [f"> ⚠ {_plain(turn.error or '')}", ""]
             continue
         a = turn.answer
         if a.interpreted_as:
-            out += [f"_{L('export.interpreted_as')}: {esc(a.interpreted_as)}_", ""]
-        out += [esc(a.answer), ""]
+            out += [f"_{L('export.interpreted_as')}: {_plain(a.interpreted_as)}_", ""]
+        out += [_plain(a.answer), ""]
         cited = a.related if a.abstained else a.citations
         if cited:
             out += [f"### {L('export.related') if a.abstained else L('export.sources')}", ""]
             for c in cited:
                 where = _where(c, L)
-                out.append(f"{c.n}. **{esc(c.title)}**" + (f" — {esc(where)}" if where else "") + f" — `corpus/{c.source}`")
-                out.append(f"   > « {esc(' '.join(c.quote.split()))} »")
+                out.append(f"{c.n}. **{_plain(c.title)}**" + (f" — {_plain(where)}" if where else "") + f" — `corpus/{c.source}`")
+                out.append(f"   > « {_plain(' '.join(c.quote.split()))} »")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -621,7 +625,7 @@ def build_app(assistant) -> gr.Blocks:
 
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
-                title = named(gr.Markdown(f"# {L0('app.title')}\n{L0('app.subtitle')}", elem_id="app-title"),
+                named(gr.Markdown(f"# {L0('app.title')}\n{L0('app.subtitle')}", elem_id="app-title"),
                               value="# {app.title}\n{app.subtitle}")
             with gr.Column(scale=1, min_width=200):
                 ui_lang = named(gr.Radio([("English", "en"), ("Français", "fr")], value="en", label=L0("app.language"),
@@ -632,22 +636,27 @@ def build_app(assistant) -> gr.Blocks:
             with named(gr.Tab(L0("tabs.chat"), id="chat", elem_id="tab-chat"), label="tabs.chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=220, elem_id="filters"):
-                        filters_h = named(gr.Markdown(f"### {L0('filters.heading')}"), value="### {filters.heading}")
-                        f_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"), elem_id="f-country"), label="filters.country")
-                        f_language = named(gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"), elem_id="f-language"), label="filters.language")
-                        f_document = named(gr.Dropdown(ch0["documents"], multiselect=True, label=L0("filters.document"), elem_id="f-document"), label="filters.document")
-                        f_year = named(gr.Dropdown(ch0["years"], multiselect=True, label=L0("filters.year"), elem_id="f-year"), label="filters.year")
+                        named(gr.Markdown(f"### {L0('filters.heading')}"), value="### {filters.heading}")
+                        f_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"),
+                                                      elem_id="f-country"), label="filters.country")
+                        f_language = named(gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"),
+                                                       elem_id="f-language"), label="filters.language")
+                        f_document = named(gr.Dropdown(ch0["documents"], multiselect=True, label=L0("filters.document"),
+                                                       elem_id="f-document"), label="filters.document")
+                        f_year = named(gr.Dropdown(ch0["years"], multiselect=True, label=L0("filters.year"), elem_id="f-year"),
+                                       label="filters.year")
                         f_reset = named(gr.Button(L0("filters.reset"), size="sm", elem_id="f-reset"), value="filters.reset")
                     with gr.Column(scale=3, min_width=420):
                         chatbot = named(gr.Chatbot(label=L0("chat.chatbot"), elem_id="chatbot", height=560, latex_delimiters=[],
-                                                   placeholder=L0("chat.empty"), buttons=["copy", "copy_all"],
+                                                   placeholder=L0("chat.empty"), buttons=[],
                                                    feedback_options=("Like", "Dislike")),
                                         label="chat.chatbot", placeholder="chat.empty")
                         with gr.Row():
                             question = named(gr.Textbox(label=L0("chat.question"), placeholder=L0("chat.question_placeholder"),
                                                         scale=5, lines=1, max_lines=4, elem_id="question", autofocus=True),
                                              label="chat.question", placeholder="chat.question_placeholder")
-                            ask = named(gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"), value="chat.ask")
+                            ask = named(gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"),
+                                        value="chat.ask")
                         with gr.Row():
                             comment = named(gr.Textbox(label=L0("feedback.comment"), placeholder=L0("feedback.comment_placeholder"),
                                                        scale=4, lines=1, elem_id="fb-comment"),
@@ -656,23 +665,24 @@ def build_app(assistant) -> gr.Blocks:
                                 export = named(gr.Button(L0("export.button"), size="sm", elem_id="export"), value="export.button")
                                 clear = named(gr.Button(L0("chat.clear"), size="sm", elem_id="clear"), value="chat.clear")
                         status = gr.Markdown("", elem_id="status")
-                        export_file = named(gr.File(label=L0("export.file"), visible=False, elem_id="export-file"), label="export.file")
+                        export_file = named(gr.File(label=L0("export.file"), visible=False, elem_id="export-file"),
+                                            label="export.file")
                     with gr.Column(scale=2, min_width=320):
-                        source_h = named(gr.Markdown(f"### {L0('source.heading')}"), value="### {source.heading}")
+                        named(gr.Markdown(f"### {L0('source.heading')}"), value="### {source.heading}")
                         source = gr.HTML(render_source(assistant, None, L0), elem_id="source-panel", js_on_load=SOURCE_JS,
                                          padding=False)
                 bridge = gr.HTML("", html_template="<span></span>", js_on_load=BRIDGE_JS, elem_id="cite-bridge")
 
             with named(gr.Tab(L0("tabs.similar"), id="similar", elem_id="tab-similar"), label="tabs.similar"):
-                s_intro = named(gr.Markdown(L0("similar.intro")), value="{similar.intro}")
+                named(gr.Markdown(L0("similar.intro")), value="{similar.intro}")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=1, min_width=280):
                         s_text = named(gr.Textbox(label=L0("similar.text"), placeholder=L0("similar.text_placeholder"), lines=3,
                                                   elem_id="s-text"), label="similar.text", placeholder="similar.text_placeholder")
-                        s_action = named(gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action", allow_custom_value=False),
+                        s_action = named(gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action"),
                                          label="similar.action")
-                        s_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("similar.country"), elem_id="s-country"),
-                                          label="similar.country")
+                        s_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("similar.country"),
+                                                      elem_id="s-country"), label="similar.country")
                         s_theme = named(gr.Dropdown(ch0["themes"], multiselect=True, label=L0("similar.theme"), elem_id="s-theme"),
                                         label="similar.theme")
                         s_k = named(gr.Slider(3, 30, value=10, step=1, label=L0("similar.k"), elem_id="s-k"), label="similar.k")
@@ -681,7 +691,7 @@ def build_app(assistant) -> gr.Blocks:
                         s_out = gr.HTML("", elem_id="similar-out", js_on_load=None, padding=False)
 
             with named(gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage"):
-                c_intro = named(gr.Markdown(L0("coverage.intro")), value="{coverage.intro}")
+                named(gr.Markdown(L0("coverage.intro")), value="{coverage.intro}")
                 c_thin = gr.Markdown("", elem_id="coverage-thin")
                 c_plot = named(gr.Plot(label=L0("coverage.plot"), elem_id="coverage-plot"), label="coverage.plot")
                 c_table = named(gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
@@ -710,7 +720,8 @@ def build_app(assistant) -> gr.Blocks:
             except AssistantError as err:
                 return [gr.update(value=f"⚠ {err}"), gr.update(value=None), gr.update(value=None)]
             cells = len(cov.countries) * len(cov.themes)
-            thin = L("coverage.thin", n=len(cov.thin()), cells=cells)
+            thin = (f"**{L('coverage.chart', top=min(30, len(cov.countries)), total=len(cov.countries))}** "
+                    + L("coverage.thin", n=len(cov.thin()), cells=cells))
             return [gr.update(value=thin), gr.update(value=coverage_figure(cov, L)), gr.update(value=coverage_frame(cov, L))]
 
         def current_filters(countries, language, documents, years) -> Filters:
@@ -736,11 +747,15 @@ def build_app(assistant) -> gr.Blocks:
             return relabelled(L) + choice_updates(L) + coverage_updates(L) + views(lang, turns_v, selected_v, practices_v)
 
         def on_load(lang):
-            # A fresh page: nothing asked yet, so only labels, choices and coverage depend on the language.
-            return [lang] + switch_language(lang, [], "", ([], ""))
+            # A fresh page has nothing to re-render: only labels, choices and coverage follow the language.
+            # The "loaded" class tells a test (or a user script) that the page is ready.
+            L = labels(lang)
+            choices = choice_updates(L)
+            choices[-1]["elem_classes"] = ["loaded"]
+            return [lang] + relabelled(L) + choices + coverage_updates(L)
 
         all_outputs = label_outputs + choice_outputs + coverage_outputs + view_outputs
-        app.load(on_load, [ui_lang], [ui_lang] + all_outputs, js=DETECT_LANGUAGE_JS)
+        app.load(on_load, [ui_lang], [ui_lang] + label_outputs + choice_outputs + coverage_outputs, js=DETECT_LANGUAGE_JS)
         ui_lang.input(switch_language, [ui_lang, turns, selected, practices], all_outputs)
 
         # -- asking --------------------------------------------------------------------------------
@@ -855,5 +870,4 @@ def serve(assistant, host: str | None = None, port: int | None = None, *, block:
     auth = load_auth(chat.auth_file) if chat.auth_file else None
     app = build_app(assistant)
     app.queue(default_concurrency_limit=chat.max_concurrency)
-    return app.launch(server_name=host or chat.host, server_port=port or chat.port, auth=auth,
-                      prevent_thread_lock=not block, footer_links=["api", "settings"], show_error=False)
+    return app.launch(server_name=host or chat.host, server_port=port or chat.port, auth=auth, prevent_thread_lock=not block)

@@ -26,7 +26,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     ['M. Dupont a parlé.', 'Le Pérou a adapté sa formation.']
     """
     spans, start = [], 0
+    # A blank line always ends a sentence (merged bullets, footnotes).
+    cuts = [m.end() for m in re.finditer(r"\n\s*\n", text)]
     for m in _END.finditer(text):
+        while cuts and cuts[0] <= m.start():
+            spans.append((start, cuts.pop(0)))
+            start = spans[-1][1]
         end = m.end()
         word = re.search(r"(\S+)$", text[start : m.start() + 1])
         token = word.group(1).lower().rstrip(".") if word else ""
@@ -35,6 +40,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             continue
         spans.append((start, end))
         start = end
+    for cut in cuts:
+        spans.append((start, cut))
+        start = cut
     spans.append((start, len(text)))
     out = []
     for a, b in spans:
@@ -114,12 +122,14 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     """
     settings = settings or ChunkSettings()
     units = _merge_small(_units(doc, settings.max_words), settings.min_words, settings.max_words)
+    # A stray caption or label of a few words answers nothing and crowds out real passages.
+    units = [u for u in units if u.words >= 4] or units
     doc_action = tag.document_action(doc.title, doc.text)
     passages: list[Passage] = []
     section_action: dict[str | None, tag.Action | None] = {}
     for i, u in enumerate(units):
         text = doc.text[u.start : u.end]
-        tags = tag.tag(text)
+        tags = tag.tag(text, doc.title)
         action = _action_for(text, tags, u.section, doc_action, section_action)
         prev_start = units[i - 1].start if i > 0 and units[i - 1].section == u.section else u.start
         next_end = units[i + 1].end if i + 1 < len(units) and units[i + 1].section == u.section else u.end

@@ -265,6 +265,137 @@ def _bar(quiet: bool):
                     transient=True, disable=quiet or not sys.stderr.isatty())
 
 
+@app.command()
+def chat(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default: settings chat.host, 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default: settings chat.port, 7860)."),
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Start the web app: chat with cited sources, comparable practices, corpus coverage.
+
+    Example: assistant chat --port 7860   (then open http://127.0.0.1:7860)
+    """
+    try:
+        assistant = _assistant(config, index)
+        from .chat import serve
+
+        typer.echo(f"Starting the chat on http://{host or assistant.settings.chat.host}:{port or assistant.settings.chat.port} "
+                   f"(index {assistant.settings.paths.index}); Ctrl+C stops it.", err=True)
+        serve(assistant, host, port)
+    except AssistantError as err:
+        _fail(err)
+    except OSError as err:
+        _fail(AssistantError(f"Cannot start the chat on {host or 'chat.host'}:{port or 'chat.port'}: {err}; is the port in use? (--port)"))
+
+
+def _themes(values: Optional[list[str]]) -> list[str]:
+    from . import tag
+
+    out = []
+    for value in values or []:
+        v = value.strip()
+        if v in tag.THEMES:
+            out.append(v)
+            continue
+        by_label = [t for t in tag.THEMES for lang in ("en", "fr") if tag.theme_label(t, lang).casefold() == v.casefold()]
+        found = by_label or list(tag.find_themes(v))
+        if not found:
+            raise AssistantError(f"Unknown theme '{value}' (--theme): choose one of {', '.join(tag.THEMES)}")
+        out.append(found[0])
+    return out
+
+
+@app.command()
+def similar(
+    text: Optional[str] = typer.Argument(None, help="A practice described in your own words (French or English)."),
+    action: Optional[str] = typer.Option(None, "--action", help="Or an action of the index, e.g. 'MIEUX Peru (2017-2018)'."),
+    country: Optional[list[str]] = typer.Option(None, "--country", help="Only practices about this country (ISO code or name); repeatable."),
+    theme: Optional[list[str]] = typer.Option(None, "--theme", help="Only this theme (e.g. training, smuggling); repeatable."),
+    k: int = typer.Option(10, "-k", help="Passages to show, grouped by action."),
+    as_json: bool = typer.Option(False, "--json", help="Print the groups as JSON."),
+    index: Optional[Path] = typer.Option(None, help="Index folder."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """Comparable practices from other countries and actions, grouped by action, each with its passage.
+
+    Example: assistant similar "training border guards to spot trafficking victims" --theme training
+    """
+    from . import explore, tag
+
+    try:
+        assistant = _assistant(config, index)
+        countries = _filters(country, None, None).countries
+        groups = explore.similar(assistant, text=text, action=action, countries=countries, themes=_themes(theme), k=k)
+    except AssistantError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps([g.to_json() for g in groups], ensure_ascii=False, indent=2))
+        return
+    if not groups:
+        typer.echo("No comparable practice found; remove a filter or describe the practice differently.")
+        return
+    for g in groups:
+        facts = " · ".join(x for x in (", ".join(tag.country_label(c) for c in g.countries), g.years or "",
+                                        ", ".join(tag.theme_label(t) for t in g.themes[:4])) if x)
+        typer.secho(f"{g.action or 'Documents tied to no action'}" + (f" — {facts}" if facts else ""), bold=True)
+        for c in g.passages:
+            typer.echo(f"  « {' '.join(c.quote.split())} »")
+            typer.echo(f"    corpus/{c.source}" + (f" ({c.section})" if c.section else ""))
+        typer.echo("")
+
+
+@app.command()
+def feedback(
+    as_json: bool = typer.Option(False, "--json", help="Print the records as JSON (one list)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Data folder (default: settings paths.data)."),
+    config: Optional[Path] = ConfigOpt,
+):
+    """List the thumbs up/down and comments given in the chat (oldest first).
+
+    Example: assistant feedback --json
+    """
+    from . import feedback as fb
+
+    try:
+        folder = data or _settings(config).paths.data
+        records, damaged = fb.read(folder)
+    except AssistantError as err:
+        _fail(err)
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2))
+    else:
+        if not records:
+            typer.echo(f"No feedback yet in {fb.feedback_path(folder)}.")
+        for r in records:
+            mark = {"up": "+1", "down": "-1"}.get(r.vote, "withdrawn")
+            who = f" by {r.user}" if r.user else ""
+            typer.echo(f"{r.time} {mark}{who}: {r.question}" + (" [not in corpus]" if r.abstained else ""))
+            if r.comment:
+                typer.echo(f"    comment: {r.comment}")
+            if r.citations:
+                typer.echo("    cited: " + "; ".join(f"[{c.get('n')}] corpus/{c.get('source')}" for c in r.citations))
+    if damaged:
+        typer.secho(f"Skipped {damaged} damaged line(s) in {fb.feedback_path(folder)} (a write cut short by a crash).",
+                    fg=typer.colors.YELLOW, err=True)
+
+
+@app.command()
+def passwd(
+    user: str = typer.Argument(..., help="Login name for the chat."),
+):
+    """Print a 'user:hash' line for the chat's login file (settings chat.auth_file); the password is asked for.
+
+    Example: assistant passwd alice >> data/chat_users.txt
+    """
+    from .chat import hash_password
+
+    if ":" in user or not user.strip():
+        _fail(AssistantError(f"Cannot use '{user}' as a login: it must be non-empty and contain no ':'"))
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    typer.echo(f"{user}:{hash_password(password)}")
+
+
 def main():
     app()
 

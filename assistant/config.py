@@ -48,10 +48,9 @@ class ChunkSettings(BaseModel):
 class RetrieveSettings(BaseModel):
     k: int = Field(6, ge=1, le=50, description="Passages handed to the answer.")
     candidates: int = Field(30, ge=5, le=500, description="Candidates per retriever and language before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense lists in the fusion.")
-    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 lists in the fusion.")
-    country_boost: float = Field(0.5, ge=0, description="Extra fused score share for passages about a country the question names.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense z-score (per language) in the fusion.")
+    lexical_weight: float = Field(0.4, ge=0, description="Weight of the BM25 z-score (per language) in the fusion.")
+    country_boost: float = Field(1.0, ge=0, description="Added to the fused score of passages about a country the question names.")
     max_per_document: int = Field(3, ge=1, description="At most this many passages of one document in the top k.")
     duplicate_jaccard: float = Field(0.6, gt=0, le=1, description="Word-shingle overlap above which two passages count as duplicates.")
 

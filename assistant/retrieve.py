@@ -186,8 +186,12 @@ class Retriever:
         self.embedder = embedder
         self.catalog = catalog
         self.generation = generation
-        self.passages = store.all_passages(generation)
+        self.passages, vectors = store.all_passages(generation, with_vectors=True)
         self.by_id = {p.id: i for i, p in enumerate(self.passages)}
+        # All vectors stay in memory too: the fusion normalises dense scores over each language's
+        # whole population, which undoes the model's preference for the question's language.
+        self.vectors = vectors
+        self.language = np.array([p.language for p in self.passages])
         self.bm25 = BM25([analyze(f"{p.section or ''} {p.text}", p.language) for p in self.passages])
         self.vocabulary = {_fold(w) for p in self.passages for w in words(p.text + " " + p.title)}
         self.known_countries = {c for p in self.passages for c in p.countries}
@@ -207,48 +211,41 @@ class Retriever:
         filters = filters or Filters()
         info = question if isinstance(question, QuestionInfo) else analyze_question(question)
         k = k or cfg.k
-        n = cfg.candidates
-        fused: dict[int, float] = defaultdict(float)
-        dense_score: dict[int, float] = {}
-        lexical_score: dict[int, float] = {}
+        if not self.passages:
+            return []
         qvec = self.embedder.embed_query(info.text)
-        bm = self.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", [])) if self.passages else np.zeros(0)
+        dense = self.vectors @ qvec
+        lexical = self.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
+        fused = np.full(len(self.passages), -np.inf)
         for lang in self.languages(filters):
-            # Ranking each language on its own undoes the model's preference for the question's language.
-            hits = self.store.query(self.generation, qvec, n, where_clause(filters, lang))
-            for rank, (pid, sim) in enumerate(hits):
-                i = self.by_id.get(pid)
-                if i is None:
-                    continue
-                dense_score[i] = sim
-                fused[i] += cfg.dense_weight / (cfg.rrf_k + rank + 1)
-            lang_terms = info.terms.get(lang, [])
-            scores = self.bm25.scores(lang_terms) if lang_terms else bm
-            order = np.argsort(-scores)
-            rank = 0
-            for i in order:
-                if scores[i] <= 0 or rank >= n:
-                    break
-                p = self.passages[i]
-                if p.language != lang or not matches(p, filters):
-                    continue
-                lexical_score[int(i)] = float(scores[i])
-                fused[int(i)] += cfg.lexical_weight / (cfg.rrf_k + rank + 1)
-                rank += 1
+            in_lang = self.language == lang
+            if not in_lang.any():
+                continue
+            # Candidates: Chroma's nearest passages (filters applied there) and the best BM25 matches.
+            hits = self.store.query(self.generation, qvec, cfg.candidates, where_clause(filters, lang))
+            candidates = {self.by_id[pid] for pid, _ in hits if pid in self.by_id}
+            order = np.argsort(-np.where(in_lang, lexical, -1.0))[: cfg.candidates]
+            candidates |= {int(i) for i in order if lexical[i] > 0 and matches(self.passages[i], filters)}
+            if not candidates:
+                continue
+            idx = np.fromiter(candidates, dtype=int)
+            fused[idx] = cfg.dense_weight * _z(dense, in_lang)[idx] + cfg.lexical_weight * _z(lexical, in_lang)[idx]
         if info.countries and cfg.country_boost:
             wanted = set(info.countries)
-            for i in fused:
+            for i in np.where(np.isfinite(fused))[0]:
                 if wanted & set(self.passages[i].countries):
-                    fused[i] *= 1 + cfg.country_boost
-        ranked = sorted(fused, key=lambda i: -fused[i])
+                    fused[i] += cfg.country_boost
+        finite = np.where(np.isfinite(fused))[0]
+        ranked = [int(i) for i in finite[np.argsort(-fused[finite])]]
         chosen = self._diversify(ranked, pool or k)
-        top = fused[ranked[0]] if ranked else 1.0
+        top, bottom = (fused[ranked[0]], fused[ranked[-1]]) if ranked else (1.0, 0.0)
+        span = (top - bottom) or 1.0
         return [
             Evidence(
                 passage=self.passages[i],
-                score=fused[i] / top if top else 0.0,
-                dense=dense_score.get(i),
-                lexical=lexical_score.get(i),
+                score=float((fused[i] - bottom) / span),
+                dense=float(dense[i]),
+                lexical=float(lexical[i]),
                 rank=r,
             )
             for r, i in enumerate(chosen)
@@ -275,6 +272,13 @@ class Retriever:
             if len(chosen) >= k:
                 break
         return chosen
+
+
+def _z(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Scores as z-scores within the population `mask` (one language)."""
+    values = scores[mask]
+    sd = float(values.std()) or 1.0
+    return (scores - float(values.mean())) / sd
 
 
 def _jaccard(a: set, b: set) -> float:

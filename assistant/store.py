@@ -370,13 +370,20 @@ class VectorStore:
                     copied += len(got["ids"])
         return copied
 
-    def all_passages(self, generation: str) -> list[Passage]:
+    def all_passages(self, generation: str, with_vectors: bool = False):
+        """Every passage of a generation, in document order (and their vectors as one matrix)."""
         col = self.collection(generation)
+        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
         with self._guard("reading passages"):
-            got = col.get(include=["documents", "metadatas"])
-        passages = [passage_from(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
-        passages.sort(key=lambda p: (p.doc_id, p.ordinal))
-        return passages
+            got = col.get(include=include)
+        rows = sorted(
+            range(len(got["ids"])), key=lambda r: (got["metadatas"][r]["doc_id"], got["metadatas"][r].get("ordinal", 0))
+        )
+        passages = [passage_from(got["ids"][r], got["documents"][r], got["metadatas"][r]) for r in rows]
+        if not with_vectors:
+            return passages
+        vectors = np.asarray([got["embeddings"][r] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+        return passages, vectors
 
     def count(self, generation: str) -> int:
         with self._guard("counting passages"):

@@ -1,0 +1,309 @@
+"""The chat app in a real headless Chromium: ask, open a source, filter, rate, switch language, explore, export."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant import feedback
+from assistant.chat import build_app, hash_password, load_auth
+from assistant.cite import fold_ws
+from assistant.pipeline import Assistant
+from assistant.types import Filters
+
+from .conftest import PERU_CASE_STUDY
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PERU = "How did Peru adapt its training?"
+ANSWERED = "#chatbot .answer, #chatbot .abstain, #chatbot .failure"
+TIMINGS: dict[str, list[float]] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(assistant, **kwargs):
+    app = build_app(assistant)
+    app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, **kwargs)
+    return app
+
+
+@pytest.fixture(scope="module")
+def server(shipped):
+    app = _launch(shipped)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    with sync_playwright() as p:
+        # Never let Playwright fetch a browser: the system's Chromium only.
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+    if TIMINGS:
+        print("\n" + "; ".join(f"{k}: median {statistics.median(v):.2f} s over {len(v)}" for k, v in TIMINGS.items()))
+
+
+def _open(browser, url: str, locale: str = "en-US"):
+    page = browser.new_page(viewport={"width": 1500, "height": 1000}, locale=locale)
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_selector("#index-status.loaded", state="attached", timeout=60_000)
+    return page
+
+
+@pytest.fixture
+def page(browser, server):
+    p = _open(browser, server.local_url)
+    yield p
+    assert not p.errors, f"the page must run without JavaScript errors: {p.errors}"
+    p.close()
+
+
+def _ask(page, question: str, n_answers: int | None = None) -> float:
+    """Type a question, send it, wait for its answer; returns the seconds until the answer is shown."""
+    before = page.locator(ANSWERED).count()
+    page.fill("#question textarea", question)
+    started = time.perf_counter()
+    page.click("#ask")
+    page.wait_for_function(f"document.querySelectorAll({ANSWERED!r}).length > {before}", timeout=120_000)
+    return time.perf_counter() - started
+
+
+def _last_bot(page):
+    return page.locator("#chatbot .answer, #chatbot .abstain, #chatbot .failure").last
+
+
+def test_ask_shows_an_answer_with_numbered_cited_sources(page, shipped):
+    seconds = _ask(page, PERU)
+    TIMINGS.setdefault("time to answer in the UI", []).append(seconds)
+    answer = _last_bot(page)
+    assert answer.get_attribute("class") == "answer", "the Peru training question must be answered, not refused"
+    expected = shipped.ask(PERU)
+    links = answer.locator("a.cite")
+    assert links.count() >= len(expected.citations), "every citation must be a clickable link"
+    sources = answer.locator(".sources li")
+    assert sources.count() == len(expected.citations), "the answer must list each of its numbered sources"
+    titles = sources.all_inner_texts()
+    assert any("Pérou" in t or "Peru" in t for t in titles), f"the Peru case study must be among the sources: {titles}"
+    assert page.locator("#source-panel .src-window mark").count() == 1, "the first source must open at once in the source panel"
+    page.screenshot(path=str(DOCS / "chat.png"))
+
+
+def test_clicking_a_citation_shows_the_quote_highlighted_in_its_document(page, shipped):
+    _ask(page, PERU)
+    expected = shipped.ask(PERU)
+    second = expected.citations[1]
+    page.locator(f"#chatbot a.cite[href='#cite-0-{second.n}']").first.click()
+    panel = page.locator("#source-panel")
+    page.wait_for_function(
+        "n => (document.querySelector('#source-panel .src-n') || {}).innerText === `[${n}]`", arg=second.n, timeout=10_000)
+    mark = fold_ws(panel.locator(".src-window mark").inner_text())
+    assert mark == fold_ws(second.quote), "the highlighted text must be exactly the cited quote"
+    window = fold_ws(panel.locator(".src-window").inner_text())
+    assert len(window) > len(mark) + 40, "the quote must be shown inside its surrounding text"
+    text = panel.inner_text()
+    assert second.title[:40] in text, "the panel must name the document"
+    assert f"corpus/{second.source}" in text, "the panel must give the document's path in the corpus"
+    if second.action:
+        assert second.action in text, "the panel must name the action"
+    panel.locator("details.src-full summary").click()
+    full = panel.locator(".doc-text")
+    assert full.is_visible(), "the whole document must open from the panel"
+    assert len(fold_ws(full.inner_text())) == len(fold_ws(shipped.document_text(second.source))), \
+        "the whole document shown must be the indexed document text"
+    page.screenshot(path=str(DOCS / "source.png"))
+
+
+def test_a_question_outside_the_corpus_is_refused_in_its_own_style_with_related_material(page):
+    _ask(page, "What did Norway do about migrant smuggling in 2021?")
+    box = _last_bot(page)
+    assert box.get_attribute("class") == "abstain", "an answer the corpus does not hold must use the abstention box"
+    assert "Not in the corpus" in box.inner_text(), "the abstention must say so in words"
+    assert page.locator("#chatbot .answer").count() == 0, "no answer-styled message may appear for a refused question"
+    related = box.locator(".related a.cite")
+    assert related.count() > 0, "the refusal must offer related material"
+    related.first.click()
+    page.wait_for_selector("#source-panel .src-window mark", timeout=10_000)
+    page.screenshot(path=str(DOCS / "abstain.png"))
+
+
+def test_a_follow_up_question_is_read_with_the_conversation(page):
+    _ask(page, PERU)
+    _ask(page, "And in Jordan?")
+    read_as = _last_bot(page).locator(".read-as")
+    assert read_as.count() == 1, "the follow-up must show how it was read"
+    assert "Jordan" in read_as.inner_text() and "training" in read_as.inner_text(), \
+        f"'And in Jordan?' must be read as a question on Jordan's training: {read_as.inner_text()}"
+
+
+def test_a_country_filter_restricts_the_sources(page, shipped):
+    question = "What did MIEUX do about trafficking in human beings?"
+    filtered = shipped.ask(question, Filters(countries=["JO"]))
+    unfiltered = shipped.ask(question)
+    assert {c.source for c in filtered.citations} != {c.source for c in unfiltered.citations}, \
+        "the test needs a question whose sources change with the filter"
+    page.click("#f-country input")
+    page.keyboard.type("Jordan")
+    page.locator("#f-country li[role='option']", has_text="Jordan").first.click()
+    page.keyboard.press("Escape")
+    _ask(page, question)
+    shown = _last_bot(page).locator(".sources li").all_inner_texts()
+    expected = [c.title for c in filtered.citations]
+    assert len(shown) == len(expected), f"the filtered answer must cite {len(expected)} sources, shows {len(shown)}"
+    for title, line in zip(expected, shown):
+        assert title[:40] in line, f"source {line!r} must be the filtered answer's {title!r}"
+
+
+def test_thumbs_up_with_a_comment_is_saved_in_the_feedback_log(page, shipped):
+    data = Path(shipped.settings.paths.data)
+    before = len(feedback.read(data)[0])
+    _ask(page, PERU)
+    page.fill("#fb-comment textarea", "Clear, and the case study is cited")
+    page.locator("#chatbot button[aria-label='Like']").last.click()
+    page.wait_for_function("document.querySelector('#status').innerText.includes('saved')", timeout=10_000)
+    records, damaged = feedback.read(data)
+    assert len(records) == before + 1, "one thumb must add exactly one record"
+    r = records[-1]
+    assert (r.vote, r.question, r.comment) == ("up", PERU, "Clear, and the case study is cited"), \
+        "the record must hold the vote, the question and the comment"
+    assert any(c["source"] == PERU_CASE_STUDY for c in r.citations), "the record must hold the answer's citations"
+    assert r.answer.startswith("Here is what the corpus documents"), "the record must hold the answer text"
+    assert page.input_value("#fb-comment textarea") == "", "the comment box must be emptied once sent"
+
+
+def test_the_logged_in_user_is_recorded_with_the_feedback(browser, shipped, tmp_path):
+    users = tmp_path / "users.txt"
+    users.write_text(f"# chat users\nalice:{hash_password('s3cret-pass', iterations=1000)}\n", encoding="utf-8")
+    app = _launch(shipped, auth=load_auth(users))
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000}, locale="en-US")
+        page.goto(app.local_url)
+        page.fill("input[type='text']", "alice")
+        page.fill("input[type='password']", "wrong")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("text=Incorrect", timeout=10_000)
+        page.fill("input[type='password']", "s3cret-pass")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#index-status.loaded", state="attached", timeout=60_000)
+        _ask(page, PERU)
+        page.locator("#chatbot button[aria-label='Dislike']").last.click()
+        page.wait_for_function("document.querySelector('#status').innerText.includes('saved')", timeout=10_000)
+        r = feedback.read(shipped.settings.paths.data)[0][-1]
+        assert (r.user, r.vote) == ("alice", "down"), "the feedback must name the logged-in user"
+        page.close()
+    finally:
+        app.close()
+
+
+def test_the_interface_switches_to_french_and_follows_the_browser_language(page, browser, server):
+    tabs = page.locator("button[role='tab']")
+    assert tabs.first.inner_text() == "Ask the corpus", "an English browser must get the English interface"
+    page.locator("#ui-lang label", has_text="Français").click()
+    page.wait_for_function("document.querySelector('#ask').innerText.trim() === 'Demander'", timeout=20_000)
+    assert tabs.all_inner_texts() == ["Interroger le corpus", "Pratiques comparables", "Couverture du corpus"], \
+        "every tab label must switch to French"
+    assert "Filtres" in page.inner_text("#filters") and "Pays" in page.inner_text("#filters"), "the filters must switch to French"
+    _ask(page, "What did Norway do about migrant smuggling in 2021?")
+    assert "Absent du corpus" in _last_bot(page).inner_text(), "messages must be labelled in the interface language"
+    french = _open(browser, server.local_url, locale="fr-FR")
+    try:
+        assert french.locator("#ask").inner_text().strip() == "Demander", "a French browser must open on the French interface"
+    finally:
+        french.close()
+
+
+def test_the_conversation_exports_as_markdown_with_its_citations(page, shipped):
+    _ask(page, PERU)
+    page.click("#export")
+    link = page.locator("#export-file a").first
+    link.wait_for(timeout=10_000)
+    name = link.get_attribute("download")
+    path = Path(shipped.settings.paths.data) / "exports" / name
+    assert path.exists(), f"the export must be written under paths.data/exports: {path}"
+    text = path.read_text(encoding="utf-8")
+    assert f"## 1. {PERU}" in text, "the export must hold the question"
+    assert f"corpus/{PERU_CASE_STUDY}" in text, "the export must hold the citations with their documents"
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == name, "the download button must deliver the exported file"
+
+
+def test_comparable_practices_come_from_other_countries(page):
+    page.locator("button[role='tab']", has_text="Comparable practices").click()
+    page.click("#s-action input")
+    page.keyboard.type("MIEUX Peru (2017")
+    page.locator("#s-action li[role='option']", has_text="MIEUX Peru (2017-2018)").first.click()
+    page.click("#s-find")
+    page.wait_for_selector("#similar-out .practice", timeout=60_000)
+    cards = page.locator("#similar-out .practice")
+    assert cards.count() >= 2, "several actions must be offered as comparable"
+    heads = page.locator("#similar-out .practice-h").all_inner_texts()
+    assert "MIEUX Peru (2017-2018)" not in heads, "the picked action must not be offered to itself"
+    facts = " ".join(page.locator("#similar-out .practice-facts").all_inner_texts())
+    assert "Peru" not in facts, "no comparable practice may be from Peru, the picked action's country"
+    assert page.locator("#similar-out blockquote").count() >= cards.count(), "each practice must show its passage"
+    page.screenshot(path=str(DOCS / "similar.png"), full_page=True)
+
+
+def test_the_coverage_view_shows_a_table_and_a_chart(page, shipped):
+    page.locator("button[role='tab']", has_text="Corpus coverage").click()
+    page.wait_for_selector("#coverage-plot img, #coverage-plot svg, #coverage-plot canvas", timeout=30_000)
+    table = page.locator("#coverage-table")
+    table.locator("text=Peru").first.wait_for(timeout=10_000)
+    assert "Training" in table.inner_text(), "the table must have one column per theme"
+    assert "country–theme pairs have no passage" in page.inner_text("#coverage-thin"), "the view must say where the corpus is thin"
+    page.screenshot(path=str(DOCS / "coverage.png"), full_page=True)
+
+
+def test_document_markup_is_shown_as_text_never_run(browser, make_settings, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "evil.txt").write_text(
+        "Training of border guards in Peru\n\n"
+        "The border guards of Peru were trained with a new handbook on migrant smuggling. "
+        "<script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\"> "
+        "[a link](javascript:window.__pwned=3) ${window.__pwned = 4} {{value}} **not bold**.\n\n"
+        "The handbook was used in training sessions for border guards at the northern border of Peru.\n",
+        encoding="utf-8",
+    )
+    assistant = Assistant(make_settings(corpus=corpus))
+    report = assistant.ingest()
+    assert not report.problems, f"the test document must ingest: {report.problems}"
+    app = _launch(assistant)
+    try:
+        page = _open(browser, app.local_url)
+        _ask(page, "How were the border guards of Peru trained?")
+        page.locator("#chatbot a.cite").first.click()
+        page.wait_for_selector("#source-panel .src-window", timeout=10_000)
+        page.locator("#source-panel details.src-full summary").click()
+        assert page.evaluate("window.__pwned") is None, "no markup from a document may run in the page"
+        full = page.inner_text("#source-panel .doc-text")
+        assert "<script>window.__pwned = 1</script>" in full, "the markup must be shown to the reader as text"
+        assert "${window.__pwned = 4} {{value}}" in full, "template syntax in a document must be shown as is"
+        for where in ("#chatbot", "#source-panel"):
+            assert page.locator(f"{where} img, {where} script").count() == 0, f"no element from the document in {where}"
+            assert page.locator(f"{where} a[href^='javascript']").count() == 0, f"no javascript: link in {where}"
+        assert not page.errors, f"the page must run without JavaScript errors: {page.errors}"
+        page.close()
+    finally:
+        app.close()
