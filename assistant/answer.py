@@ -244,32 +244,48 @@ def _sentence_score(info: QuestionInfo, ev: Evidence, sentence: str) -> float:
     return len(wanted & have) / len(wanted)
 
 
+def _span(info: QuestionInfo, ev: Evidence, max_words: int) -> tuple[int, int, float] | None:
+    """The contiguous sentences of a passage that answer best: (start, end, lexical score)."""
+    text = ev.passage.text
+    spans = [(a, b) for a, b in split_sentences(text) if len(text[a:b].split()) >= 3]
+    if not spans:
+        return None
+    scores = [_sentence_score(info, ev, text[a:b]) for a, b in spans]
+    best = max(range(len(spans)), key=lambda i: scores[i])
+    if scores[best] <= 0:
+        return None
+    # A short passage (one practice, one bullet) is quoted whole: its sentences explain each other.
+    if len(text.split()) <= max_words:
+        return spans[0][0], spans[-1][1], scores[best]
+    first = last = best
+    words_in = len(text[spans[best][0] : spans[best][1]].split())
+    while last + 1 < len(spans) and scores[last + 1] > 0 and words_in < max_words:
+        last += 1
+        words_in += len(text[spans[last][0] : spans[last][1]].split())
+    return spans[first][0], spans[last][1], scores[best]
+
+
 def compose(question: str, lang: str, info: QuestionInfo, evidence: list[Evidence], settings) -> Answer:
-    """Pick the sentences that answer, group them by action, number the citations."""
+    """Quote the passages that answer, group them by action, number the citations."""
     cfg = settings.answer
-    candidates = []
+    picked = []
     for ev in evidence:
-        for a, b in split_sentences(ev.passage.text):
-            sentence = ev.passage.text[a:b]
-            if len(sentence.split()) < 4:
-                continue
-            lexical = _sentence_score(info, ev, sentence)
-            candidates.append((0.6 * lexical + 0.4 * ev.score, lexical, ev, a, b))
-    candidates.sort(key=lambda c: -c[0])
-    picked, per_passage = [], {}
-    for score, lexical, ev, a, b in candidates:
-        if lexical <= 0 and picked:
+        span = _span(info, ev, cfg.quote_words)
+        if span is None:
             continue
-        if per_passage.get(ev.passage.id, 0) >= cfg.max_per_passage:
-            continue
-        picked.append((score, ev, a, b))
-        per_passage[ev.passage.id] = per_passage.get(ev.passage.id, 0) + 1
+        a, b, lexical = span
+        picked.append((0.5 * lexical + 0.5 * ev.score, ev, a, b))
         if len(picked) >= cfg.max_statements:
             break
-    # Group by action, groups in order of their best sentence, sentences in document order.
+    if not picked and evidence:
+        ev = evidence[0]
+        spans = split_sentences(ev.passage.text)
+        picked.append((ev.score, ev, spans[0][0], spans[0][1]))
+    # Group by action, groups in order of their best quote, quotes in document order.
     groups: dict[str, list] = {}
-    for score, ev, a, b in picked:
-        groups.setdefault(ev.passage.action or f"doc:{ev.passage.doc_id}", []).append((score, ev, a, b))
+    for item in sorted(picked, key=lambda it: -it[0]):
+        ev = item[1]
+        groups.setdefault(ev.passage.action or f"doc:{ev.passage.doc_id}", []).append(item)
     citations: list[Citation] = []
     statements: list[Statement] = []
     lines = [prompts.text(lang, "labels.intro")]
@@ -305,7 +321,8 @@ def _line(c: Citation, lang: str, marker: bool = True) -> str:
     suffix = ""
     if c.language != lang:
         suffix = " (" + prompts.text(lang, "labels.quoted_in", language=prompts.text(lang, f"labels.language_{c.language}")) + ")"
-    return f"- « {c.quote} » [{c.n}]{suffix}" if marker else f"- [{c.n}] « {c.quote} » — {c.title}{suffix}"
+    quote = " ".join(c.quote.split())
+    return f"- « {quote} » [{c.n}]{suffix}" if marker else f"- [{c.n}] « {quote} » — {c.title}{suffix}"
 
 
 def _verify_citations(assistant, result: Answer) -> None:

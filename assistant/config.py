@@ -51,13 +51,14 @@ class RetrieveSettings(BaseModel):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense z-score (per language) in the fusion.")
     lexical_weight: float = Field(0.4, ge=0, description="Weight of the BM25 z-score (per language) in the fusion.")
     country_boost: float = Field(1.0, ge=0, description="Added to the fused score of passages about a country the question names.")
+    document_boost: float = Field(0.3, ge=0, description="Share of its document's best fused score added to each passage.")
     max_per_document: int = Field(3, ge=1, description="At most this many passages of one document in the top k.")
     duplicate_jaccard: float = Field(0.6, gt=0, le=1, description="Word-shingle overlap above which two passages count as duplicates.")
 
 
 class AnswerSettings(BaseModel):
-    max_statements: int = Field(5, ge=1, le=20, description="Sentences quoted in an extractive answer.")
-    max_per_passage: int = Field(2, ge=1, description="Sentences quoted from one passage.")
+    max_statements: int = Field(4, ge=1, le=20, description="Passages quoted in an extractive answer.")
+    quote_words: int = Field(90, ge=10, description="A passage this short is quoted whole; longer ones by their best sentences.")
     min_coverage: float = Field(0.34, ge=0, le=1, description="Share of the question's content terms the evidence must contain to answer.")
     related: int = Field(3, ge=0, le=10, description="Nearest passages listed as related when the assistant abstains.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")

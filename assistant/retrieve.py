@@ -60,6 +60,10 @@ def analyze(text: str, lang: str) -> list[str]:
         folded = _fold(low)
         if folded in stops_fr or folded in stops_en or len(folded) < 2:
             continue
+        parts = folded.split("-")
+        # "a-t-il", "peut-être": hyphenated grammar words carry no topic.
+        if len(parts) > 1 and all(len(x) < 3 or x in stops_fr or x in stops_en for x in parts):
+            continue
         for part in [low] + (low.split("-") if "-" in low else []):
             if len(part) >= 2 and _fold(part) not in stops_fr and _fold(part) not in stops_en:
                 out.append(_stem(part, lang))
@@ -236,6 +240,13 @@ class Retriever:
                 if wanted & set(self.passages[i].countries):
                     fused[i] += cfg.country_boost
         finite = np.where(np.isfinite(fused))[0]
+        if cfg.document_boost and len(finite):
+            # A passage of the document that matches best is more likely to matter than a lone hit elsewhere.
+            best: dict[str, float] = {}
+            for i in finite:
+                doc = self.passages[i].doc_id
+                best[doc] = max(best.get(doc, -np.inf), fused[i])
+            fused[finite] += cfg.document_boost * np.array([best[self.passages[i].doc_id] for i in finite])
         ranked = [int(i) for i in finite[np.argsort(-fused[finite])]]
         chosen = self._diversify(ranked, pool or k)
         top, bottom = (fused[ranked[0]], fused[ranked[-1]]) if ranked else (1.0, 0.0)

@@ -23,8 +23,15 @@ for key in list(os.environ):
 
 @pytest.fixture(scope="session")
 def embedding_cache(tmp_path_factory) -> Path:
-    """One embedding cache for the whole session: after the first ingest, re-ingests embed only new text."""
-    return tmp_path_factory.mktemp("cache") / "embeddings.sqlite"
+    """One embedding cache for the whole session: after the first ingest, re-ingests embed only new text.
+
+    TEST_EMBED_CACHE may name a warm cache file to start from (a copy is used), to iterate faster locally.
+    """
+    path = tmp_path_factory.mktemp("cache") / "embeddings.sqlite"
+    warm = os.environ.get("TEST_EMBED_CACHE")
+    if warm and Path(warm).exists():
+        shutil.copy(warm, path)
+    return path
 
 
 @pytest.fixture
