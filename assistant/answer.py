@@ -176,7 +176,7 @@ def _primary_countries(ev: Evidence) -> tuple[str, ...]:
 _ASKED = [
     re.compile(r"^\s*how (?:many|much) (?:of )?(?:the )?([a-z][\w-]+)", re.I),
     re.compile(r"^\s*what (?:was|is|were|are) the (?:[\w-]+ )?([a-z][\w-]+) (?:of|for)\b", re.I),
-    re.compile(r"^\s*what (?:\w+ )?([a-z][\w-]+) (?:did|does|do|has|have)\b", re.I),
+    re.compile(r"^\s*(?i:what) (?!(?i:did|does|do|is|are|was|were|has|have)\b)(?:[a-z][\w-]+ )?([a-z][\w-]+) (?i:did|does|do|has|have)\b"),
     re.compile(r"^\s*combien (?:de |d['’])([\w-]+)", re.I),
     re.compile(r"^\s*quel(?:le)?s? (?:est|était|sont|étaient) (?:la |le |les |l['’])([\w-]+)", re.I),
 ]

@@ -184,8 +184,17 @@ class Assistant:
             if promote:
                 self.promote(generation)
                 report.promoted = True
-        except BaseException:
-            self.discard(generation)
+        except BaseException as err:
+            try:
+                self.discard(generation)
+            except Exception:
+                pass  # the next ingest drops what is left of this staging generation
+            if _disk_full(err):
+                raise AssistantError(
+                    f"Ingest stopped: no space left on the disk holding {self.settings.paths.index} "
+                    f"({err.__class__.__name__}: {err}). The live index is unchanged; free some space and run "
+                    "`assistant ingest` again"
+                ) from None
             raise
         report.passages = self.store.count(generation)
         report.seconds = time.monotonic() - started
@@ -398,6 +407,15 @@ class Assistant:
 
     def documents(self) -> dict[str, IndexedDocument]:
         return self.catalog.documents(self._generation())
+
+
+def _disk_full(err: BaseException) -> bool:
+    import errno
+
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(err).lower()
+    return any(w in text for w in ("disk is full", "no space left", "database or disk is full", "disk full"))
 
 
 def _place_files(root: Path, paths: list[Path], dest: str) -> list[tuple[Path, Path | None]]:
