@@ -232,6 +232,13 @@ class Assistant:
         extra = len(retired) - (self.settings.store.keep_generations - 1)
         for name in retired[: max(extra, 0)]:
             self.discard(name)
+        # Folders of generations the catalog never recorded (a crash between the two writes).
+        folder = Path(self.settings.paths.index) / "chroma"
+        if not self.settings.store.chroma_url and folder.is_dir():
+            known = self.catalog.known()
+            for path in folder.iterdir():
+                if path.is_dir() and path.name.startswith("g") and path.name not in known:
+                    self.store.drop(path.name)
 
     def _ingest_lock(self):
         index = Path(self.settings.paths.index)

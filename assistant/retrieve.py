@@ -196,6 +196,10 @@ class Retriever:
         # whole population, which undoes the model's preference for the question's language.
         self.vectors = vectors
         self.language = np.array([p.language for p in self.passages])
+        # Each document weighs the same in the per-language score statistics, so one huge
+        # document cannot redefine what an ordinary score is for its language.
+        per_doc = Counter(p.doc_id for p in self.passages)
+        self.weights = np.array([1.0 / per_doc[p.doc_id] for p in self.passages])
         self.bm25 = BM25([analyze(f"{p.section or ''} {p.text}", p.language) for p in self.passages])
         self.vocabulary = {_fold(w) for p in self.passages for w in words(p.text + " " + p.title)}
         self.known_countries = {c for p in self.passages for c in p.countries}
@@ -233,7 +237,8 @@ class Retriever:
             if not candidates:
                 continue
             idx = np.fromiter(candidates, dtype=int)
-            fused[idx] = cfg.dense_weight * _z(dense, in_lang)[idx] + cfg.lexical_weight * _z(lexical, in_lang)[idx]
+            fused[idx] = (cfg.dense_weight * _z(dense, in_lang, self.weights)[idx]
+                          + cfg.lexical_weight * _z(lexical, in_lang, self.weights)[idx])
         if info.countries and cfg.country_boost:
             wanted = set(info.countries)
             for i in np.where(np.isfinite(fused))[0]:
@@ -285,11 +290,12 @@ class Retriever:
         return chosen
 
 
-def _z(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Scores as z-scores within the population `mask` (one language)."""
-    values = scores[mask]
-    sd = float(values.std()) or 1.0
-    return (scores - float(values.mean())) / sd
+def _z(scores: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Scores as weighted z-scores within the population `mask` (one language)."""
+    w, values = weights[mask], scores[mask]
+    mean = float((w * values).sum() / w.sum())
+    sd = float(np.sqrt((w * (values - mean) ** 2).sum() / w.sum())) or 1.0
+    return (scores - mean) / sd
 
 
 def _jaccard(a: set, b: set) -> float:

@@ -92,6 +92,9 @@ class Catalog:
     def staging(self) -> list[str]:
         return [r[0] for r in self._query("SELECT name FROM generations WHERE status='staging'")]
 
+    def known(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT name FROM generations")}
+
     def retired(self) -> list[str]:
         return [r[0] for r in self._query("SELECT name FROM generations WHERE status='retired' ORDER BY created_at")]
 
@@ -251,45 +254,62 @@ class VectorStore:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._client = None
+        self._server = None
+        self._embedded: dict[str, object] = {}
         self._lock = threading.Lock()
 
-    @property
-    def client(self):
-        with self._lock:
-            if self._client is None:
-                self._client = self._connect()
-            return self._client
+    def client(self, generation: str):
+        """The Chroma client holding a generation.
 
-    def _connect(self):
-        import chromadb
+        Embedded Chroma caches what it has read per process, so a reader would not see a
+        generation another process (an `assistant ingest`) wrote later: each embedded generation
+        lives in its own folder with its own client, opened when first needed.
+        """
+        with self._lock:
+            if self.settings.store.chroma_url:
+                if self._server is None:
+                    self._server = self._connect_server()
+                return self._server
+            if generation not in self._embedded:
+                import chromadb
+
+                path = self.folder(generation)
+                path.mkdir(parents=True, exist_ok=True)
+                self._embedded[generation] = chromadb.PersistentClient(path=str(path), settings=self._chroma_settings())
+            return self._embedded[generation]
+
+    def folder(self, generation: str) -> Path:
+        return Path(self.settings.paths.index) / "chroma" / generation
+
+    @staticmethod
+    def _chroma_settings():
         from chromadb.config import Settings as ChromaSettings
 
-        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+    def _connect_server(self):
+        import chromadb
+
         url = self.settings.store.chroma_url
-        if url:
-            parsed = urlparse(url if "://" in url else f"http://{url}")
-            try:
-                client = chromadb.HttpClient(
-                    host=parsed.hostname or "127.0.0.1",
-                    port=parsed.port or 8000,
-                    ssl=parsed.scheme == "https",
-                    settings=chroma_settings,
-                )
-                client.heartbeat()
-            except Exception as err:  # chromadb raises several types for a server that is down
-                raise StoreUnavailable(
-                    f"Cannot reach the Chroma server at {url}: {err.__class__.__name__}; is `chroma run` up? "
-                    "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL)"
-                ) from None
-            return client
-        path = Path(self.settings.paths.index) / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        try:
+            client = chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or 8000,
+                ssl=parsed.scheme == "https",
+                settings=self._chroma_settings(),
+            )
+            client.heartbeat()
+        except Exception as err:  # chromadb raises several types for a server that is down
+            raise StoreUnavailable(
+                f"Cannot reach the Chroma server at {url}: {err.__class__.__name__}; is `chroma run` up? "
+                "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL)"
+            ) from None
+        return client
 
     def reset_connection(self) -> None:
         with self._lock:
-            self._client = None
+            self._server = None
 
     def name(self, generation: str) -> str:
         return f"{self.settings.store.collection_prefix}-{generation}"
@@ -319,14 +339,14 @@ class VectorStore:
 
     def create(self, generation: str):
         with self._guard("creating a collection"):
-            return self.client.get_or_create_collection(
+            return self.client(generation).get_or_create_collection(
                 self.name(generation), embedding_function=None, metadata={"hnsw:space": "cosine"}
             )
 
     def collection(self, generation: str):
         with self._guard("opening the index"):
             try:
-                return self.client.get_collection(self.name(generation), embedding_function=None)
+                return self.client(generation).get_collection(self.name(generation), embedding_function=None)
             except StoreUnavailable:
                 raise
             except Exception as err:
@@ -337,10 +357,22 @@ class VectorStore:
                 raise
 
     def drop(self, generation: str) -> None:
-        try:
-            self.client.delete_collection(self.name(generation))
-        except Exception:
-            pass  # already gone: dropping is idempotent
+        """Delete a generation's vectors (idempotent)."""
+        if self.settings.store.chroma_url:
+            try:
+                self.client(generation).delete_collection(self.name(generation))
+            except Exception:
+                pass  # already gone
+            return
+        import shutil
+
+        from chromadb.api.client import SharedSystemClient
+
+        with self._lock:
+            self._embedded.pop(generation, None)
+            # Forget the process-wide system Chroma keeps for that folder before removing it.
+            SharedSystemClient._identifier_to_system.pop(str(self.folder(generation)), None)
+        shutil.rmtree(self.folder(generation), ignore_errors=True)
 
     def add(self, generation: str, passages: list[Passage], vectors: np.ndarray, batch: int = 500) -> None:
         col = self.create(generation)
