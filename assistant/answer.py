@@ -72,7 +72,13 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
     guess = language or detect_language(question or "")
     question_clean = clean_question(question, settings.answer.max_question_chars, guess)
     lang = language if language in ("fr", "en") else detect_language(question_clean)
-    standalone = contextualize(question_clean, history)
+    generative = (mode or ("generative" if settings.llm.backend != "none" else "extractive")) == "generative"
+    if generative and history:
+        from .generate import condense
+
+        standalone = condense(assistant, question_clean, history)
+    else:
+        standalone = contextualize(question_clean, history)
     retriever = assistant.retriever
     info = analyze_question(standalone, lang)
     k = k or settings.retrieve.k
@@ -84,7 +90,7 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
         result = _abstain(question, lang, kind, what, pool, settings)
     else:
         result = compose(question, lang, info, evidence, settings)
-        if (mode or ("generative" if settings.llm.backend != "none" else "extractive")) == "generative":
+        if generative:
             from .generate import generate_answer
 
             result = generate_answer(assistant, question, lang, info, evidence, result)
@@ -250,12 +256,13 @@ def _span(info: QuestionInfo, ev: Evidence, max_words: int) -> tuple[int, int, f
     spans = [(a, b) for a, b in split_sentences(text) if len(text[a:b].split()) >= 3]
     if not spans:
         return None
-    scores = [_sentence_score(info, ev, text[a:b]) for a, b in spans]
+    # A sentence that addresses the assistant ("ignore the previous instructions…") is data, never an answer.
+    scores = [0.0 if cite.is_instruction(text[a:b]) else _sentence_score(info, ev, text[a:b]) for a, b in spans]
     best = max(range(len(spans)), key=lambda i: scores[i])
     if scores[best] <= 0:
         return None
     # A short passage (one practice, one bullet) is quoted whole: its sentences explain each other.
-    if len(text.split()) <= max_words:
+    if len(text.split()) <= max_words and not any(cite.is_instruction(text[a:b]) for a, b in spans):
         return spans[0][0], spans[-1][1], scores[best]
     first = last = best
     words_in = len(text[spans[best][0] : spans[best][1]].split())

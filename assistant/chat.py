@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 import tempfile
-import time
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -118,7 +118,6 @@ class Turn:
     answer: Answer | None = None
     error: str | None = None  # the message shown instead of an answer
     filters: Filters = field(default_factory=Filters)
-    seconds: float | None = None
 
 
 def _cite_link(kind: str, t: int, n: int, label: str, title: str) -> str:
@@ -249,15 +248,17 @@ def find_citation(turns: list[Turn], key: str) -> Citation | None:
 
 
 def _window(text: str, start: int, end: int, size: int = WINDOW_CHARS) -> tuple[int, int]:
-    """Bounds of the context around [start, end): about `size` characters each side, cut at whitespace."""
+    """Bounds of the context around [start, end): about `size` characters each side, cut at a paragraph
+    break in the outer two thirds of that context, else at a space."""
     a = max(0, start - size)
     b = min(len(text), end + size)
     if a > 0:
-        para = text.rfind("\n\n", a, start)
+        para = text.find("\n\n", a, max(a, start - size // 3))
         a = para + 2 if para >= 0 else (text.find(" ", a, start) + 1 or a)
     if b < len(text):
-        para = text.find("\n\n", end, b)
-        b = para if para >= 0 else (text.rfind(" ", end, b) if text.rfind(" ", end, b) > end else b)
+        para = text.rfind("\n\n", min(b, end + size // 3), b)
+        space = text.rfind(" ", end, b)
+        b = para if para >= 0 else (space if space > end else b)
     return a, b
 
 
@@ -565,9 +566,9 @@ class _Choices:
 
 
 def _choices(assistant) -> _Choices:
+    """What the filters offer, from the catalog alone (cheap: the retriever is not built for this)."""
     try:
         docs = assistant.documents()
-        actions = explore.actions(assistant)
     except AssistantError as err:
         return _Choices(problem=str(err))
     countries = sorted({c for d in docs.values() for c in d.countries})
@@ -576,7 +577,7 @@ def _choices(assistant) -> _Choices:
         countries=countries,
         documents=sorted(((d.title, d.doc_id) for d in docs.values()), key=lambda x: x[0].lower()),
         years=sorted({d.year for d in docs.values() if d.year}, reverse=True),
-        actions=actions,
+        actions=sorted({a for d in docs.values() for a in d.actions}),
         themes=[t for t in tag.THEMES if t in themes_seen],
     )
 
@@ -620,6 +621,7 @@ def build_app(assistant) -> gr.Blocks:
 
     with ChatApp(title=L0("app.title")) as app:
         turns = gr.State([])
+        coverage_lang = gr.State("")  # language the coverage tab was last drawn in; "" until first opened
         practices = gr.State(([], ""))
         selected = gr.State("")
 
@@ -647,7 +649,7 @@ def build_app(assistant) -> gr.Blocks:
                                        label="filters.year")
                         f_reset = named(gr.Button(L0("filters.reset"), size="sm", elem_id="f-reset"), value="filters.reset")
                     with gr.Column(scale=3, min_width=420):
-                        chatbot = named(gr.Chatbot(label=L0("chat.chatbot"), elem_id="chatbot", height=560, latex_delimiters=[],
+                        chatbot = named(gr.Chatbot(label=L0("chat.chatbot"), show_label=False, elem_id="chatbot", height=560, latex_delimiters=[],
                                                    placeholder=L0("chat.empty"), buttons=[],
                                                    feedback_options=("Like", "Dislike")),
                                         label="chat.chatbot", placeholder="chat.empty")
@@ -690,10 +692,10 @@ def build_app(assistant) -> gr.Blocks:
                     with gr.Column(scale=2):
                         s_out = gr.HTML("", elem_id="similar-out", js_on_load=None, padding=False)
 
-            with named(gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage"):
+            with named(gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage") as coverage_tab:
                 named(gr.Markdown(L0("coverage.intro")), value="{coverage.intro}")
                 c_thin = gr.Markdown("", elem_id="coverage-thin")
-                c_plot = named(gr.Plot(label=L0("coverage.plot"), elem_id="coverage-plot"), label="coverage.plot")
+                c_plot = named(gr.Plot(label=L0("coverage.plot"), show_label=False, elem_id="coverage-plot"), label="coverage.plot")
                 c_table = named(gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
                                 label="coverage.table")
 
@@ -742,21 +744,30 @@ def build_app(assistant) -> gr.Blocks:
                 render_practices(groups, L, excluded) if (groups or excluded) else "",
             ]
 
-        def switch_language(lang, turns_v, selected_v, practices_v):
+        def switch_language(lang, turns_v, selected_v, practices_v, coverage_v):
             L = labels(lang)
-            return relabelled(L) + choice_updates(L) + coverage_updates(L) + views(lang, turns_v, selected_v, practices_v)
+            # The coverage chart takes a second or two to draw: redraw it only if it has been shown.
+            coverage = coverage_updates(L) + [lang] if coverage_v else [gr.skip()] * len(coverage_outputs) + [""]
+            return relabelled(L) + choice_updates(L) + coverage + views(lang, turns_v, selected_v, practices_v)
 
         def on_load(lang):
-            # A fresh page has nothing to re-render: only labels, choices and coverage follow the language.
+            # A fresh page has nothing to re-render: only labels and choices follow the language.
             # The "loaded" class tells a test (or a user script) that the page is ready.
             L = labels(lang)
             choices = choice_updates(L)
             choices[-1]["elem_classes"] = ["loaded"]
-            return [lang] + relabelled(L) + choices + coverage_updates(L)
+            return [lang] + relabelled(L) + choices
 
-        all_outputs = label_outputs + choice_outputs + coverage_outputs + view_outputs
-        app.load(on_load, [ui_lang], [ui_lang] + label_outputs + choice_outputs + coverage_outputs, js=DETECT_LANGUAGE_JS)
-        ui_lang.input(switch_language, [ui_lang, turns, selected, practices], all_outputs)
+        all_outputs = label_outputs + choice_outputs + coverage_outputs + [coverage_lang] + view_outputs
+        app.load(on_load, [ui_lang], [ui_lang] + label_outputs + choice_outputs, js=DETECT_LANGUAGE_JS)
+        ui_lang.input(switch_language, [ui_lang, turns, selected, practices, coverage_lang], all_outputs)
+
+        def show_coverage(lang, coverage_v):
+            if coverage_v == lang:
+                return [gr.skip()] * len(coverage_outputs) + [lang]
+            return coverage_updates(labels(lang)) + [lang]
+
+        coverage_tab.select(show_coverage, [ui_lang, coverage_lang], coverage_outputs + [coverage_lang])
 
         # -- asking --------------------------------------------------------------------------------
         def respond(text, turns_v, countries, language, documents, years, lang, selected_v):
@@ -766,7 +777,6 @@ def build_app(assistant) -> gr.Blocks:
             # Show the question at once; the answer follows.
             yield messages(turns_v, L, pending=text), "", turns_v, gr.skip(), selected_v, ""
             history = [(t.question, t.answer.answer) for t in turns_v if t.answer is not None]
-            started = time.perf_counter()
             try:
                 result = assistant.ask(text, filters, history=history)
                 turn = Turn(question=text, answer=result, filters=filters)
@@ -775,7 +785,6 @@ def build_app(assistant) -> gr.Blocks:
             except Exception as err:  # the app must stay up whatever a question does
                 log.exception("question failed: %r", text)
                 turn = Turn(question=text, error=L("errors.generic", error=f"{type(err).__name__}: {err}"), filters=filters)
-            turn.seconds = round(time.perf_counter() - started, 3)
             new_turns = turns_v + [turn]
             t = len(new_turns) - 1
             first = None
@@ -870,4 +879,17 @@ def serve(assistant, host: str | None = None, port: int | None = None, *, block:
     auth = load_auth(chat.auth_file) if chat.auth_file else None
     app = build_app(assistant)
     app.queue(default_concurrency_limit=chat.max_concurrency)
-    return app.launch(server_name=host or chat.host, server_port=port or chat.port, auth=auth, prevent_thread_lock=not block)
+    app.launch(server_name=host or chat.host, server_port=port or chat.port, auth=auth, prevent_thread_lock=True)
+    # The page opens at once; the retriever and the model load meanwhile, so the first answer does not wait.
+    threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
+    if block:
+        app.block_thread()
+    return app
+
+
+def _warm_up(assistant) -> None:
+    # One throwaway question loads everything a question needs: retriever, model, tagger, language detection.
+    try:
+        assistant.ask("migration")
+    except Exception as err:  # an index problem is shown to the user on the page; here it is only logged
+        log.warning("warm-up failed: %s", err)

@@ -286,7 +286,8 @@ def chat(
     except AssistantError as err:
         _fail(err)
     except OSError as err:
-        _fail(AssistantError(f"Cannot start the chat on {host or 'chat.host'}:{port or 'chat.port'}: {err}; is the port in use? (--port)"))
+        chat_settings = _settings(config).chat
+        _fail(AssistantError(f"Cannot start the chat on {host or chat_settings.host}:{port or chat_settings.port}: {err} (--host, --port)"))
 
 
 def _themes(values: Optional[list[str]]) -> list[str]:

@@ -15,7 +15,6 @@ from .types import Citation, Passage
 
 RRF_K = 60  # same constant as the retriever's fusion
 MAX_PER_GROUP = 3  # passages shown per action, so that one action cannot fill the page
-MAX_ACTION_QUERIES = 24  # passages of a picked action averaged into its query vector
 DUPLICATE_JACCARD = 0.6  # word-shingle overlap above which two passages count as the same text
 
 _YEARS = re.compile(r"((?:19|20)\d\d)(?:\s*[-–—]\s*((?:19|20)\d\d))?")
@@ -61,7 +60,7 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
     of them. At most `k` passages, grouped by action, groups best first.
 
     >>> [g.action for g in similar(Assistant(), action="MIEUX Peru (2017-2018)")][:2]  # doctest: +SKIP
-    ['MIEUX Jordan II', 'GCM Objective 9, action b']
+    ['MIEUX Timor-Leste II', 'MIEUX IberRed']
     """
     text = (text or "").strip()
     if not text and not action:
@@ -133,20 +132,9 @@ def excluded(assistant, text: str | None = None, action: str | None = None) -> t
 
 
 def _centroid(assistant, own: list[Passage]) -> np.ndarray:
-    """The mean vector of an action's passages (from the embedding cache; embedded when missing)."""
-    from .chunk import embedding_text
-
-    step = max(1, len(own) // MAX_ACTION_QUERIES)
-    sample = own[::step][:MAX_ACTION_QUERIES]
-    texts = [embedding_text(p) for p in sample]
-    name = assistant.embedder.name
-    found = assistant.cache.get_many(name, texts)
-    missing = [i for i in range(len(texts)) if i not in found]
-    if missing:
-        fresh = assistant.embedder.embed_passages([texts[i] for i in missing])
-        for i, v in zip(missing, fresh):
-            found[i] = v
-    vec = np.mean(np.vstack([found[i] for i in range(len(texts))]), axis=0)
+    """The mean vector of an action's passages (the retriever holds every passage vector)."""
+    retriever = assistant.retriever
+    vec = np.asarray(retriever.vectors)[[retriever.by_id[p.id] for p in own]].mean(axis=0)
     return vec / (np.linalg.norm(vec) or 1.0)
 
 
@@ -157,13 +145,7 @@ def _fused_scores(assistant, query: np.ndarray, text: str | None) -> dict[int, f
     """
     retriever = assistant.retriever
     passages = retriever.passages
-    n = len(passages)
-    hits = assistant.store.query(retriever.generation, query, n)
-    dense = np.full(n, -np.inf)
-    for pid, sim in hits:
-        i = retriever.by_id.get(pid)
-        if i is not None:
-            dense[i] = sim
+    dense = np.asarray(retriever.vectors) @ query
     lists = [(dense, np.isfinite(dense))]
     if text:
         info = analyze_question(text)

@@ -22,7 +22,7 @@ from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -115,6 +115,9 @@ class Assistant:
         sources = list(load.iter_sources(root, only))
         scope = _scope(root, only) if only else None
         live = self.catalog.live()
+        if live and not self.store.exists(live):
+            # The catalog points at vectors that are gone (deleted by hand, older layout): rebuild.
+            live = None
         live_docs = self.catalog.documents(live) if live else {}
         same_pipeline = bool(live) and (self.catalog.generation_info(live) or {}).get("pipeline") == self.pipeline_id
 

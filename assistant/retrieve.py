@@ -124,6 +124,9 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
     other = "en" if lang == "fr" else "fr"
     expansions = tag.expand_terms(question, other)
     own = analyze(question, lang)
+    # Synonyms in the question's own language: the glossary's round trip (adapté -> adapt -> propre au contexte).
+    synonyms = tag.expand_terms(" ; ".join(expansions), lang) if expansions else []
+    own += [t for t in analyze(" ; ".join(synonyms), lang) if t not in own]
     # Names, acronyms and figures are the same in both languages.
     shared = [_fold(w) for w in words(question) if w[:1].isupper() or w.isdigit() or w.isupper()]
     shared = [w for w in shared if w not in stopwords("fr") and w not in stopwords("en")]

