@@ -134,8 +134,10 @@ def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_covera
         # Each country must be what a passage is about (its action's country, or named first),
         # not a name in passing: a list of free-movement partners does not document their training.
         focus = []
+        # A comparison names several countries; a passage may then name one among others.
+        countries_of = _primary_countries if len(info.countries) == 1 else (lambda e: e.passage.countries)
         for code in info.countries:
-            own = [e for e in about if code in _primary_countries(e)]
+            own = [e for e in about if code in countries_of(e)]
             if not own:
                 return ("country", tag.country_label(code, lang))
             focus += own
@@ -188,12 +190,24 @@ _ASKED = [
 ]
 
 
+_QUALIFIERS = {"principales", "principaux", "principale", "principal", "main", "key", "differentes", "differents",
+               "autres", "other", "premiers", "premieres", "first", "dix", "ten", "six", "trois", "three", "quatre", "four",
+               "deux", "two", "cinq", "five", "grandes", "grands", "major", "specific", "specifiques", "nouvelles", "new"}
+
+
 def _asked_for(question: str) -> str | None:
     """The thing a question asks for ("How many smugglers…" -> "smugglers"), when it says so plainly."""
     for pattern in _ASKED:
         m = pattern.search(question)
-        if m and _fold(m.group(1)) not in _STOP and len(m.group(1)) > 2:
-            return m.group(1)
+        if not m:
+            continue
+        word = m.group(1)
+        if _fold(word) in _QUALIFIERS:
+            # "les principales conclusions": the noun comes after the qualifier.
+            rest = words(question[m.end(1):])
+            word = rest[0] if rest else ""
+        if word and _fold(word) not in _STOP and len(word) > 2:
+            return word
     return None
 
 

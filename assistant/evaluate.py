@@ -265,14 +265,17 @@ def gate(current: dict, baseline: dict | None, thresholds: dict) -> list[str]:
     """Reasons to block the update; an empty list lets it through."""
     reasons = []
     s = current["summary"]["all"]
+    b_all = baseline["summary"]["all"] if baseline else {}
+    # A floor blocks an update that falls below it; when the live index is already below it,
+    # the update may not make things worse than the live index (it is not blocked for the old gap).
     for metric, floor in thresholds.get("minimum", {}).items():
-        v = s.get(metric)
-        if v is None or v < floor:
-            reasons.append(f"{metric} is {v} (minimum {floor})")
+        v, before = s.get(metric), b_all.get(metric)
+        if v is None or (v < floor and (before is None or before >= floor or v < before)):
+            reasons.append(f"{metric} is {v} (minimum {floor}" + (f", live index {before})" if before is not None else ")"))
     for metric, ceiling in thresholds.get("maximum", {}).items():
-        v = s.get(metric)
-        if v is not None and v > ceiling:
-            reasons.append(f"{metric} is {v} (maximum {ceiling})")
+        v, before = s.get(metric), b_all.get(metric)
+        if v is not None and v > ceiling and (before is None or before <= ceiling or v > before):
+            reasons.append(f"{metric} is {v} (maximum {ceiling}" + (f", live index {before})" if before is not None else ")"))
     max_drop = thresholds.get("max_drop_points", 2) / 100
     if baseline:
         b = baseline["summary"]["all"]
