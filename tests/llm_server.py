@@ -59,8 +59,10 @@ class LLMServer:
 
     def start(self, wait_s: float = 120.0) -> "LLMServer":
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        # Leave a core to the test process: llama.cpp's spinning threads slow to a crawl when oversubscribed.
+        threads = max(1, (os.cpu_count() or 2) - 1)
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
-               "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(os.cpu_count() or 1), "--model_alias", "local"]
+               "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(threads), "--model_alias", "local"]
         # Its own process group, so stop() ends the server and nothing else.
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
