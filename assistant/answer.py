@@ -40,10 +40,10 @@ def contextualize(question: str, history: list[tuple[str, str]] | None) -> str:
     previous = next((q for q, _ in reversed(history) if q and q.strip()), None)
     if not previous:
         return question
-    content = [w for w in words(question) if len(w) > 2 and _fold(w) not in _STOP]
     new_countries = tag.find_countries(question)
-    short = len(content) <= 4
-    if not (_FOLLOW_UP.match(question) or (short and new_countries)):
+    # Words that are neither grammar nor the new country: "Jordan?" has none, "How did Peru adapt…" has two.
+    content = [w for w in words(question) if len(w) > 2 and _fold(w) not in _STOP and not tag.find_countries(w)]
+    if not (_FOLLOW_UP.match(question) or (new_countries and not content)):
         return question
     old_countries = tag.find_countries(previous)
     if new_countries and old_countries:

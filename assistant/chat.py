@@ -724,7 +724,7 @@ def build_app(assistant) -> gr.Blocks:
             cells = len(cov.countries) * len(cov.themes)
             thin = (f"**{L('coverage.chart', top=min(30, len(cov.countries)), total=len(cov.countries))}** "
                     + L("coverage.thin", n=len(cov.thin()), cells=cells))
-            return [gr.update(value=thin), gr.update(value=coverage_figure(cov, L)), gr.update(value=coverage_frame(cov, L))]
+            return [gr.update(value=thin), gr.update(value=coverage_figure(cov, L)), gr.update(value=coverage_frame(cov, L), column_widths=["150px"] + ["90px"] * (len(cov.themes) + 1))]
 
         def current_filters(countries, language, documents, years) -> Filters:
             return Filters(countries=list(countries or []), language=language if language in LANGUAGES else None,
