@@ -45,3 +45,17 @@ def test_a_planted_instruction_is_data_in_extractive_mode(tmp_path, make_setting
     assert "PWNED" not in " ".join(c.quote for c in answer.citations), "the planted instruction is never quoted as an answer"
     assert answer.answer.startswith("Here is what the corpus documents"), "the answer keeps its usual form"
     assert any("Tacna" in c.quote for c in answer.citations), "the document's real content is still used"
+
+
+def test_odd_file_names_ingest_and_sources_never_leave_the_corpus(tmp_path, make_settings):
+    corpus = copy_corpus(tmp_path / "corpus", ["en/mieux_action_jordan_ii_thb_en.txt"])
+    odd = corpus / "en" / "Étude de cas #2 (copie) ' ; rm -rf.txt"
+    odd.write_text("MIEUX supported Jordan with a study visit on shelter management for victims of trafficking.", encoding="utf-8")
+    assistant = Assistant(make_settings(corpus))
+    report = assistant.ingest()
+    assert "en/" + odd.name in report.added, f"an odd file name is indexed as is: {report.added}"
+    assert assistant.document_text("en/" + odd.name), "and its text can be opened"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not part of the corpus", encoding="utf-8")
+    for path in ("../secret.txt", str(secret), "../../etc/passwd", "/etc/passwd"):
+        assert assistant.document_text(path) is None, f"opening {path!r} never reads outside the corpus index"
