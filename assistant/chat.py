@@ -12,10 +12,8 @@ import re
 import secrets
 import tempfile
 import threading
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 import gradio as gr
@@ -34,15 +32,8 @@ PBKDF2_ITERATIONS = 600_000
 # -- words -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
 def _ui_file(folder: str, lang: str) -> dict:
-    path = Path(folder) / f"ui_{lang}.toml"
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"Missing label file {path}: the chat needs ui_en.toml and ui_fr.toml (paths.prompts)") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"Cannot read label file {path}: {err}") from None
+    return prompts.load_toml(folder, f"ui_{lang}")
 
 
 class Labels:

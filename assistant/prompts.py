@@ -13,12 +13,13 @@ DEFAULT_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 @lru_cache(maxsize=16)
-def _load(folder: str, lang: str) -> dict:
-    path = Path(folder) / f"{lang}.toml"
+def load_toml(folder: str, name: str) -> dict:
+    """prompts/<name>.toml as a dict (answer words "en"/"fr", chat labels "ui_en"/"ui_fr")."""
+    path = Path(folder) / f"{name}.toml"
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"Missing prompt file {path}: every language needs one (paths.prompts)") from None
+        raise ConfigError(f"Missing prompt file {path}: each language needs its own (paths.prompts)") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"Cannot read prompt file {path}: {err}") from None
 
@@ -29,7 +30,7 @@ def text(lang: str, key: str, folder: Path | None = None, **values) -> str:
     >>> text("fr", "labels.abstain", topic="la Norvège")
     'Le corpus ne documente pas la Norvège.'
     """
-    data = _load(str(folder or DEFAULT_DIR), lang if lang in ("fr", "en") else "en")
+    data = load_toml(str(folder or DEFAULT_DIR), lang if lang in ("fr", "en") else "en")
     node = data
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
