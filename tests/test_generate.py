@@ -408,3 +408,28 @@ def test_local_gguf_through_llama_cpp(make_settings, peru_evidence):
         f"the in-process model answers through the same path: {final}"
     assert all(isinstance(p, str) for p in pieces[:-1]) and "".join(pieces[:-1]).strip(), "it streams text first"
     _assert_quotes_verbatim(final, _corpus_text)
+
+
+@pytest.mark.slow
+def test_eval_reports_the_same_metrics_in_generative_mode(llm_server, make_settings, tmp_path):
+    from assistant import evaluate
+
+    assistant = _small_assistant(make_settings, tmp_path, llm_server.url)
+    subset = tmp_path / "two.jsonl"
+    picked = [q for q in evaluate.load_questions() if q.id in ("peru-training-adapt-en", "norway-2030-en")][:2]
+    subset.write_text("\n".join(json.dumps(q.__dict__, ensure_ascii=False) for q in picked), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_LLM__BACKEND="openai", ASSISTANT_LLM__URL=llm_server.url, ASSISTANT_LLM__MAX_TOKENS="120",
+               ASSISTANT_RETRIEVE__K="4")
+    out = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "--mode", "generative", "--set", str(subset), "--out", str(out),
+         "--index", str(assistant.settings.paths.index)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
+    )
+    assert result.returncode == 0, f"the generative eval runs: {result.stderr[-2000:]}"
+    data = json.loads((out / "eval.json").read_text(encoding="utf-8"))
+    assert data["mode"] == "generative", "the report says which mode it measured"
+    assert {"citation_precision", "citation_recall", "passage_hit@5"} <= set(data["summary"]["all"]), "the same metrics"
+    modes = {r["answer"]["mode"] for r in data["questions"] if not r["abstained"]}
+    assert modes <= {"generative", "generative-fallback"}, f"answers went through the LLM: {modes}"
