@@ -124,7 +124,7 @@ def _plots(r: dict, out: Path) -> list[str]:
     cold = r.get("cold")
     if cold and cold["runs"]:
         stages = cold["runs"][0]["stages"]
-        fig, ax = plt.subplots(figsize=(8, 2.4))
+        fig, ax = plt.subplots(figsize=(8, 2.9))
         left = 0.0
         for name, secs in sorted(stages.items(), key=lambda kv: -kv[1]):
             ax.barh([0], [secs], left=left, label=f"{name} {secs:.1f}s")
@@ -137,7 +137,7 @@ def _plots(r: dict, out: Path) -> list[str]:
                     label=f"model alone, {'same' if full else 'as many'} passages {bound:.0f}s")
         ax.set_yticks([0, 1], ["cold ingest", "embedding bound"])
         ax.set_xlabel("seconds")
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncols=3)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.42), ncols=3)
         fig.tight_layout()
         fig.savefig(out / "ingest_split.png", dpi=100)
         plt.close(fig)
@@ -344,13 +344,15 @@ def _limit(r: dict) -> list[str]:
         embed_s = median([x["stages"].get("embedding") for x in cold["runs"]])
         text = f"Cold ingest ({cold['corpus']}): {p} passages embedded in {secs:.0f} s = **{p / secs:.2f} passages/s** overall"
         if embed_s:
-            text += f"; inside it the embedder ran at {p / embed_s:.2f} passages/s and took {embed_s / secs:.0%} of the time."
+            text += (f"; **{embed_s / secs:.0%} of it is embedding** (the embedder ran at {p / embed_s:.2f} passages/s inside "
+                     f"the ingest), everything else together takes {secs - embed_s:.1f} s. This share is measured within one "
+                     "process and run, so it holds even when other work slows the CPU.")
         if tp and cold["corpus"] == "full":
-            text += (f" The model-alone bound for these passages is {tp['corpus_bound_s']:.0f} s: the ingest takes "
-                     f"**{secs / tp['corpus_bound_s']:.2f}x the embedding bound** (1.00x = nothing but embedding; the two are "
-                     "measured minutes apart, so CPU contention can put the ratio a little under 1).")
+            text += (f" Against the model-alone bound ({tp['corpus_bound_s']:.0f} s for these passages) the ingest takes "
+                     f"**{secs / tp['corpus_bound_s']:.2f}x the embedding bound**; the two are measured a minute or two apart, "
+                     "so when the load average changed between the two phases (table above) this ratio moves with it.")
         elif tp:
-            text += (f" Against the model alone ({tp['passages_per_s']:.2f} passages/s), the ingest takes "
+            text += (f" Against the model alone ({tp['passages_per_s']:.2f} passages/s) the ingest takes "
                      f"**{tp['passages_per_s'] * secs / p:.2f}x the embedding bound** (passages differ in length: approximate).")
         if tp:
             cpu = median([x["cpu_s"] for x in cold["runs"]])
