@@ -359,7 +359,7 @@ def _limit(r: dict) -> list[str]:
             text += (f" In CPU time: {cpu / p:.2f} CPU s per passage for the whole ingest against "
                      f"{tp['cpu_s_per_passage']:.2f} for the model alone.")
         lines.append(text + "\n")
-        lines += ["Where the cold ingest's time goes (measured inside the ingest: the embedder, cache, Chroma and catalog "
+        lines += ["Where the cold ingest's time goes (first run; measured inside the ingest: the embedder, cache, Chroma and catalog "
                   "objects are wrapped in timing proxies; the rest is parsing, chunking/tagging, hashing):\n",
                   "| stage | seconds | share |", "|---|---|---|"]
         total = run["seconds"]

@@ -1,8 +1,8 @@
 """Benchmark suite: retrieval quality against the standard llama-index recipe, ingest and query speed,
 memory, scale, and how close ingest runs to the embedding model's own throughput.
 
-    .venv/bin/python bench/run.py            # full run: 6-8 min on a quiet 2-core machine, 15-20 min on a busy one
-    .venv/bin/python bench/run.py --quick    # reduced: fewer repeats, cold ingest of a sub-corpus, 1x/4x only
+    .venv/bin/python bench/run.py            # full run: 7 min on a quiet 2-core machine, ~18 min on a busy one
+    .venv/bin/python bench/run.py --quick    # reduced (2 min quiet): fewer repeats, cold ingest of en/+fr/, 1x/4x only
 
 Writes bench/results/report.md, bench/results/*.png and bench/results/raw.json. Never asserts a time:
 it prints medians and ratios (see bench/README.md for what each number means).
