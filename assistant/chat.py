@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import cite, explore, feedback, prompts, tag
+from . import cite, explore, feedback, prompts, store, tag
 from .errors import AssistantError, ConfigError
 from .types import Answer, Citation, Filters
 
@@ -379,20 +378,8 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
 
 
 def write_atomic(folder: Path, name: str, text: str) -> Path:
-    """Write a file whole or not at all: a temp file in the same folder, fsync, then os.replace."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".md")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        final = folder / name
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
+    """Write folder/name whole or not at all (see store.write_atomic)."""
+    return store.write_atomic(folder / name, text)
 
 
 def _filters_text(f: Filters, L: Labels) -> str:

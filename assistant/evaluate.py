@@ -15,6 +15,7 @@ from pathlib import Path
 from . import cite
 from .cite import SupportScorer, fold_ws
 from .errors import AssistantError, BadQuestion
+from .store import write_atomic
 from .retrieve import _fold, words
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
@@ -336,7 +337,7 @@ def write_report(result: dict, folder: Path, diff: dict | None = None) -> dict[s
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "eval.json", "md": folder / "eval.md", "html": folder / "eval.html"}
-    _atomic_write(paths["json"], json.dumps(result, ensure_ascii=False, indent=1))
+    write_atomic(paths["json"], json.dumps(result, ensure_ascii=False, indent=1))
     plots = _plots(result)
     for name, png in plots.items():
         (folder / f"eval_{name}.png").write_bytes(png)
@@ -355,22 +356,11 @@ def write_report(result: dict, folder: Path, diff: dict | None = None) -> dict[s
         md += ["## Changes against the baseline", ""] + [f"- {k}: {v['before']} -> {v['after']}" for k, v in diff["metrics"].items() if "/" in k and k.startswith("all/")] + [""]
         md += [f"- `{q['id']}`: {q['change']}" for q in diff["questions"]] + [""]
     md += ["![by language](eval_by_language.png)", "![by kind](eval_by_kind.png)", "![scores](eval_scores.png)", ""]
-    _atomic_write(paths["md"], "\n".join(md))
+    write_atomic(paths["md"], "\n".join(md))
     imgs = "".join(f'<img alt="{n}" src="data:image/png;base64,{base64.b64encode(p).decode()}"><br>' for n, p in plots.items())
     body = "\n".join(md[: md.index("![by language](eval_by_language.png)")])
     page = (f"<!doctype html><meta charset=utf-8><title>Evaluation</title>"
             f"<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}pre{{white-space:pre-wrap}}</style>"
             f"<pre>{html.escape(body)}</pre>{imgs}")
-    _atomic_write(paths["html"], page)
+    write_atomic(paths["html"], page)
     return paths
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    import os
-
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -17,7 +17,7 @@ from . import load, parse, tag
 from .config import Settings, load_settings
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, BadDocument
-from .store import Catalog, EmbeddingCache, VectorStore, require_live
+from .store import Catalog, EmbeddingCache, VectorStore, require_live, write_atomic
 from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
@@ -329,8 +329,7 @@ class Assistant:
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
         result = evaluate.evaluate(self.pinned(live), questions)
-        report_dir.mkdir(parents=True, exist_ok=True)
-        evaluate._atomic_write(path, json.dumps(result, ensure_ascii=False))
+        write_atomic(path, json.dumps(result, ensure_ascii=False))
         return result
 
     # -- status --------------------------------------------------------------------------------

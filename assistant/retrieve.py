@@ -78,6 +78,8 @@ class BM25:
         self.n = len(docs)
         self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
         self.avg = float(self.lengths.mean()) if self.n else 0.0
+        # The length normalisation depends on the documents only: computed once, not per query.
+        self.norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-6))
         postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for i, d in enumerate(docs):
             for term, tf in Counter(d).items():
@@ -92,12 +94,11 @@ class BM25:
         out = np.zeros(self.n, dtype=np.float32)
         if not self.n:
             return out
-        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-6))
-        for term, qtf in Counter(terms).items():
+        for term in set(terms):
             if term not in self.postings:
                 continue
             ids, tfs = self.postings[term]
-            out[ids] += self.idf(term) * tfs * (self.k1 + 1) / (tfs + norm[ids])
+            out[ids] += self.idf(term) * tfs * (self.k1 + 1) / (tfs + self.norm[ids])
         return out
 
 
