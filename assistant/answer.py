@@ -157,10 +157,22 @@ def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_covera
     asked = _asked_for(info.text)
     if asked and not any(_mentions(e, asked, info.language) for e in focus):
         return ("name", asked)
+    if asked and _COUNT.match(info.text):
+        # "How many smugglers were convicted in 2015?" wants "N smugglers", in a passage of that year.
+        years = {int(y) for y in _YEAR.findall(info.text)}
+        if not any(_counts(e, asked, info.language, years) for e in focus):
+            return ("figure", asked)
+    qualified = _qualified(info.text)
+    if qualified and not any(all(_mentions(e, w, info.language) for w in qualified) for e in focus):
+        return ("name", " ".join(qualified))
     names = _proper_names(info.text)
     unknown = [w for w in names if not _known_name(w, retriever)]
     if unknown and len(unknown) * 2 >= len(names):
         return ("name", unknown[0])
+    for m in _PLACE.finditer(info.text):
+        # "à Dakar", "in Tacna": a place the corpus never names.
+        if not _known_name(m.group(1), retriever):
+            return ("name", m.group(1))
     if max(c for _, c in covered[:4]) < min_coverage:
         return ("coverage", "")
     return None
@@ -211,14 +223,63 @@ def _asked_for(question: str) -> str | None:
     return None
 
 
+_COUNT = re.compile(r"^\s*(?:how (?:many|much)|combien)\b", re.I)
+_PLACE = re.compile(r"\b(?:à|in|at|au|aux)\s+([A-ZÀ-Ý][\w-]+)")
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
+    "hundreds thousand thousands dozen dozens un une deux trois quatre cinq six sept huit neuf dix onze douze "
+    "quinze vingt trente quarante cinquante cent cents centaine centaines mille dizaine dizaines".split()
+)
+# "What is the maximum penalty for…" / "Quelle est la peine maximale…": both words must be in evidence.
+_QUALIFIED = [
+    (re.compile(r"^\s*what (?:was|is|were|are) the ([a-z][\w-]+) ([a-z][\w-]+) (?:of|for)\b", re.I), (0, 1)),
+    (re.compile(r"^\s*quel(?:le)?s? (?:est|était|sont|étaient) (?:la |le |les |l['’])([\w-]+) ([a-zà-ÿ][\w-]+)", re.I), (1, 0)),
+]
+
+
+def _qualified(question: str) -> tuple[str, str] | None:
+    """The qualifier and noun of "the maximum penalty" / "la peine maximale", when a question asks for one."""
+    for pattern, (qualifier, noun) in _QUALIFIED:
+        m = pattern.match(question)
+        if not m:
+            continue
+        pair = (m.group(qualifier + 1), m.group(noun + 1))
+        if any(_fold(w) in _STOP or _fold(w) in _QUALIFIERS or w[0].isdigit() for w in pair):
+            return None
+        return pair
+    return None
+
+
+def _counts(ev: Evidence, noun: str, lang: str, years: set[int]) -> bool:
+    """The passage gives a number of `noun` ("22 participants"), in the asked years if any."""
+    p = ev.passage
+    wanted = _wanted(noun, lang, p.language)
+    tokens = words(p.text)
+    for i, token in enumerate(tokens):
+        if not set(analyze(token, p.language)) & wanted:
+            continue
+        if any(_is_count(t) for t in tokens[max(0, i - 4) : i]):
+            return not years or years <= set(tag.find_years(f"{p.text} {p.window}"))
+    return False
+
+
+def _is_count(token: str) -> bool:
+    digits = re.sub(r"[.,]", "", token)
+    return digits.isdigit() and not _YEAR.fullmatch(digits) or _fold(token) in _NUMBER_WORDS
+
+
+def _wanted(term: str, lang: str, passage_lang: str) -> set[str]:
+    """The term's stems in the passage's language: as written, and through the glossary."""
+    wanted = set(analyze(term, lang)) | set(analyze(term, passage_lang))
+    if passage_lang != lang:
+        wanted |= set(analyze(" ; ".join(tag.expand_terms(term, passage_lang)), passage_lang))
+    return wanted
+
+
 def _mentions(ev: Evidence, term: str, lang: str) -> bool:
     """The passage holds the term, in its own language or through the glossary."""
     p = ev.passage
-    have = set(analyze(f"{p.text} {p.window}", p.language))
-    wanted = set(analyze(term, lang)) | set(analyze(term, p.language))
-    if p.language != lang:
-        wanted |= set(analyze(" ; ".join(tag.expand_terms(term, p.language)), p.language))
-    return bool(wanted & have)
+    return bool(_wanted(term, lang, p.language) & set(analyze(f"{p.text} {p.window}", p.language)))
 
 
 def _years_of(ev: Evidence) -> set[int]:

@@ -8,13 +8,18 @@ from dataclasses import dataclass
 
 from . import tag
 from .config import ChunkSettings
-from .types import Document, Passage
+from .types import Block, Document, Passage
 
 # Abbreviations after which a period does not end a sentence (fr and en).
 _ABBREV = {
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "no", "n°", "art", "p", "pp", "vol", "cf", "etc",
     "e.g", "i.e", "vs", "mr", "mrs", "ms", "prof", "fig", "al", "env", "ex", "approx", "sr", "jr", "inc", "ltd", "co",
 }
+# A passage that names no country is about the country of the passage before it, in the same
+# section, for at most this many passages in a row.
+_CARRY_COUNTRIES = 2
+# Headings of at most this many words go into the text of the passage they open.
+_LABEL_WORDS = 12
 _END = re.compile(r"[.!?…]+[»”\"')\]]*(?=\s+[«“\"'(\[]?[A-ZÀ-ÖØ-Þ0-9•■])")
 
 
@@ -66,10 +71,19 @@ class _Unit:
 def _units(doc: Document, max_words: int) -> list[_Unit]:
     """Paragraphs and bullets; long ones cut into sentence groups of at most max_words."""
     units: list[_Unit] = []
+    label: Block | None = None
     for block in doc.blocks:
         if block.kind == "heading":
+            # A short heading ("1. Thailand: Targeted assistance to vulnerable groups") opens the text
+            # of its first passage: quoted with it, and found by it.
+            label = block if len(block.text.split()) <= _LABEL_WORDS else None
             continue
         n = len(block.text.split())
+        lead, label = label, None
+        if lead is not None and n + len(lead.text.split()) <= max_words:
+            n += len(lead.text.split())
+            units.append(_Unit(lead.start, block.end, block.section, n, block.kind == "bullet"))
+            continue
         if n <= max_words:
             units.append(_Unit(block.start, block.end, block.section, n, block.kind == "bullet"))
             continue
@@ -127,6 +141,7 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     doc_action = tag.document_action(doc.title, doc.text)
     passages: list[Passage] = []
     section_action: dict[str | None, tag.Action | None] = {}
+    carried = 0  # passages in a row that took their countries from the one before
     for i, u in enumerate(units):
         text = doc.text[u.start : u.end]
         tags = tag.tag(text, doc.title)
@@ -137,6 +152,13 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
         for c in action.countries if action else ():
             if c not in countries:
                 countries.append(c)
+        previous = passages[-1] if passages and units[i - 1].section == u.section else None
+        if countries or previous is None:
+            carried = 0
+        elif previous.countries and carried < _CARRY_COUNTRIES:
+            # A report goes on about the country its speaker or paragraph named just before
+            # ("Le plan national comporte 23 mesures…" after "M. X, du Portugal, a présenté…").
+            countries, carried = list(previous.countries), carried + 1
         digest = hashlib.sha1(text.encode()).hexdigest()[:8]
         passages.append(
             Passage(

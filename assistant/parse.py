@@ -439,7 +439,9 @@ _KNOWN_HEADINGS = frozenset(
     acronyms|partenaires|partners""".replace("\n", "").replace("    ", "").split("|")
 )
 _SYMBOL_BULLET = re.compile(r"^(?:[•■▪●◦▫□►▸‣⁃∙]\s*|[-–—*]\s+)")
-_ENUMERATOR = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+\S")
+_NUMBER = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+")
+_ENUMERATOR = re.compile(_NUMBER.pattern + r"\S")
+_DATE_LINE = re.compile(r"^(?:\w+,?\s+)?(?:\d{1,2}(?:er)?\s+[^\W\d]+|[^\W\d]+\s+\d{1,2},?)\s+\d{4}$")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+(?:\s+\S*/\S*)*$", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -803,6 +805,9 @@ def _classify(i: int, s: str, stripped: list[str], layout: _Layout, current: _Pa
         return "heading", _MARKDOWN_HEADING.sub("", s)
     body = _bullet_body(s)
     if body is not None:
+        # "1. Thailand: Targeted assistance to vulnerable groups" alone above its text numbers a heading.
+        if _ENUMERATOR.match(s) and _title_heading(i, s, stripped, layout, current, nxt):
+            return "heading", s
         return "bullet", body
     if _known_heading(s) or _caps_heading(s):
         return "heading", s
@@ -813,11 +818,17 @@ def _classify(i: int, s: str, stripped: list[str], layout: _Layout, current: _Pa
 
 def _title_heading(i: int, s: str, stripped: list[str], layout: _Layout, current: _Part | None, nxt: str | None) -> bool:
     """A short line standing alone before body text: "Pérou (2017-2018)", "MIEUX et GAMM". Conservative."""
-    words = s.split()
-    if not (1 <= len(words) <= (10 if "," in s else 14)) or len(s) > 120 or not s[0].isupper():
+    core = _NUMBER.sub("", s)  # without its number, if it has one
+    words = core.split()
+    if not (1 <= len(words) <= (10 if "," in core else 14)) or len(s) > 120:
         return False
-    if s.endswith((".", ",", ";", ":")) or _ends_open(s) or ". " in s or layout.wrapped(s):
+    # "3 principles since 2008" is a heading; a lone figure ("130") from a side box is not.
+    if not (core[0].isupper() or core[0].isdigit() and len(words) >= 3 and any(w.isalpha() for w in words)):
         return False
+    if core.endswith((".", ",", ";", ":")) or _ends_open(core) or ". " in core or layout.wrapped(s):
+        return False
+    if _DATE_LINE.match(core):
+        return False  # "17 December 2020" above a news item dates it; it is not a section
     before_blank = i == 0 or not stripped[i - 1]
     after_blank = i + 1 >= len(stripped) or not stripped[i + 1]
     if not (before_blank and after_blank) or nxt is None:

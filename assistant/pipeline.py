@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from . import chunk as chunking
 from . import load, parse, tag
 from .config import Settings, load_settings
@@ -22,7 +24,9 @@ from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
+# Passages written to Chroma at once during an ingest.
+WRITE_BATCH = 2000
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -161,6 +165,7 @@ class Assistant:
             # Nothing to write: the live index already is the corpus (bad files aside).
             self.catalog.set_problems(live, report.problems)
             report.generation = live
+            report.passages = self.store.count(live)
             report.seconds = time.monotonic() - started
             return report
 
@@ -172,9 +177,14 @@ class Assistant:
                 self.catalog.copy_documents(live, generation, sorted(set(keep)))
             total = sum(len(p) for _, _, p, _ in parsed)
             done = 0
+            # Chroma writes go in batches of many documents: one write per document dominated
+            # ingest time once the corpus grew (bench: 32.6 of 37.6 s at 16x).
+            pending: list[tuple[list[Passage], np.ndarray]] = []
             for doc, key, passages, old in parsed:
                 vectors, embedded = self._vectors(passages)
-                self.store.add(generation, passages, vectors)
+                pending.append((passages, vectors))
+                if sum(len(p) for p, _ in pending) >= WRITE_BATCH:
+                    self._write(generation, pending)
                 report.embedded += embedded
                 report.reused += len(passages) - embedded
                 self.catalog.put_document(generation, _indexed(doc, key, passages), doc.text)
@@ -182,6 +192,7 @@ class Assistant:
                 done += len(passages)
                 if progress:
                     progress("embed", done, total)
+            self._write(generation, pending)
             self.catalog.set_problems(generation, report.problems)
             report.generation = generation
             if promote:
@@ -203,9 +214,13 @@ class Assistant:
         report.seconds = time.monotonic() - started
         return report
 
-    def _vectors(self, passages: list[Passage]):
-        import numpy as np
+    def _write(self, generation: str, pending: list[tuple[list[Passage], np.ndarray]]) -> None:
+        """Write the pending documents' passages in one batch, and empty `pending`."""
+        if pending:
+            self.store.add(generation, [p for ps, _ in pending for p in ps], np.vstack([v for _, v in pending]))
+            pending.clear()
 
+    def _vectors(self, passages: list[Passage]):
         texts = [chunking.embedding_text(p) for p in passages]
         found = self.cache.get_many(self.embedder.name, texts)
         missing = [i for i in range(len(texts)) if i not in found]

@@ -196,6 +196,7 @@ class Retriever:
         self.generation = generation
         self.passages, vectors = store.all_passages(generation, with_vectors=True)
         self.by_id = {p.id: i for i, p in enumerate(self.passages)}
+        self.by_position = {(p.doc_id, p.ordinal): i for i, p in enumerate(self.passages)}
         # All vectors stay in memory too: the fusion normalises dense scores over each language's
         # whole population, which undoes the model's preference for the question's language.
         self.vectors = vectors
@@ -257,9 +258,13 @@ class Retriever:
                 best[doc] = max(best.get(doc, -np.inf), fused[i])
             fused[finite] += cfg.document_boost * np.array([best[self.passages[i].doc_id] for i in finite])
         ranked = [int(i) for i in finite[np.argsort(-fused[finite])]]
-        chosen = self._diversify(ranked, pool or k)
+        chosen = self._with_list_items(self._diversify(ranked, pool or k), pool or k)
         top, bottom = (fused[ranked[0]], fused[ranked[-1]]) if ranked else (1.0, 0.0)
         span = (top - bottom) or 1.0
+        # A list item brought in by its lead-in has no score of its own: it ranks with its lead-in.
+        for n, i in enumerate(chosen):
+            if not np.isfinite(fused[i]):
+                fused[i] = fused[chosen[n - 1]]
         return [
             Evidence(
                 passage=self.passages[i],
@@ -275,6 +280,22 @@ class Retriever:
         if i not in self._shingles:
             self._shingles[i] = shingles(self.passages[i].text)
         return self._shingles[i]
+
+    def _with_list_items(self, chosen: list[int], k: int) -> list[int]:
+        """A passage that announces a list ("Three contributions were formulated:") is followed by the
+        list's first item: the announcement alone answers nothing."""
+        out: list[int] = []
+        for i in chosen:
+            if i in out:
+                continue
+            out.append(i)
+            p = self.passages[i]
+            nxt = self.by_position.get((p.doc_id, p.ordinal + 1))
+            if nxt is not None and p.text.rstrip().endswith(":") and self.passages[nxt].section == p.section:
+                if nxt in out:
+                    continue
+                out.append(nxt)
+        return out[:k]
 
     def _diversify(self, ranked: list[int], k: int) -> list[int]:
         cfg = self.settings.retrieve

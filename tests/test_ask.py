@@ -77,6 +77,55 @@ def test_abstains_on_questions_close_to_real_content(shipped, question):
     assert answer.answer.startswith(opening), f"it says so plainly: {answer.answer[:80]}"
 
 
+@pytest.mark.parametrize(
+    "question, reason",
+    [
+        # A count the corpus never gives: the shelters are named, no number of victims is.
+        ("How many victims were sheltered in Amman in 2019?", None),
+        ("How many smugglers were convicted in Niger in 2015?", "figure"),
+        # Spain's prosecutor spoke at Porto; the maximum penalty quoted there is the Netherlands'.
+        ("What is the maximum penalty for migrant smuggling in Spain?", "name"),
+        # No Rabat Process meeting in Dakar is in the corpus.
+        ("Which countries co-chaired the Rabat Process meeting in Dakar in 2016?", "name"),
+    ],
+)
+def test_abstains_when_the_asked_figure_or_place_is_missing(shipped, question, reason):
+    answer = shipped.ask(question)
+    assert answer.abstained, f"{question!r} is not answered by the corpus: got {answer.answer[:300]}"
+    if reason:
+        assert answer.reason.startswith(reason), f"the reason names what is missing: {answer.reason}"
+
+
+@pytest.mark.parametrize(
+    "question, figure",
+    [
+        ("How many participants attended the Cotonou regional roundtable?", "22 participants"),
+        ("How many requests for assistance has MIEUX received since 2009?", "188"),
+    ],
+)
+def test_answers_counts_the_corpus_gives(shipped, question, figure):
+    answer = shipped.ask(question)
+    assert not answer.abstained, f"{question!r} is answered by the corpus: {answer.reason}"
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert figure in quotes, f"a citation gives {figure!r}: {quotes[:400]}"
+
+
+def test_a_list_announcement_comes_with_its_first_item(shipped):
+    evidence = shipped.retriever.retrieve("What were the three main contributions formulated at the Cotonou regional roundtable?")
+    texts = [e.passage.text for e in evidence]
+    lead = next((n for n, t in enumerate(texts) if t.rstrip().endswith("formulées :")), None)
+    assert lead is not None, f"the passage announcing the contributions is retrieved: {[t[:60] for t in texts]}"
+    assert lead + 1 < len(texts) and texts[lead + 1].startswith("1. Investir"), "its first item follows it"
+
+
+def test_a_speakers_country_carries_to_the_passages_that_follow(shipped):
+    by_text = {p.text[:45]: p for p in shipped.retriever.passages}
+    portugal = by_text["Le plan d’Action national comporte 53 mesures"]
+    france = by_text["Le plan a créé une structure nationale : la M"]
+    assert portugal.countries == ("PT",), f"Portugal's plan, presented by its speaker: {portugal.countries}"
+    assert france.countries == ("FR",), f"France's plan: {france.countries}"
+
+
 def test_every_citation_of_a_batch_is_verbatim(shipped):
     questions = [
         "How did Peru adapt its training?",

@@ -224,6 +224,41 @@ def test_paragraphs_bullets_and_headings_from_text(tmp_path):
     check_offsets(doc)
 
 
+def test_numbered_and_figure_headings_of_web_pages(tmp_path):
+    # The layout of the "6 ways" and "10 years of MIEUX" pages: a numbered line alone above its text
+    # titles that text; so does a line that starts with a figure. A date line does not.
+    path = tmp_path / "page.txt"
+    path.write_text(
+        "6 ways MIEUX is fighting against Trafficking in Human Beings\n\n"
+        "Currently, about 20% of the ongoing projects are focused on fighting trafficking in human beings.\n\n"
+        "17 December 2020\n\n"
+        "The list below gives some highlights of what the programme supports partner countries with.\n\n"
+        "1. Thailand: Targeted assistance to vulnerable groups\n\n"
+        "The Ministry of Social Development wishes to enhance the capacities of the Thai authorities.\n\n"
+        "3 principles since 2008\n\n"
+        "Since its first action, the initiative has followed three consistent principles.\n\n"
+        "  1. Demand-driven: partner countries request assistance.\n"
+        "  2. Fast response: actions are ready to launch within three months\n",
+        encoding="utf-8",
+    )
+    doc = parsed(path)
+    kinds = [(b.kind, b.text[:24]) for b in doc.blocks]
+    assert kinds == [
+        ("heading", "6 ways MIEUX is fighting"),
+        ("paragraph", "Currently, about 20% of "),
+        ("paragraph", "17 December 2020"),
+        ("paragraph", "The list below gives som"),
+        ("heading", "1. Thailand: Targeted as"),
+        ("paragraph", "The Ministry of Social D"),
+        ("heading", "3 principles since 2008"),
+        ("paragraph", "Since its first action, "),
+        ("bullet", "1. Demand-driven: partne"),
+        ("bullet", "2. Fast response: action"),
+    ], f"structure of the page: {kinds}"
+    assert doc.blocks[9].section == "3 principles since 2008", "list items carry the heading above them"
+    check_offsets(doc)
+
+
 def test_title_falls_back_to_the_file_name(tmp_path):
     path = tmp_path / "mieux_action_peru_notes.txt"
     path.write_text(FRENCH, encoding="utf-8")
