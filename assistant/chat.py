@@ -11,13 +11,16 @@ import os
 import re
 import secrets
 import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import gradio as gr
 
-from . import cite, explore, feedback, prompts, store, tag
+from . import cite, explore, feedback, generate, prompts, store, tag
 from .errors import AssistantError, ConfigError
 from .types import Answer, Citation, Filters
 
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "fr")
 WINDOW_CHARS = 450  # context shown on each side of a cited quote in the source panel
 PBKDF2_ITERATIONS = 600_000
+STREAM_INTERVAL_S = 0.1  # at most ten chat updates a second while the LLM writes an answer
 
 
 # -- words -------------------------------------------------------------------------------------
@@ -208,8 +212,14 @@ def render_error(message: str, L: Labels) -> str:
             f"<p>{md_safe(message)}</p></div>")
 
 
-def messages(turns: list[Turn], L: Labels, pending: str | None = None) -> list[dict]:
-    """The conversation in the Chatbot's message format."""
+def render_writing(text: str, L: Labels) -> str:
+    """The LLM's answer while it is written: inert text under a note that it is not verified yet."""
+    lines = "".join(f"<p>{md_safe(line.strip())}</p>" for line in text.splitlines() if line.strip())
+    return f'<div class="writing"><p class="writing-h">{md_safe(L("answer.writing"))}</p>{lines}</div>'
+
+
+def messages(turns: list[Turn], L: Labels, pending: str | None = None, writing: str | None = None) -> list[dict]:
+    """The conversation in the Chatbot's message format; `writing` is the pending question's answer so far."""
     out = []
     for t, turn in enumerate(turns):
         out.append({"role": "user", "content": md_safe(turn.question)})
@@ -219,7 +229,28 @@ def messages(turns: list[Turn], L: Labels, pending: str | None = None) -> list[d
             out.append({"role": "assistant", "content": render_error(turn.error or "", L)})
     if pending is not None:
         out.append({"role": "user", "content": md_safe(pending)})
+        if writing is not None:
+            out.append({"role": "assistant", "content": render_writing(writing, L)})
     return out
+
+
+def throttled(items: Iterable[str | Answer], interval: float = STREAM_INTERVAL_S) -> Iterator[str | Answer]:
+    """Text deltas then an Answer (as generate.stream_ask yields them) as the whole text so far, at most
+    once every `interval` seconds, then the Answer.
+
+    >>> list(throttled(["Peru ", "trained ", "judges."], interval=60))
+    ['Peru ']
+    """
+    text, shown = "", float("-inf")
+    for item in items:
+        if isinstance(item, Answer):
+            yield item
+            continue
+        text += item
+        now = time.monotonic()
+        if now - shown >= interval:
+            shown = now
+            yield text
 
 
 # -- the source panel --------------------------------------------------------------------------
@@ -467,6 +498,8 @@ CSS = """
 #chatbot .abstain .related a.cite:not(:first-child) { color: inherit; text-decoration: underline dotted; }
 #chatbot .failure { border-left: 4px solid #dc2626; background: #fef2f2; color: #450a0a; padding: 0.5em 0.8em; border-radius: 6px; }
 #chatbot .failure-h { font-weight: 700; color: #b91c1c; }
+#chatbot .writing p { margin: 0.3em 0; }
+#chatbot .writing-h { font-style: italic; font-size: 0.9em; color: var(--body-text-color-subdued); }
 #source-panel .source { font-size: 0.92em; }
 #source-panel .source.empty, .practices.empty { color: var(--body-text-color-subdued); padding: 0.6em 0; }
 #source-panel .src-title { font-weight: 700; font-size: 1.05em; margin: 0 0 0.4em 0; }
@@ -756,7 +789,22 @@ def build_app(assistant) -> gr.Blocks:
             yield messages(turns_v, L, pending=text), "", turns_v, gr.skip(), selected_v, ""
             history = [(t.question, t.answer.answer) for t in turns_v if t.answer is not None]
             try:
-                result = assistant.ask(text, filters, history=history)
+                if assistant.settings.llm.backend != "none":
+                    # The LLM's text shows while it is written; the verified answer then replaces it. Only the
+                    # conversation changes meanwhile, so a question being typed is not wiped. If the event stops
+                    # early, closing() ends the LLM request then, not whenever the stream is garbage-collected.
+                    result = None
+                    with closing(generate.stream_ask(assistant, text, filters, history=history)) as stream:
+                        for item in throttled(stream):
+                            if isinstance(item, Answer):
+                                result = item
+                            else:
+                                yield (messages(turns_v, L, pending=text, writing=item), gr.skip(), gr.skip(), gr.skip(),
+                                       gr.skip(), gr.skip())
+                    if result is None:
+                        raise AssistantError(L("errors.generic", error="the answer stream ended without an answer"))
+                else:
+                    result = assistant.ask(text, filters, history=history)
                 turn = Turn(question=text, answer=result, filters=filters)
             except AssistantError as err:
                 turn = Turn(question=text, error=str(err), filters=filters)
