@@ -101,13 +101,13 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
 
 
 def coverage(info: QuestionInfo, ev: Evidence) -> float:
-    """Share of the question's content terms (in the passage's language) found in the passage."""
+    """Share of the question's content words found in the passage, as written or translated."""
     p = ev.passage
-    wanted = set(info.terms.get(p.language, []))
-    if not wanted:
+    concepts = [c.get(p.language, set()) for c in info.concepts]
+    if not concepts:
         return 0.0
     have = set(analyze(f"{p.title} {p.section or ''} {p.text}", p.language))
-    return len(wanted & have) / len(wanted)
+    return sum(1 for stems in concepts if stems & have) / len(concepts)
 
 
 _YEAR = re.compile(r"\b(19[9]\d|20[0-3]\d)\b")
@@ -157,11 +157,12 @@ def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_covera
     asked = _asked_for(info.text)
     if asked and not any(_mentions(e, asked, info.language) for e in focus):
         return ("name", asked)
-    if asked and _COUNT.match(info.text):
+    counted = _counted(info.text)
+    if counted:
         # "How many smugglers were convicted in 2015?" wants "N smugglers", in a passage of that year.
         years = {int(y) for y in _YEAR.findall(info.text)}
-        if not any(_counts(e, asked, info.language, years) for e in focus):
-            return ("figure", asked)
+        if not any(_counts(e, counted, info.language, years) for e in focus):
+            return ("figure", " ".join(counted))
     qualified = _qualified(info.text)
     if qualified and not any(all(_mentions(e, w, info.language) for w in qualified) for e in focus):
         return ("name", " ".join(qualified))
@@ -202,6 +203,13 @@ _ASKED = [
 ]
 
 
+# Nouns that name the kind of answer, not a thing the evidence must name: "What lessons…",
+# "Quelles conclusions…". The evidence gives lessons without calling them so.
+_ANSWER_KINDS = {"lessons", "lesson", "conclusions", "results", "outcomes", "achievements", "recommendations",
+                 "challenges", "features", "steps", "ways", "elements", "aspects", "points", "enseignements",
+                 "lecons", "resultats", "realisations", "recommandations", "defis", "caracteristiques",
+                 "particularites", "etapes", "moyens", "elements", "points"}
+
 _QUALIFIERS = {"principales", "principaux", "principale", "principal", "main", "key", "differentes", "differents",
                "autres", "other", "premiers", "premieres", "first", "dix", "ten", "six", "trois", "three", "quatre", "four",
                "deux", "two", "cinq", "five", "grandes", "grands", "major", "specific", "specifiques", "nouvelles", "new"}
@@ -218,12 +226,12 @@ def _asked_for(question: str) -> str | None:
             # "les principales conclusions": the noun comes after the qualifier.
             rest = words(question[m.end(1):])
             word = rest[0] if rest else ""
-        if word and _fold(word) not in _STOP and len(word) > 2:
+        if word and _fold(word) not in _STOP and _fold(word) not in _ANSWER_KINDS and len(word) > 2:
             return word
     return None
 
 
-_COUNT = re.compile(r"^\s*(?:how (?:many|much)|combien)\b", re.I)
+_COUNT = re.compile(r"^\s*(?:how (?:many|much)\s+|combien (?:de |d['’]))((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
 _PLACE = re.compile(r"\b(?:à|in|at|au|aux)\s+([A-ZÀ-Ý][\w-]+)")
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
@@ -250,10 +258,23 @@ def _qualified(question: str) -> tuple[str, str] | None:
     return None
 
 
-def _counts(ev: Evidence, noun: str, lang: str, years: set[int]) -> bool:
-    """The passage gives a number of `noun` ("22 participants"), in the asked years if any."""
+def _counted(question: str) -> list[str]:
+    """What a "how many" question counts: "How many vulnerable children…" -> ["vulnerable", "children"]."""
+    m = _COUNT.match(question)
+    if not m:
+        return []
+    out = []
+    for w in words(m.group(1)):
+        if _fold(w) in _STOP or w[:1].isupper():
+            break  # "How many smugglers were…", "Combien d'agents MIEUX…"
+        out.append(w)
+    return out
+
+
+def _counts(ev: Evidence, nouns: list[str], lang: str, years: set[int]) -> bool:
+    """The passage gives a number of one of `nouns` ("22 participants"), in the asked years if any."""
     p = ev.passage
-    wanted = _wanted(noun, lang, p.language)
+    wanted = set().union(*(_wanted(noun, lang, p.language) for noun in nouns))
     tokens = words(p.text)
     for i, token in enumerate(tokens):
         if not set(analyze(token, p.language)) & wanted:
@@ -350,6 +371,10 @@ def _span(info: QuestionInfo, ev: Evidence, max_words: int) -> tuple[int, int, f
 def compose(question: str, lang: str, info: QuestionInfo, evidence: list[Evidence], settings) -> Answer:
     """Quote the passages that answer, group them by action, number the citations."""
     cfg = settings.answer
+    if info.countries:
+        # "And in Jordan?" is not answered with Peru's practice: quote passages about the asked countries.
+        wanted = set(info.countries)
+        evidence = [e for e in evidence if wanted & set(e.passage.countries)] or evidence
     picked = []
     for ev in evidence:
         span = _span(info, ev, cfg.quote_words)

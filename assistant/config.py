@@ -59,7 +59,7 @@ class RetrieveSettings(BaseModel):
 class AnswerSettings(BaseModel):
     max_statements: int = Field(4, ge=1, le=20, description="Passages quoted in an extractive answer.")
     quote_words: int = Field(90, ge=10, description="A passage this short is quoted whole; longer ones by their best sentences.")
-    min_coverage: float = Field(0.34, ge=0, le=1, description="Share of the question's content terms the evidence must contain to answer.")
+    min_coverage: float = Field(0.2, ge=0, le=1, description="Share of the question's content words (as written or translated) the best passages must contain to answer.")
     related: int = Field(3, ge=0, le=10, description="Nearest passages listed as related when the assistant abstains.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
 

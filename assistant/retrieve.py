@@ -112,6 +112,9 @@ class QuestionInfo:
     years: tuple[int, ...]
     terms: dict[str, list[str]]  # lang -> analysed terms, the other language from the glossary
     expansions: list[str] = field(default_factory=list)
+    # One entry per content word of the question: its stems in each language (the word itself,
+    # its glossary translations, their synonyms). Coverage counts words, not expansions.
+    concepts: list[dict[str, set[str]]] = field(default_factory=list)
 
 
 def detect_language(text: str) -> str:
@@ -139,7 +142,35 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
         years=tag.find_years(question),
         terms={lang: own, other: foreign},
         expansions=expansions,
+        concepts=_concepts(question, lang, other),
     )
+
+
+def _concepts(question: str, lang: str, other: str) -> list[dict[str, set[str]]]:
+    """The question's content words, each with its stems in both languages."""
+    translated = tag.translations(question, other)
+    concepts: list[dict[str, set[str]]] = []
+    last: set[int] = set()
+    for m in _WORD.finditer(question.replace("’", "'")):
+        stems = set(analyze(m.group(0), lang))
+        if not stems:
+            continue
+        spans = {n for n, (a, b, _) in enumerate(translated) if a < m.end() and m.start() < b}
+        foreign = [t for n in sorted(spans) for t in translated[n][2]]
+        back = tag.expand_terms(" ; ".join(foreign), lang) if foreign else []
+        name = m.group(0)[:1].isupper() or m.group(0).isdigit()
+        concept = {
+            lang: stems | set(analyze(" ; ".join(back), lang)),
+            other: set(analyze(" ; ".join(foreign), other)) | ({_fold(m.group(0))} | set(analyze(m.group(0), other)) if name else set()),
+        }
+        if spans and spans & last:
+            # "West Africa", "mises en œuvre": the words of one glossary entry are one concept.
+            for key in concept:
+                concepts[-1][key] |= concept[key]
+        else:
+            concepts.append(concept)
+        last = spans
+    return concepts
 
 
 def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:

@@ -1106,21 +1106,30 @@ def _glossary_matcher(source_lang: str) -> _Phrases:
     return matcher
 
 
-def expand_terms(text: str, target_lang: str) -> list[str]:
-    """Terms in `target_lang` for what `text` (in the other language) says: glossary entries and country names.
+def translations(text: str, target_lang: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, terms in `target_lang`) for each glossary entry and country `text` names, by offset.
 
-    >>> expand_terms("How did Peru adapt its training?", "fr")
-    ['Pérou', 'adapter', 'adapté', 'adaptée', 'adaptation', 'formation', 'formations']
+    >>> [(text[a:b], terms[:2]) for text in ["Peru's training"] for a, b, terms in translations(text, "fr")]
+    [('Peru', ['Pérou']), ('training', ['formation', 'formations'])]
     """
     target = _check_lang(target_lang)
     source = "en" if target == "fr" else "fr"
     doc = _Doc(text)
     rows = load_glossary()
-    found: list[tuple[int, list[str]]] = []
-    for start, _, row in _glossary_matcher(source).scan_all(doc):
+    found: list[tuple[int, int, list[str]]] = []
+    for start, end, row in _glossary_matcher(source).scan_all(doc):
         fr, en = rows[row]
-        found.append((start, fr if target == "fr" else en))
-    for start, _, code, _ in _country_hits(doc, demonyms=True):
-        found.append((start, country_names(code)[target]))
-    found.sort(key=lambda pair: pair[0])
-    return list(dict.fromkeys(term for _, terms in found for term in terms))
+        found.append((doc.start(start), doc.end(end - 1), fr if target == "fr" else en))
+    for start, end, code, _ in _country_hits(doc, demonyms=True):
+        found.append((doc.start(start), doc.end(end - 1), country_names(code)[target]))
+    found.sort(key=lambda hit: hit[:2])
+    return found
+
+
+def expand_terms(text: str, target_lang: str) -> list[str]:
+    """Terms in `target_lang` for what `text` (in the other language) says: glossary entries and country names.
+
+    >>> expand_terms("How did Peru adapt its training?", "fr")[:4]
+    ['Pérou', 'adapter', 'adapté', 'adaptée']
+    """
+    return list(dict.fromkeys(term for _, _, terms in translations(text, target_lang) for term in terms))
