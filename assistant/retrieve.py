@@ -115,6 +115,9 @@ class QuestionInfo:
     # One entry per content word of the question: its stems in each language (the word itself,
     # its glossary translations, their synonyms). Coverage counts words, not expansions.
     concepts: list[dict[str, set[str]]] = field(default_factory=list)
+    # The question with its glossary terms in the other language ("How did Pérou adapter its formation?"):
+    # the multilingual model matches it to passages of that language better than the question alone.
+    translated: str = ""
 
 
 def detect_language(text: str) -> str:
@@ -143,7 +146,19 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
         terms={lang: own, other: foreign},
         expansions=expansions,
         concepts=_concepts(question, lang, other),
+        translated=_code_switched(question, other),
     )
+
+
+def _code_switched(question: str, other: str) -> str:
+    """The question with each glossary entry and country swapped for its first term in `other`."""
+    out, pos = [], 0
+    for a, b, terms in tag.translations(question, other):
+        if a < pos:
+            continue  # overlapping entries: the first one wins
+        out += [question[pos:a], terms[0]]
+        pos = b
+    return "".join(out + [question[pos:]])
 
 
 def _concepts(question: str, lang: str, other: str) -> list[dict[str, set[str]]]:
@@ -258,7 +273,16 @@ class Retriever:
         if not self.passages:
             return []
         qvec = self.embedder.embed_query(info.text)
+        queries = {info.language: qvec}
+        other = "en" if info.language == "fr" else "fr"
+        queries[other] = qvec
+        if info.translated and info.translated != info.text and cfg.translated_weight:
+            # Passages in the other language are matched against the question and its code-switched form.
+            mixed = (1 - cfg.translated_weight) * qvec + cfg.translated_weight * self.embedder.embed_query(info.translated)
+            queries[other] = mixed / (np.linalg.norm(mixed) or 1.0)
         dense = self.vectors @ qvec
+        if queries[other] is not qvec:
+            dense = np.where(self.language == other, self.vectors @ queries[other], dense)
         lexical = self.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
         fused = np.full(len(self.passages), -np.inf)
         for lang in self.languages(filters):
@@ -266,7 +290,7 @@ class Retriever:
             if not in_lang.any():
                 continue
             # Candidates: Chroma's nearest passages (filters applied there) and the best BM25 matches.
-            hits = self.store.query(self.generation, qvec, cfg.candidates, where_clause(filters, lang))
+            hits = self.store.query(self.generation, queries.get(lang, qvec), cfg.candidates, where_clause(filters, lang))
             candidates = {self.by_id[pid] for pid, _ in hits if pid in self.by_id}
             order = np.argsort(-np.where(in_lang, lexical, -1.0))[: cfg.candidates]
             candidates |= {int(i) for i in order if lexical[i] > 0 and matches(self.passages[i], filters)}
