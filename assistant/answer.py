@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from dataclasses import replace
 
 from . import cite, prompts, tag
 from .chunk import split_sentences
@@ -84,7 +83,7 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
     info = analyze_question(standalone, lang)
     k = k or settings.retrieve.k
     pool = retriever.retrieve(info, filters, k=k, pool=k + settings.answer.related)
-    evidence = _each_country(retriever, info, filters, pool[:k])
+    evidence = pool[:k]
     gap = find_gap(info, evidence, retriever, settings.answer.min_coverage)
     if gap is not None:
         kind, what = gap
@@ -99,24 +98,6 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
     result.interpreted_as = standalone if standalone != question_clean else None
     result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return result
-
-
-def _each_country(retriever, info: QuestionInfo, filters: Filters, evidence: list[Evidence]) -> list[Evidence]:
-    """A comparison gets evidence for each country it names: the best passage about a missing one
-    takes the place of the weakest passage."""
-    if len(info.countries) < 2:
-        return evidence
-    evidence = list(evidence)
-    for code in info.countries:
-        if any(code in e.passage.countries for e in evidence):
-            continue
-        if filters.countries and code not in filters.countries:
-            continue
-        best = retriever.retrieve(info, replace(filters, countries=[code]), k=1)
-        if best and all(best[0].passage.id != e.passage.id for e in evidence):
-            at = len(evidence) - 1 if len(evidence) > len(info.countries) else len(evidence)
-            evidence[at:at + 1] = [replace(best[0], rank=at)]
-    return evidence
 
 
 def coverage(info: QuestionInfo, ev: Evidence) -> float:

@@ -6,7 +6,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -320,7 +320,7 @@ class Retriever:
         for n, i in enumerate(chosen):
             if not np.isfinite(fused[i]):
                 fused[i] = fused[chosen[n - 1]]
-        return [
+        found = [
             Evidence(
                 passage=self.passages[i],
                 score=float((fused[i] - bottom) / span),
@@ -330,6 +330,24 @@ class Retriever:
             )
             for r, i in enumerate(chosen)
         ]
+        return self._each_country(info, filters, found, k)[: pool or k]
+
+    def _each_country(self, info: QuestionInfo, filters: Filters, found: list[Evidence], k: int) -> list[Evidence]:
+        """A comparison of countries gets the best passage about each: one missing from the list
+        comes in right after the countries already there."""
+        if len(info.countries) < 2 or filters.countries:
+            return found
+        found = list(found)
+        for code in info.countries:
+            if any(code in e.passage.countries for e in found[:k]):
+                continue
+            best = self.retrieve(info, replace(filters, countries=[code]), k=1)
+            if not best:
+                continue
+            found = [e for e in found if e.passage.id != best[0].passage.id]  # moved up if it was further down
+            at = sum(1 for c in info.countries if any(c in e.passage.countries for e in found[:k]))
+            found.insert(min(at, len(found)), best[0])
+        return [replace(e, rank=r) for r, e in enumerate(found)]
 
     def _shingle(self, i: int) -> set:
         if i not in self._shingles:
