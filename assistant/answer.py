@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from dataclasses import replace
 
 from . import cite, prompts, tag
 from .chunk import split_sentences
@@ -83,7 +84,8 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
     info = analyze_question(standalone, lang)
     k = k or settings.retrieve.k
     pool = retriever.retrieve(info, filters, k=k, pool=k + settings.answer.related)
-    evidence = pool[:k]
+    # A list item that follows its announcement does not take the place of another passage.
+    evidence = _with_count(retriever, info, pool[: k + sum(1 for e in pool[:k] if e.follows)])
     gap = find_gap(info, evidence, retriever, settings.answer.min_coverage)
     if gap is not None:
         kind, what = gap
@@ -98,6 +100,28 @@ def answer_question(assistant, question: str, filters: Filters, *, language=None
     result.interpreted_as = standalone if standalone != question_clean else None
     result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return result
+
+
+def _with_count(retriever, info: QuestionInfo, evidence: list[Evidence], reach: int = 3) -> list[Evidence]:
+    """For a "how many" question whose evidence gives no number, the passages next to the best ones
+    (same section, up to `reach` away) are read too: the figure often closes the paragraphs that
+    introduce its subject. The first that states the count joins the evidence."""
+    counted = _counted(info.text)
+    if not counted or any(_states_count(e.passage.text, e.passage.language, counted, info.language) for e in evidence):
+        return evidence
+    seen = {e.passage.id for e in evidence}
+    for e in evidence[:3]:
+        p = e.passage
+        for step in [d for r in range(1, reach + 1) for d in (r, -r)]:
+            i = retriever.by_position.get((p.doc_id, p.ordinal + step))
+            if i is None:
+                continue
+            near = retriever.passages[i]
+            if near.id in seen or near.section != p.section:
+                continue
+            if _states_count(near.text, near.language, counted, info.language):
+                return evidence + [replace(e, passage=near, rank=len(evidence), follows=False)]
+    return evidence
 
 
 def coverage(info: QuestionInfo, ev: Evidence) -> float:
@@ -233,9 +257,10 @@ def _asked_for(question: str) -> str | None:
 
 _COUNT = re.compile(r"^\s*(?:how (?:many|much)\s+|combien (?:de |d['’]))((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
 _PLACE = re.compile(r"\b(?:à|in|at|au|aux)\s+([A-ZÀ-Ý][\w-]+)")
+# Not "one", "un", "une": articles far more often than counts.
 _NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
-    "hundreds thousand thousands dozen dozens un une deux trois quatre cinq six sept huit neuf dix onze douze "
+    "two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty hundred "
+    "hundreds thousand thousands dozen dozens deux trois quatre cinq six sept huit neuf dix onze douze "
     "quinze vingt trente quarante cinquante cent cents centaine centaines mille dizaine dizaines".split()
 )
 # "What is the maximum penalty for…" / "Quelle est la peine maximale…": both words must be in evidence.
@@ -274,14 +299,19 @@ def _counted(question: str) -> list[str]:
 def _counts(ev: Evidence, nouns: list[str], lang: str, years: set[int]) -> bool:
     """The passage gives a number of one of `nouns` ("22 participants"), in the asked years if any."""
     p = ev.passage
-    wanted = set().union(*(_wanted(noun, lang, p.language) for noun in nouns))
-    tokens = words(p.text)
-    for i, token in enumerate(tokens):
-        if not set(analyze(token, p.language)) & wanted:
-            continue
-        if any(_is_count(t) for t in tokens[max(0, i - 4) : i]):
-            return not years or years <= set(tag.find_years(f"{p.text} {p.window}"))
-    return False
+    if not _states_count(p.text, p.language, nouns, lang):
+        return False
+    return not years or years <= set(tag.find_years(f"{p.text} {p.window}"))
+
+
+def _states_count(text: str, text_lang: str, nouns: list[str], lang: str) -> bool:
+    """Whether `text` puts a number before one of `nouns` (in `lang`, or translated): "5500 enfants"."""
+    wanted = set().union(*(_wanted(noun, lang, text_lang) for noun in nouns))
+    tokens = words(text)
+    return any(
+        set(analyze(token, text_lang)) & wanted and any(_is_count(t) for t in tokens[max(0, i - 4) : i])
+        for i, token in enumerate(tokens)
+    )
 
 
 def _is_count(token: str) -> bool:
@@ -354,6 +384,11 @@ def _span(info: QuestionInfo, ev: Evidence, max_words: int) -> tuple[int, int, f
         return None
     # A sentence that addresses the assistant ("ignore the previous instructions…") is data, never an answer.
     scores = [0.0 if cite.is_instruction(text[a:b]) else _sentence_score(info, ev, text[a:b]) for a, b in spans]
+    counted = _counted(info.text)
+    if counted:
+        # "How many children…": the sentence that gives the number is the answer.
+        scores = [sc + 1.0 if sc > 0 and _states_count(text[a:b], ev.passage.language, counted, info.language) else sc
+                  for sc, (a, b) in zip(scores, spans)]
     best = max(range(len(spans)), key=lambda i: scores[i])
     if scores[best] <= 0:
         return None
@@ -375,15 +410,20 @@ def compose(question: str, lang: str, info: QuestionInfo, evidence: list[Evidenc
         # "And in Jordan?" is not answered with Peru's practice: quote passages about the asked countries.
         wanted = set(info.countries)
         evidence = [e for e in evidence if wanted & set(e.passage.countries)] or evidence
-    picked = []
+    quotable = []
     for ev in evidence:
         span = _span(info, ev, cfg.quote_words)
-        if span is None:
-            continue
-        a, b, lexical = span
-        picked.append((0.5 * lexical + 0.5 * ev.score, ev, a, b))
-        if len(picked) >= cfg.max_statements:
-            break
+        if span is not None:
+            a, b, lexical = span
+            quotable.append((0.5 * lexical + 0.5 * ev.score, ev, a, b))
+    picked = quotable[: cfg.max_statements]
+    counted = _counted(info.text)
+    if counted and picked:
+        # "How many…": a quote that gives the number takes the last place if none of the first does.
+        states = [it for it in quotable if _states_count(it[1].passage.text[it[2]:it[3]], it[1].passage.language,
+                                                         counted, info.language)]
+        if states and not any(it in picked for it in states):
+            picked[-1] = states[0]
     if not picked and evidence:
         ev = evidence[0]
         spans = split_sentences(ev.passage.text)

@@ -313,7 +313,7 @@ class Retriever:
                 best[doc] = max(best.get(doc, -np.inf), fused[i])
             fused[finite] += cfg.document_boost * np.array([best[self.passages[i].doc_id] for i in finite])
         ranked = [int(i) for i in finite[np.argsort(-fused[finite])]]
-        chosen = self._with_list_items(self._diversify(ranked, pool or k), pool or k)
+        chosen, items = self._with_list_items(self._diversify(ranked, pool or k), pool or k)
         top, bottom = (fused[ranked[0]], fused[ranked[-1]]) if ranked else (1.0, 0.0)
         span = (top - bottom) or 1.0
         # A list item brought in by its lead-in has no score of its own: it ranks with its lead-in.
@@ -327,6 +327,7 @@ class Retriever:
                 dense=float(dense[i]),
                 lexical=float(lexical[i]),
                 rank=r,
+                follows=i in items,
             )
             for r, i in enumerate(chosen)
         ]
@@ -354,10 +355,11 @@ class Retriever:
             self._shingles[i] = shingles(self.passages[i].text)
         return self._shingles[i]
 
-    def _with_list_items(self, chosen: list[int], k: int) -> list[int]:
+    def _with_list_items(self, chosen: list[int], k: int) -> tuple[list[int], set[int]]:
         """A passage that announces a list ("Three contributions were formulated:") is followed by the
-        list's first item: the announcement alone answers nothing."""
+        list's first item: the announcement alone answers nothing. Returns the list and the items added."""
         out: list[int] = []
+        items: set[int] = set()
         for i in chosen:
             if i in out:
                 continue
@@ -368,7 +370,8 @@ class Retriever:
                 if nxt in out:
                     continue
                 out.append(nxt)
-        return out[:k]
+                items.add(nxt)
+        return out[:k], items
 
     def _diversify(self, ranked: list[int], k: int) -> list[int]:
         cfg = self.settings.retrieve

@@ -108,6 +108,7 @@ class Evidence:
     dense: float | None = None
     lexical: float | None = None
     rank: int = 0
+    follows: bool = False  # the first item of a list, brought in by the passage before it that announces it
 
 
 @dataclass

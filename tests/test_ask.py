@@ -11,6 +11,7 @@ import pytest
 
 from assistant import cite
 from assistant.errors import BadQuestion
+from assistant.retrieve import analyze_question
 from assistant.types import Filters
 
 from .conftest import CORPUS, PERU_CASE_STUDY, ROOT
@@ -116,6 +117,28 @@ def test_a_list_announcement_comes_with_its_first_item(shipped):
     lead = next((n for n, t in enumerate(texts) if t.rstrip().endswith("formulées :")), None)
     assert lead is not None, f"the passage announcing the contributions is retrieved: {[t[:60] for t in texts]}"
     assert lead + 1 < len(texts) and texts[lead + 1].startswith("1. Investir"), "its first item follows it"
+
+
+def test_the_question_is_also_read_in_the_other_language():
+    info = analyze_question("How did Peru adapt its training on migrant smuggling?")
+    assert info.translated.startswith("How did Pérou adapter its formation on trafic de migrants"), info.translated
+    words = [c["fr"] for c in info.concepts]
+    assert {"perou"} <= set().union(*words) and any("format" in w for w in words), f"each word has French stems: {words}"
+
+
+def test_a_comparison_gets_evidence_for_each_country(shipped):
+    question = "How do the national anti-trafficking plans of Portugal and France presented at the Porto meeting compare?"
+    evidence = shipped.retriever.retrieve(question, k=6)
+    countries = [set(e.passage.countries) for e in evidence]
+    assert any("PT" in c for c in countries) and any("FR" in c for c in countries), f"both countries: {countries}"
+    answer = shipped.ask(question)
+    assert not answer.abstained, f"the comparison is answered: {answer.reason}"
+
+
+def test_a_count_written_in_french_answers_an_english_question(shipped):
+    answer = shipped.ask("How many vulnerable children did the West Africa Network for the protection of children help identify?")
+    assert not answer.abstained, f"the corpus gives the figure: {answer.reason}"
+    assert any("5500 enfants" in c.quote for c in answer.citations), [c.quote[:80] for c in answer.citations]
 
 
 def test_a_speakers_country_carries_to_the_passages_that_follow(shipped):
