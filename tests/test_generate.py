@@ -20,7 +20,7 @@ from assistant.retrieve import analyze_question
 from assistant.types import Answer, Evidence, Filters, Passage, Statement
 
 from .conftest import CORPUS, PERU_CASE_STUDY, ROOT, copy_corpus
-from .llm_server import LLMServer, free_port, missing, tiny_model
+from .llm_server import free_port, missing, tiny_model
 
 PERU_EN = "en/mieux_case_study_peru_smuggling_landing_en.txt"
 PERU_III_FR = "fr/mieux_action_perou_iii_fr.txt"
@@ -274,17 +274,6 @@ def test_presets_build_their_backend():
 
 
 # -- against a real llama.cpp server ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def llm_server(tmp_path_factory):
-    why = missing()
-    if why:
-        pytest.skip(why)
-    server = LLMServer(tiny_model(), n_ctx=2048, log_path=tmp_path_factory.mktemp("llm") / "server.log")
-    server.start(wait_s=120)
-    yield server
-    server.stop()
 
 
 def _small_assistant(make_settings, tmp_path, url: str, extra: dict[str, str] | None = None) -> Assistant:
