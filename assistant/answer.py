@@ -224,9 +224,6 @@ _ASKED = [
     re.compile(r"^\s*(?i:what) (?!(?i:did|does|do|is|are|was|were|has|have)\b)(?:[a-z][\w-]+ )?([a-z][\w-]+) (?i:did|does|do|has|have)\b"),
     re.compile(r"^\s*combien (?:de |d['’])([\w-]+)", re.I),
     re.compile(r"^\s*quel(?:le)?s? (?:est|était|sont|étaient) (?:la |le |les |l['’])([\w-]+)", re.I),
-    # "Quelles notes MIEUX a-t-il obtenues…": the noun, then the subject and an inverted verb.
-    re.compile(r"^\s*quel(?:le)?s?\s+(?!(?:est|était|sont|étaient|a|ont|sera|seront)\b)([\w-]+)\s+"
-               r"(?:[\w'’-]+\s+){0,3}?(?:a|ont|avait|avaient)-t-(?:il|elle|ils|elles)\b", re.I),
 ]
 
 
