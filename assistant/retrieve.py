@@ -331,7 +331,8 @@ class Retriever:
             )
             for r, i in enumerate(chosen)
         ]
-        return self._each_country(info, filters, found, k)[: pool or k]
+        # Each country must be among the passages an answer uses, whatever length of list was asked for.
+        return self._each_country(info, filters, found, min(k, cfg.k))[: pool or k]
 
     def _each_country(self, info: QuestionInfo, filters: Filters, found: list[Evidence], k: int) -> list[Evidence]:
         """A comparison of countries gets the best passage about each: one missing from the list
@@ -342,7 +343,11 @@ class Retriever:
         for code in info.countries:
             if any(code in e.passage.countries for e in found[:k]):
                 continue
-            best = self.retrieve(info, replace(filters, countries=[code]), k=1)
+            # First in the documents that answer the rest of the question (the report of the meeting
+            # both countries spoke at), then anywhere.
+            near = sorted({e.passage.doc_id for e in found[:3]} - set(filters.sources or ()))
+            best = self.retrieve(info, replace(filters, countries=[code], sources=near), k=1) if near and not filters.sources else []
+            best = best or self.retrieve(info, replace(filters, countries=[code]), k=1)
             if not best:
                 continue
             found = [e for e in found if e.passage.id != best[0].passage.id]  # moved up if it was further down
