@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from .types import Evidence, Filters, Passage
 
 _WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+(?:-[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+)*")
 _STEMMERS = {"fr": "french", "en": "english"}
+QUERY_CACHE = 256  # query embeddings remembered by a retriever
 
 
 @lru_cache(maxsize=None)
@@ -256,6 +258,8 @@ class Retriever:
         self.known_countries = {c for p in self.passages for c in p.countries}
         self.known_actions = {p.action for p in self.passages if p.action}
         self._shingles: dict[int, set] = {}
+        self._queries: dict[str, np.ndarray] = {}
+        self._queries_lock = threading.Lock()
 
     def languages(self, filters: Filters) -> list[str]:
         return [filters.language] if filters.language else ["fr", "en"]
@@ -272,13 +276,13 @@ class Retriever:
         k = k or cfg.k
         if not self.passages:
             return []
-        qvec = self.embedder.embed_query(info.text)
+        qvec = self._query_vector(info.text)
         queries = {info.language: qvec}
         other = "en" if info.language == "fr" else "fr"
         queries[other] = qvec
         if info.translated and info.translated != info.text and cfg.translated_weight:
             # Passages in the other language are matched against the question and its code-switched form.
-            mixed = (1 - cfg.translated_weight) * qvec + cfg.translated_weight * self.embedder.embed_query(info.translated)
+            mixed = (1 - cfg.translated_weight) * qvec + cfg.translated_weight * self._query_vector(info.translated)
             queries[other] = mixed / (np.linalg.norm(mixed) or 1.0)
         dense = self.vectors @ qvec
         if queries[other] is not qvec:
@@ -333,6 +337,23 @@ class Retriever:
         ]
         # Each country must be among the passages an answer uses, whatever length of list was asked for.
         return self._each_country(info, filters, found, min(k, cfg.k))[: pool or k]
+
+    def forget_queries(self) -> None:
+        """Drop the remembered query embeddings (benchmarks time questions as if asked first)."""
+        with self._queries_lock:
+            self._queries.clear()
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The query embedding, remembered for the last questions: a comparison retrieves again for
+        each country, and a chat often asks the same thing twice."""
+        vector = self._queries.get(text)
+        if vector is None:
+            vector = self.embedder.embed_query(text)
+            with self._queries_lock:  # chat users share the retriever
+                self._queries[text] = vector
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.pop(next(iter(self._queries)))
+        return vector
 
     def _each_country(self, info: QuestionInfo, filters: Filters, found: list[Evidence], k: int) -> list[Evidence]:
         """A comparison of countries gets the best passage about each: one missing from the list
