@@ -232,7 +232,7 @@ _ASKED = [
 _ANSWER_KINDS = {"lessons", "lesson", "conclusions", "results", "outcomes", "achievements", "recommendations",
                  "challenges", "features", "steps", "ways", "elements", "aspects", "points", "enseignements",
                  "lecons", "resultats", "realisations", "recommandations", "defis", "caracteristiques",
-                 "particularites", "etapes", "moyens", "elements", "points"}
+                 "particularites", "etapes", "moyens"}
 
 _QUALIFIERS = {"principales", "principaux", "principale", "principal", "main", "key", "differentes", "differents",
                "autres", "other", "premiers", "premieres", "first", "dix", "ten", "six", "trois", "three", "quatre", "four",
