@@ -131,7 +131,8 @@ def detect_language(text: str) -> str:
 def analyze_question(question: str, language: str | None = None) -> QuestionInfo:
     lang = language or detect_language(question)
     other = "en" if lang == "fr" else "fr"
-    expansions = tag.expand_terms(question, other)
+    translated = tag.translations(question, other)
+    expansions = list(dict.fromkeys(term for _, _, terms in translated for term in terms))
     own = analyze(question, lang)
     # Synonyms in the question's own language: the glossary's round trip (adapté -> adapt -> propre au contexte).
     synonyms = tag.expand_terms(" ; ".join(expansions), lang) if expansions else []
@@ -147,15 +148,15 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
         years=tag.find_years(question),
         terms={lang: own, other: foreign},
         expansions=expansions,
-        concepts=_concepts(question, lang, other),
-        translated=_code_switched(question, other),
+        concepts=_concepts(question, lang, other, translated),
+        translated=_code_switched(question, translated),
     )
 
 
-def _code_switched(question: str, other: str) -> str:
-    """The question with each glossary entry and country swapped for its first term in `other`."""
+def _code_switched(question: str, translated: list[tuple[int, int, list[str]]]) -> str:
+    """The question with each glossary entry and country (`tag.translations`) swapped for its first term."""
     out, pos = [], 0
-    for a, b, terms in tag.translations(question, other):
+    for a, b, terms in translated:
         if a < pos:
             continue  # overlapping entries: the first one wins
         out += [question[pos:a], terms[0]]
@@ -163,9 +164,10 @@ def _code_switched(question: str, other: str) -> str:
     return "".join(out + [question[pos:]])
 
 
-def _concepts(question: str, lang: str, other: str) -> list[dict[str, set[str]]]:
-    """The question's content words, each with its stems in both languages."""
-    translated = tag.translations(question, other)
+def _concepts(question: str, lang: str, other: str,
+              translated: list[tuple[int, int, list[str]]]) -> list[dict[str, set[str]]]:
+    """The question's content words, each with its stems in both languages (`translated`: its
+    glossary entries and countries, from `tag.translations`)."""
     concepts: list[dict[str, set[str]]] = []
     last: set[int] = set()
     for m in _WORD.finditer(question.replace("’", "'")):
@@ -277,16 +279,14 @@ class Retriever:
         if not self.passages:
             return []
         qvec = self._query_vector(info.text)
-        queries = {info.language: qvec}
         other = "en" if info.language == "fr" else "fr"
-        queries[other] = qvec
+        dense = self.vectors @ qvec
+        other_vec = qvec  # the query for passages in the other language
         if info.translated and info.translated != info.text and cfg.translated_weight:
             # Passages in the other language are matched against the question and its code-switched form.
             mixed = (1 - cfg.translated_weight) * qvec + cfg.translated_weight * self._query_vector(info.translated)
-            queries[other] = mixed / (np.linalg.norm(mixed) or 1.0)
-        dense = self.vectors @ qvec
-        if queries[other] is not qvec:
-            dense = np.where(self.language == other, self.vectors @ queries[other], dense)
+            other_vec = mixed / (np.linalg.norm(mixed) or 1.0)
+            dense = np.where(self.language == other, self.vectors @ other_vec, dense)
         lexical = self.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
         fused = np.full(len(self.passages), -np.inf)
         for lang in self.languages(filters):
@@ -294,7 +294,8 @@ class Retriever:
             if not in_lang.any():
                 continue
             # Candidates: Chroma's nearest passages (filters applied there) and the best BM25 matches.
-            hits = self.store.query(self.generation, queries.get(lang, qvec), cfg.candidates, where_clause(filters, lang))
+            hits = self.store.query(self.generation, other_vec if lang == other else qvec, cfg.candidates,
+                                    where_clause(filters, lang))
             candidates = {self.by_id[pid] for pid, _ in hits if pid in self.by_id}
             order = np.argsort(-np.where(in_lang, lexical, -1.0))[: cfg.candidates]
             candidates |= {int(i) for i in order if lexical[i] > 0 and matches(self.passages[i], filters)}
