@@ -6,6 +6,7 @@ import re
 import time
 import unicodedata
 from dataclasses import replace
+from functools import lru_cache
 
 from . import cite, prompts, tag
 from .chunk import split_sentences
@@ -319,12 +320,15 @@ def _is_count(token: str) -> bool:
     return digits.isdigit() and not _YEAR.fullmatch(digits) or _fold(token) in _NUMBER_WORDS
 
 
-def _wanted(term: str, lang: str, passage_lang: str) -> set[str]:
-    """The term's stems in the passage's language: as written, and through the glossary."""
+@lru_cache(maxsize=4096)
+def _wanted(term: str, lang: str, passage_lang: str) -> frozenset[str]:
+    """The term's stems in the passage's language: as written, and through the glossary.
+
+    Remembered: the same asked-for or counted noun is looked up for every passage and sentence."""
     wanted = set(analyze(term, lang)) | set(analyze(term, passage_lang))
     if passage_lang != lang:
         wanted |= set(analyze(" ; ".join(tag.expand_terms(term, passage_lang)), passage_lang))
-    return wanted
+    return frozenset(wanted)
 
 
 def _mentions(ev: Evidence, term: str, lang: str) -> bool:
