@@ -11,7 +11,7 @@ from functools import lru_cache
 from . import cite, prompts, tag
 from .chunk import split_sentences
 from .errors import BadQuestion
-from .retrieve import QuestionInfo, _fold, analyze, analyze_question, detect_language, words
+from .retrieve import ANSWER_KINDS, QuestionInfo, _fold, analyze, analyze_question, detect_language, words
 from .types import Answer, Citation, Evidence, Filters, Statement
 
 _FOLLOW_UP = re.compile(
@@ -228,13 +228,6 @@ _ASKED = [
 ]
 
 
-# Nouns that name the kind of answer, not a thing the evidence must name: "What lessons…",
-# "Quelles conclusions…". The evidence gives lessons without calling them so.
-_ANSWER_KINDS = {"lessons", "lesson", "conclusions", "results", "outcomes", "achievements", "recommendations",
-                 "challenges", "features", "steps", "ways", "elements", "aspects", "points", "enseignements",
-                 "lecons", "resultats", "realisations", "recommandations", "defis", "caracteristiques",
-                 "particularites", "etapes", "moyens"}
-
 _QUALIFIERS = {"principales", "principaux", "principale", "principal", "main", "key", "differentes", "differents",
                "autres", "other", "premiers", "premieres", "first", "dix", "ten", "six", "trois", "three", "quatre", "four",
                "deux", "two", "cinq", "five", "grandes", "grands", "major", "specific", "specifiques", "nouvelles", "new"}
@@ -251,7 +244,7 @@ def _asked_for(question: str) -> str | None:
             # "les principales conclusions": the noun comes after the qualifier.
             rest = words(question[m.end(1):])
             word = rest[0] if rest else ""
-        if word and _fold(word) not in _STOP and _fold(word) not in _ANSWER_KINDS and len(word) > 2:
+        if word and _fold(word) not in _STOP and _fold(word) not in ANSWER_KINDS and len(word) > 2:
             return word
     return None
 

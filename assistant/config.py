@@ -51,6 +51,7 @@ class RetrieveSettings(BaseModel):
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense z-score (per language) in the fusion.")
     lexical_weight: float = Field(0.5, ge=0, description="Weight of the BM25 z-score (per language) in the fusion.")
     translated_weight: float = Field(0.5, ge=0, le=1, description="Share of the code-switched question (glossary terms in the other language) in the query vector for passages in that language.")
+    section_boost: float = Field(1.5, ge=0, description="Added to the fused score of passages whose section heading names the kind of answer asked for (lessons, steps, résultats…).")
     country_boost: float = Field(1.0, ge=0, description="Added to the fused score of passages about a country the question names.")
     document_boost: float = Field(0.3, ge=0, description="Share of its document's best fused score added to each passage.")
     max_per_document: int = Field(3, ge=1, description="At most this many passages of one document in the top k.")

@@ -74,7 +74,7 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
             text = _strip_markdown(text)
         parts = _text_parts(text, doc_id)
 
-    text, blocks = _assemble(parts)
+    text, blocks = _assemble([part for part in parts if not _call_to_action(part)])
     if not blocks:
         raise BadDocument(doc_id, "no text is left to index (only markup, images or page furniture)", "open the file and check that it shows text")
 
@@ -90,6 +90,20 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
         text=text,
         blocks=blocks,
     )
+
+
+# Web-page links that say where to read more ("Find out more about this Action by downloading the
+# case study!", "Pour en savoir plus, téléchargez…"): they answer no question and outrank real text.
+_CALL_TO_ACTION = re.compile(
+    r"^\W*(?:find out more|read more|learn more|click here|see more|upload document|for more information|"
+    r"to read the full|pour en savoir plus|en savoir plus|lire la suite|cliquez ici|téléchargez|"
+    r"pour plus d.informations?)\b", re.IGNORECASE)
+_CALL_TO_ACTION_WORDS = 20
+
+
+def _call_to_action(part: _Part) -> bool:
+    text = " ".join(part.lines)
+    return part.kind != "heading" and len(text.split()) <= _CALL_TO_ACTION_WORDS and bool(_CALL_TO_ACTION.match(text))
 
 
 def _read(source: SourceFile, max_bytes: int) -> bytes:

@@ -18,9 +18,19 @@ from . import tag
 from .config import Settings
 from .types import Evidence, Filters, Passage
 
-_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+(?:-[0-9A-Za-zÀ-ÖØ-öø-ÿŒœ]+)*")
+_LETTERS = "0-9A-Za-zÀ-ÖØ-öø-ÿŒœ"
+# A "+" that ends a name is part of it: MIEUX+ is not MIEUX (nor is C++ C).
+_WORD = re.compile(rf"[{_LETTERS}]+(?:-[{_LETTERS}]+)*(?:(?<=[^\W\d_])\++(?![{_LETTERS}]))?")
 _STEMMERS = {"fr": "french", "en": "english"}
 QUERY_CACHE = 256  # query embeddings remembered by a retriever
+SECTION_LABEL_WORDS = 8  # longer headings are titles, not labels of what a section holds
+# Nouns that name the kind of answer ("What lessons…", "Quelles conclusions…"): the evidence gives
+# lessons without calling them so, but a section headed "Enseignements" holds them.
+ANSWER_KINDS = frozenset({
+    "lessons", "lesson", "conclusions", "results", "outcomes", "achievements", "recommendations",
+    "challenges", "features", "steps", "ways", "elements", "aspects", "points", "enseignements",
+    "lecons", "resultats", "realisations", "recommandations", "defis", "caracteristiques",
+    "particularites", "etapes", "moyens"})
 
 
 @lru_cache(maxsize=None)
@@ -41,7 +51,8 @@ def _stemmer(lang: str):
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str, lang: str) -> str:
-    return _fold(_stemmer(lang).stemWord(word))
+    bare = word.rstrip("+")
+    return _fold(_stemmer(lang).stemWord(bare)) + word[len(bare):]
 
 
 def words(text: str) -> list[str]:
@@ -120,6 +131,8 @@ class QuestionInfo:
     # The question with its glossary terms in the other language ("How did Pérou adapter its formation?"):
     # the multilingual model matches it to passages of that language better than the question alone.
     translated: str = ""
+    # Stems, in both languages, of the nouns naming the kind of answer asked for (lessons, étapes…).
+    kinds: frozenset[str] = frozenset()
 
 
 def detect_language(text: str) -> str:
@@ -150,7 +163,19 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
         expansions=expansions,
         concepts=_concepts(question, lang, other, translated),
         translated=_code_switched(question, translated),
+        kinds=_answer_kinds(question, lang, other, translated),
     )
+
+
+def _answer_kinds(question: str, lang: str, other: str, translated: list[tuple[int, int, list[str]]]) -> frozenset[str]:
+    """Stems of the question's answer-kind nouns (ANSWER_KINDS), with their glossary translations."""
+    stems: set[str] = set()
+    for m in _WORD.finditer(question.replace("’", "'")):
+        if _fold(m.group(0)) in ANSWER_KINDS:
+            stems |= set(analyze(m.group(0), lang))
+            foreign = [t for a, b, terms in translated if a < m.end() and m.start() < b for t in terms]
+            stems |= set(analyze(" ; ".join(foreign), other))
+    return frozenset(stems)
 
 
 def _code_switched(question: str, translated: list[tuple[int, int, list[str]]]) -> str:
@@ -256,6 +281,10 @@ class Retriever:
         per_doc = Counter(p.doc_id for p in self.passages)
         self.weights = np.array([1.0 / per_doc[p.doc_id] for p in self.passages])
         self.bm25 = BM25([analyze(f"{p.section or ''} {p.text}", p.language) for p in self.passages])
+        # A section's label ("Enseignements", "Lessons learnt"), not a title that happens to name a
+        # kind ("6 ways MIEUX is fighting…" heads a whole page).
+        self.section_terms = [set(analyze(p.section, p.language)) if p.section and len(p.section.split()) <= SECTION_LABEL_WORDS
+                              else set() for p in self.passages]
         self.vocabulary = {_fold(w) for p in self.passages for w in words(p.text + " " + p.title)}
         self.known_countries = {c for p in self.passages for c in p.countries}
         self.known_actions = {p.action for p in self.passages if p.action}
@@ -304,6 +333,11 @@ class Retriever:
             idx = np.fromiter(candidates, dtype=int)
             fused[idx] = (cfg.dense_weight * _z(dense, in_lang, self.weights)[idx]
                           + cfg.lexical_weight * _z(lexical, in_lang, self.weights)[idx])
+        if info.kinds and cfg.section_boost:
+            # "What lessons…": the passages of a section headed "Lessons learnt" / "Enseignements".
+            for i in np.where(np.isfinite(fused))[0]:
+                if info.kinds & self.section_terms[i]:
+                    fused[i] += cfg.section_boost
         if info.countries and cfg.country_boost:
             wanted = set(info.countries)
             for i in np.where(np.isfinite(fused))[0]:
@@ -393,7 +427,7 @@ class Retriever:
             out.append(i)
             p = self.passages[i]
             nxt = self.by_position.get((p.doc_id, p.ordinal + 1))
-            if nxt is not None and p.text.rstrip().endswith(":") and self.passages[nxt].section == p.section:
+            if nxt is not None and announces(p, self.passages[nxt]):
                 if nxt in out:
                     continue
                 out.append(nxt)
@@ -416,6 +450,25 @@ class Retriever:
             if len(chosen) >= k:
                 break
         return chosen
+
+
+# "Plusieurs points communs sont apparus." / "Three lessons stand out.": a short sentence that
+# announces several things, which the headed passages after it give.
+_ANNOUNCEMENT = re.compile(
+    r"\b(?:plusieurs|quelques|suivant(?:e|s|es)?|ci-(?:dessous|après)|several|following|as follows|a few|"
+    r"deux|trois|quatre|cinq|six|two|three|four|five)\b", re.IGNORECASE)
+_ANNOUNCEMENT_WORDS = 15
+
+
+def announces(p: Passage, nxt: Passage) -> bool:
+    """Whether `p` only announces what `nxt` (the passage after it) gives: a list lead-in ending on a
+    colon, in the same section; or a short sentence announcing several things that closes its
+    section, the items coming under their own headings."""
+    text = p.text.rstrip()
+    if text.endswith(":"):
+        return nxt.section == p.section
+    return (nxt.section != p.section and text.endswith(".") and len(text.split()) <= _ANNOUNCEMENT_WORDS
+            and bool(_ANNOUNCEMENT.search(text)))
 
 
 def _z(scores: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -119,6 +119,41 @@ def test_a_list_announcement_comes_with_its_first_item(shipped):
     assert lead + 1 < len(texts) and texts[lead + 1].startswith("1. Investir"), "its first item follows it"
 
 
+def test_a_closing_announcement_brings_the_headed_items(shipped):
+    # "Parmi les présentations et discussions, plusieurs points communs sont apparus." closes its
+    # section; the points come after it, each under its own (column) heading.
+    evidence = shipped.retriever.retrieve(
+        "Quels enseignements communs les partenaires ont-ils tirés sur MIEUX lors des tables rondes régionales de 2018 ?")
+    texts = [e.passage.text for e in evidence]
+    lead = next((n for n, t in enumerate(texts) if "plusieurs points communs sont apparus" in t), None)
+    assert lead is not None, f"the announcement is retrieved: {[t[:60] for t in texts]}"
+    assert lead + 1 < len(texts) and texts[lead + 1].startswith("Le fait que MIEUX soit un programme flexible"), \
+        f"the first point follows it: {[t[:60] for t in texts]}"
+    assert evidence[lead + 1].follows, "brought in by its announcement"
+
+
+@pytest.mark.parametrize("question", [
+    "What lessons were learnt from the MIEUX action against migrant smuggling in Peru?",
+    "Quels enseignements ont été tirés de l'Action MIEUX de lutte contre le trafic de migrants au Pérou ?",
+])
+def test_a_question_asking_for_lessons_finds_the_lessons_section(shipped, question):
+    info = analyze_question(question)
+    assert {"lesson", "enseign"} <= info.kinds, f"the kind of answer asked for, in both languages: {info.kinds}"
+    evidence = shipped.retriever.retrieve(question, k=5)
+    sections = [e.passage.section for e in evidence]
+    assert "Enseignements" in sections, f"the case study's lessons are among the five best passages: {sections}"
+
+
+def test_a_name_ending_in_plus_is_its_own_word(shipped):
+    from assistant.retrieve import analyze, words
+
+    assert words("devenu MIEUX+, et 400+ experts") == ["devenu", "MIEUX+", "et", "400", "experts"]
+    assert "mieux+" in analyze("MIEUX+", "fr") and "mieux" not in analyze("MIEUX+", "fr"), "MIEUX+ is not MIEUX"
+    evidence = shipped.retriever.retrieve("Depuis quand MIEUX est-il devenu MIEUX+ ?", k=5)
+    assert any("is since April 2020, MIEUX+" in e.passage.text for e in evidence), \
+        f"the MIEUX+ page answers: {[e.passage.text[:60] for e in evidence]}"
+
+
 def test_the_question_is_also_read_in_the_other_language():
     info = analyze_question("How did Peru adapt its training on migrant smuggling?")
     assert info.translated.startswith("How did Pérou adapter its formation on trafic de migrants"), info.translated

@@ -259,6 +259,33 @@ def test_numbered_and_figure_headings_of_web_pages(tmp_path):
     check_offsets(doc)
 
 
+def test_calls_to_action_of_web_pages_are_dropped(tmp_path):
+    # "Find out more… by downloading the case study!" ends the Peru landing pages: it answers nothing,
+    # and as a passage of its own it outranked the case study's lessons.
+    path = tmp_path / "landing.txt"
+    path.write_text(
+        "Addressing Smuggling of Migrants\n\n"
+        "Peru is a country of origin, transit and destination for smuggled migrants.\n\n"
+        "Find out more about this Action by downloading and/or previewing the case study!\n\n"
+        "Read more about how the training was adapted to each border region in the annual report of the programme, "
+        "which lists every workshop held in Tacna, Tumbes and Puno between 2017 and 2018 with the number of "
+        "officers trained in each.\n",
+        encoding="utf-8",
+    )
+    doc = parsed(path)
+    assert "Find out more" not in doc.text, "the call to action is not indexed"
+    assert "Peru is a country of origin" in doc.text, "the text around it stays"
+    assert "Read more about how the training was adapted" in doc.text, "a long paragraph that starts alike is content"
+    check_offsets(doc)
+    fr = tmp_path / "etude.html"
+    fr.write_text(
+        "<html><body><h1>Étude de cas</h1><p>Le Pérou est un pays d’origine et de transit.</p>"
+        "<p>Pour en savoir plus sur cette Action, téléchargez et/ou visualisez l'étude de cas !</p></body></html>",
+        encoding="utf-8",
+    )
+    assert "en savoir plus" not in parsed(fr).text, "the same in French, in a web page"
+
+
 def test_title_falls_back_to_the_file_name(tmp_path):
     path = tmp_path / "mieux_action_peru_notes.txt"
     path.write_text(FRENCH, encoding="utf-8")
