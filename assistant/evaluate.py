@@ -94,9 +94,14 @@ def passage_hit(gold: str, passage_text: str) -> bool:
 
 
 def fact_present(fact: str, text: str) -> bool:
-    ft = _tokens(fact)
+    """The fact's words, in order, in the text. "3-4 December|3 et 4 décembre 2015": either form,
+    as the English and the French source give it."""
     tt = " " + " ".join(_tokens(text)) + " "
-    return bool(ft) and (" " + " ".join(ft) + " ") in tt
+    for form in fact.split("|"):
+        ft = _tokens(form)
+        if ft and (" " + " ".join(ft) + " ") in tt:
+            return True
+    return False
 
 
 def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: str | None = None,

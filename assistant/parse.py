@@ -26,7 +26,7 @@ Kind = Literal["heading", "paragraph", "bullet"]
 class _Part:
     """A block before offsets are known: its kind and the raw lines it is made of."""
 
-    kind: Kind
+    kind: Kind | Literal["break"]  # a break ends the section (it has no text)
     lines: list[str] = field(default_factory=list)
     section: str | None = None  # forced section (footnotes go under "Notes")
 
@@ -459,6 +459,7 @@ _DATE_LINE = re.compile(r"^(?:\w+,?\s+)?(?:\d{1,2}(?:er)?\s+[^\W\d]+|[^\W\d]+\s+
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+(?:\s+\S*/\S*)*$", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_SITE_ADDRESS = re.compile(r"^(?:https?://)?www\.[\w-]+(?:\.[\w-]+)+/?$", re.IGNORECASE)
 _PAGE_NUMBER = re.compile(r"^(?:\d{1,3}|(\d{1,3})\1|(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of|sur|de)\s*\d{1,4})?)$", re.IGNORECASE)
 _FOOTNOTE_START = re.compile(r"^(\d{1,4})\s+(?=(?:[A-ZÀ-ÖØ-Þ«“\"]|https?://|www\.))(.+)$")
 _LONE_NUMBER = re.compile(r"^\d{1,3}$")
@@ -491,10 +492,14 @@ def _text_parts(text: str, doc_id: str) -> list[_Part]:
     lines = _drop_furniture(lines, notes)
     lines = _drop_markers(lines, {number for number, _ in notes})
     layout = _Layout(lines)
-    parts = _group(lines, layout)
+    # A site address alone between blank lines is a page's footer: what follows it (a back cover, the
+    # next box) is not part of the section above.
+    parts = [_Part("break") if p.kind == "paragraph" and len(p.lines) == 1 and _SITE_ADDRESS.match(p.lines[0].strip())
+             else p for p in _group(lines, layout)]
     parts += [_Part("paragraph", note_lines, section="Notes") for _, note_lines in notes]
     for part in parts:
-        part.lines = [_join_lines(part.lines, vocabulary)]
+        if part.lines:
+            part.lines = [_join_lines(part.lines, vocabulary)]
     return parts
 
 
@@ -949,6 +954,9 @@ def _assemble(parts: list[_Part]) -> tuple[str, list[Block]]:
     offset = 0
     section: str | None = None
     for part in parts:
+        if part.kind == "break":
+            section = None
+            continue
         text = _fold(" ".join(part.lines))
         if not text:
             continue

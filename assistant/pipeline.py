@@ -24,7 +24,7 @@ from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
-PIPELINE_VERSION = "7"
+PIPELINE_VERSION = "8"
 # Passages written to Chroma at once during an ingest.
 WRITE_BATCH = 2000
 
@@ -124,13 +124,15 @@ class Assistant:
             live = None
         live_docs = self.catalog.documents(live) if live else {}
         same_pipeline = bool(live) and (self.catalog.generation_info(live) or {}).get("pipeline") == self.pipeline_id
+        # A document that failed last time kept its older version, perhaps of an older pipeline: try it again.
+        failed = set(self.catalog.problems(live)) if live else set()
 
         report = IngestReport(generation=None, promoted=False)
         todo, keep = [], []
         for src in sources:
             key = _doc_key(src, manifest.get(src.doc_id))
             old = live_docs.get(src.doc_id)
-            if same_pipeline and old is not None and old.sha256 == key:
+            if same_pipeline and old is not None and old.sha256 == key and src.doc_id not in failed:
                 keep.append(src.doc_id)
             else:
                 todo.append((src, key, old))

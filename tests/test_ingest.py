@@ -98,6 +98,31 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(small, tmp_path):
     assert _passage_ids(small, SMALL[0]) == before, "what was indexed from it is not lost"
 
 
+def test_a_document_kept_after_a_failure_is_tried_again(small, monkeypatch):
+    # After a pipeline change, a document the new parser fails on keeps its older version; once the
+    # parser is fixed, the next ingest must redo it, though the file itself did not change.
+    from assistant import parse, pipeline
+
+    small.ingest()
+    monkeypatch.setattr(pipeline, "PIPELINE_VERSION", pipeline.PIPELINE_VERSION + "-next")
+    real = parse.parse
+
+    def broken(src, *args, **kwargs):
+        if src.doc_id == SMALL[0]:
+            raise IndexError("list index out of range")  # the parser bug
+        return real(src, *args, **kwargs)
+
+    monkeypatch.setattr(parse, "parse", broken)
+    report = small.ingest()
+    assert SMALL[0] in report.problems and SMALL[0] not in report.changed, "the failure is reported, the old version kept"
+    assert _passage_ids(small, SMALL[0]), "the document is still searchable"
+    monkeypatch.setattr(parse, "parse", real)
+    fixed = small.ingest()
+    assert fixed.changed == [SMALL[0]], f"the failed document is parsed again: {fixed.changed}, {fixed.unchanged} unchanged"
+    assert not fixed.problems, "and it goes in"
+    assert small.ingest().changed == [], "after which it is unchanged"
+
+
 def test_an_exception_half_way_leaves_the_live_index(small, tmp_path):
     first = small.ingest()
     (tmp_path / "corpus" / "en" / "new.txt").write_text(

@@ -11,7 +11,7 @@ import pytest
 from assistant import evaluate
 from assistant.pipeline import Assistant
 
-from .conftest import PERU_CASE_STUDY, ROOT, copy_corpus
+from .conftest import CORPUS, PERU_CASE_STUDY, ROOT, copy_corpus
 
 
 @pytest.fixture
@@ -99,3 +99,19 @@ def test_eval_command_writes_reports(shipped, tmp_path):
         capture_output=True, text=True, cwd=ROOT,
     )
     assert again.returncode == 0 and "Report:" in again.stdout, again.stderr
+
+
+def test_every_key_fact_is_in_a_gold_document_and_either_form_counts():
+    # A key fact is written as its source gives it; a pair's two questions share the English and
+    # the French form ("3-4 December|3 et 4 décembre 2015"), and an answer may quote either source.
+    from assistant.cite import fold_ws
+
+    for q in evaluate.load_questions():
+        docs = " ".join(fold_ws((CORPUS / d).read_text(encoding="utf-8")).lower() for d in q.gold_docs)
+        for fact in q.key_facts:
+            for form in fact.split("|"):
+                assert fold_ws(form).lower() in docs, f"{q.id}: key fact {form!r} is not in {q.gold_docs}"
+    fact = "3-4 December|3 et 4 décembre 2015"
+    assert evaluate.fact_present(fact, "Les 3 et 4 décembre 2015, une soixantaine de participants")
+    assert evaluate.fact_present(fact, "held in Porto on 3-4 December.")
+    assert not evaluate.fact_present(fact, "Les 4 et 5 novembre 2025, à Lagos")
