@@ -286,6 +286,25 @@ def test_calls_to_action_of_web_pages_are_dropped(tmp_path):
     assert "en savoir plus" not in parsed(fr).text, "the same in French, in a web page"
 
 
+def test_a_site_address_alone_ends_the_section(tmp_path):
+    # The last page of seed-000: the lessons, the site's address, then the back cover's text, which
+    # is not one of the lessons.
+    path = tmp_path / "case.txt"
+    path.write_text(
+        "Enseignements\n\n"
+        "La lutte contre le trafic de migrants exige des réponses coordonnées.\n\n\n\n"
+        "www.mieux-initiative.eu\n\n"
+        "Depuis son lancement en 2009, l’initiative MIEUX offre un cadre pour solliciter des activités.\n",
+        encoding="utf-8",
+    )
+    doc = parsed(path)
+    sections = [(b.text[:20], b.section) for b in doc.blocks]
+    assert sections == [("Enseignements", "Enseignements"), ("La lutte contre le t", "Enseignements"),
+                        ("Depuis son lancement", None)], f"the back cover is in no section: {sections}"
+    assert "www.mieux-initiative.eu" not in doc.text, "the address is page furniture"
+    check_offsets(doc)
+
+
 def test_title_falls_back_to_the_file_name(tmp_path):
     path = tmp_path / "mieux_action_peru_notes.txt"
     path.write_text(FRENCH, encoding="utf-8")
