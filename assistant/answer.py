@@ -185,8 +185,10 @@ def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_covera
     counted = _counted(info.text)
     if counted:
         # "How many smugglers were convicted in 2015?" wants "N smugglers", in a passage of that year.
+        # "… en 2017 par rapport à 2018": each year's count may be in its own passage, and one of
+        # them answers in part.
         years = {int(y) for y in _YEAR.findall(info.text)}
-        if not any(_counts(e, counted, info.language, years) for e in focus):
+        if not any(_counts(e, counted, info.language, {y} if y else set()) for e in focus for y in years or {0}):
             return ("figure", " ".join(counted))
     qualified = _qualified(info.text)
     if qualified and not any(all(_mentions(e, w, info.language) for w in qualified) for e in focus):
@@ -225,6 +227,8 @@ _ASKED = [
     re.compile(r"^\s*(?i:what) (?!(?i:did|does|do|is|are|was|were|has|have)\b)(?:[a-z][\w-]+ )?([a-z][\w-]+) (?i:did|does|do|has|have)\b"),
     re.compile(r"^\s*combien (?:de |d['’])([\w-]+)", re.I),
     re.compile(r"^\s*quel(?:le)?s? (?:est|était|sont|étaient) (?:la |le |les |l['’])([\w-]+)", re.I),
+    # "Quelles notes MIEUX a-t-il obtenues…": the French "What scores did MIEUX get…".
+    re.compile(r"^\s*quel(?:le)?s? ([a-zà-ÿ][\w-]+) (?:[\w’'-]+ ){1,3}?[a-zà-ÿ]+-(?:t-)?(?:il|elle|ils|elles)\b", re.I),
 ]
 
 
@@ -291,11 +295,15 @@ def _counted(question: str) -> list[str]:
 
 
 def _counts(ev: Evidence, nouns: list[str], lang: str, years: set[int]) -> bool:
-    """The passage gives a number of one of `nouns` ("22 participants"), in the asked years if any."""
+    """The passage gives a number of one of `nouns` ("22 participants"), in the given years if any."""
     p = ev.passage
     if not _states_count(p.text, p.language, nouns, lang):
         return False
-    return not years or years <= set(tag.find_years(f"{p.text} {p.window}"))
+    # The year of a figure is given with it or before it ("En 2018, … La Table ronde a réuni 22
+    # participants"); a year in the passage after it is another matter ("des événements en 2019").
+    at = p.window.find(p.text)
+    before = p.window[:at] if at >= 0 else ""
+    return not years or years <= set(tag.find_years(f"{before} {p.text}"))
 
 
 def _states_count(text: str, text_lang: str, nouns: list[str], lang: str) -> bool:
@@ -325,9 +333,22 @@ def _wanted(term: str, lang: str, passage_lang: str) -> frozenset[str]:
 
 
 def _mentions(ev: Evidence, term: str, lang: str) -> bool:
-    """The passage holds the term, in its own language or through the glossary."""
+    """The passage holds the term, in its own language or through the glossary.
+
+    A French infinitive shares its stem with the noun ("il convient de noter" is not "les notes"):
+    it only counts when the term is a verb too."""
     p = ev.passage
-    return bool(_wanted(term, lang, p.language) & set(analyze(f"{p.text} {p.window}", p.language)))
+    wanted = _wanted(term, lang, p.language)
+    verb = lang == "fr" and _INFINITIVE.search(term) is not None
+    for token in words(f"{p.text} {p.window}"):
+        if set(analyze(token, p.language)) & wanted:
+            if p.language == "fr" and not verb and _INFINITIVE.search(token):
+                continue
+            return True
+    return False
+
+
+_INFINITIVE = re.compile(r"(?<!i)(?:er|ir)$", re.IGNORECASE)  # noter, établir; not dossier, premier
 
 
 def _years_of(ev: Evidence) -> set[int]:

@@ -20,6 +20,8 @@ _ABBREV = {
 _CARRY_COUNTRIES = 2
 # Headings of at most this many words go into the text of the passage they open.
 _LABEL_WORDS = 12
+# "M. Mody Guirandou Ndiaye, Secrétaire Permanent…": a speaker, named by title; the last word is the surname.
+_SPEAKER = re.compile(r"\b(?:M\.|Mme|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+((?:[A-ZÀ-Ý][\w’'-]+\s+){0,3}[A-ZÀ-Ý][\w’'-]+)")
 _END = re.compile(r"[.!?…]+[»”\"')\]]*(?=\s+[«“\"'(\[]?[A-ZÀ-ÖØ-Þ0-9•■])")
 
 
@@ -142,6 +144,7 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     passages: list[Passage] = []
     section_action: dict[str | None, tag.Action | None] = {}
     carried = 0  # passages in a row that took their countries from the one before
+    speakers: dict[str, list[str]] = {}  # surname -> the countries of the passage that introduced the speaker
     for i, u in enumerate(units):
         text = doc.text[u.start : u.end]
         tags = tag.tag(text, doc.title)
@@ -153,7 +156,15 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
             if c not in countries:
                 countries.append(c)
         previous = passages[-1] if passages and units[i - 1].section == u.section else None
-        if countries or previous is None:
+        named = [m.group(1).split()[-1] for m in _SPEAKER.finditer(text)]
+        for surname in named:
+            if countries:
+                speakers.setdefault(surname, list(countries))
+        known = next((speakers[n] for n in named if n in speakers), None)
+        if not countries and known:
+            # "En ce qui concerne les limites de l'action, M. Ndiaye souligne…": the speaker's country.
+            countries, carried = list(known), 0
+        elif countries or previous is None:
             carried = 0
         elif previous.countries and carried < _CARRY_COUNTRIES:
             # A report goes on about the country its speaker or paragraph named just before

@@ -88,6 +88,10 @@ def test_abstains_on_questions_close_to_real_content(shipped, question):
         ("What is the maximum penalty for migrant smuggling in Spain?", "name"),
         # No Rabat Process meeting in Dakar is in the corpus.
         ("Which countries co-chaired the Rabat Process meeting in Dakar in 2016?", "name"),
+        # The Cotonou roundtable's 22 participants were in 2018; the "2019" after it is a plan for events.
+        ("How many participants attended the MIEUX regional roundtable in Cotonou in 2019?", "figure"),
+        # The ROM is described, its scores are not; "il convient de noter" in a footnote is no "notes".
+        ("Quelles notes MIEUX a-t-il obtenues lors de l'exercice de suivi axé sur les résultats (ROM) de 2013 ?", "name"),
     ],
 )
 def test_abstains_when_the_asked_figure_or_place_is_missing(shipped, question, reason):
@@ -182,6 +186,25 @@ def test_a_speakers_country_carries_to_the_passages_that_follow(shipped):
     france = by_text["Le plan a créé une structure nationale : la M"]
     assert portugal.countries == ("PT",), f"Portugal's plan, presented by its speaker: {portugal.countries}"
     assert france.countries == ("FR",), f"France's plan: {france.countries}"
+
+
+@pytest.mark.parametrize("question", [
+    "How many participants attended the MIEUX regional roundtable in Cotonou in 2018?",
+    "Combien d'activités MIEUX a-t-il organisées en 2017 par rapport à 2018 ?",
+    "Quelles limites le Sénégal a-t-il relevées dans sa lutte contre le trafic de migrants ?",
+])
+def test_answers_what_the_abstention_rules_must_let_through(shipped, question):
+    # The year given before a count, a comparison of years of which one is counted, and a noun
+    # ("limites") that the speaker's passage names, far from where his country is.
+    answer = shipped.ask(question)
+    assert not answer.abstained, f"{question!r} is answered by the corpus: {answer.reason}"
+
+
+def test_a_speaker_keeps_his_country_further_on(shipped):
+    # "M. Mody Guirandou Ndiaye … au Sénégal" opens Senegal's talk at Porto; five passages on,
+    # "les limites de l'action, M. Ndiaye souligne…" is still Senegal's.
+    limits = next(p for p in shipped.retriever.passages if "les limites de l’action, M. Ndiaye" in p.text)
+    assert limits.countries == ("SN",), f"the passage is Senegal's: {limits.countries}"
 
 
 def test_every_citation_of_a_batch_is_verbatim(shipped):
