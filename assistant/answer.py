@@ -329,6 +329,8 @@ def _wanted(term: str, lang: str, passage_lang: str) -> frozenset[str]:
     wanted = set(analyze(term, lang)) | set(analyze(term, passage_lang))
     if passage_lang != lang:
         wanted |= set(analyze(" ; ".join(tag.expand_terms(term, passage_lang)), passage_lang))
+    # "SOPs" names the procedures it stands for.
+    wanted |= set(analyze(" ; ".join(tag.acronyms_for(term)), passage_lang))
     return frozenset(wanted)
 
 

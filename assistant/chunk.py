@@ -166,6 +166,10 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
             countries, carried = list(known), 0
         elif countries or previous is None:
             carried = 0
+        elif named:
+            # A new speaker whose country is not given (ECOWAS's adviser after France's delegate)
+            # does not take the previous speaker's country, nor do the passages after him.
+            carried = _CARRY_COUNTRIES
         elif previous.countries and carried < _CARRY_COUNTRIES:
             # A report goes on about the country its speaker or paragraph named just before
             # ("Le plan national comporte 23 mesures…" after "M. X, du Portugal, a présenté…").

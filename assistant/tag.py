@@ -1126,6 +1126,27 @@ def translations(text: str, target_lang: str) -> list[tuple[int, int, list[str]]
     return found
 
 
+_ACRONYM = re.compile(r"[A-Z]{2,6}s?")
+
+
+@lru_cache(maxsize=4096)
+def acronyms_for(word: str) -> tuple[str, ...]:
+    """The acronyms, in both languages, of the glossary's phrases that contain `word` (either language):
+    "procédures" -> SOPs, POS (standard operating procedures). An acronym stands for its phrase, so
+    it names the word too.
+
+    >>> "SOPs" in acronyms_for("procedures") and "POS" in acronyms_for("procédures")
+    True
+    """
+    key = fold(word)
+    out: list[str] = []
+    for fr, en in load_glossary():
+        terms = fr + en
+        if any(" " in t and key in _WORD.findall(fold(t)) for t in terms):
+            out += [t for t in terms if _ACRONYM.fullmatch(t)]
+    return tuple(dict.fromkeys(out))
+
+
 def expand_terms(text: str, target_lang: str) -> list[str]:
     """Terms in `target_lang` for what `text` (in the other language) says: glossary entries and country names.
 

@@ -200,11 +200,32 @@ def test_answers_what_the_abstention_rules_must_let_through(shipped, question):
     assert not answer.abstained, f"{question!r} is answered by the corpus: {answer.reason}"
 
 
+@pytest.mark.parametrize("question", [
+    "Quelles procédures MIEUX a-t-il développées pour les refuges en Jordanie ?",
+    "What procedures did MIEUX develop for the shelters in Jordan?",
+])
+def test_an_acronym_names_what_it_stands_for(tmp_path, make_settings, question):
+    # The Jordan II page says "SOPs" and never "procedures": asked for procedures, it answers.
+    from assistant.pipeline import Assistant
+
+    from .conftest import copy_corpus
+
+    corpus = copy_corpus(tmp_path / "corpus", [JORDAN, "fr/mieux_action_perou_iii_fr.txt"])
+    assistant = Assistant(make_settings(corpus))
+    assistant.ingest()
+    answer = assistant.ask(question)
+    assert not answer.abstained, f"{question!r} is answered: {answer.reason}"
+    assert answer.citations[0].source == JORDAN, "from the Jordan page"
+
+
 def test_a_speaker_keeps_his_country_further_on(shipped):
     # "M. Mody Guirandou Ndiaye … au Sénégal" opens Senegal's talk at Porto; five passages on,
     # "les limites de l'action, M. Ndiaye souligne…" is still Senegal's.
     limits = next(p for p in shipped.retriever.passages if "les limites de l’action, M. Ndiaye" in p.text)
     assert limits.countries == ("SN",), f"the passage is Senegal's: {limits.countries}"
+    # ECOWAS's adviser speaks right after France's delegate: his passages are not France's.
+    ecowas = next(p for p in shipped.retriever.passages if p.text.startswith("M. Olatunde Olayemi"))
+    assert "FR" not in ecowas.countries, f"a new speaker does not take the previous one's country: {ecowas.countries}"
 
 
 def test_every_citation_of_a_batch_is_verbatim(shipped):

@@ -361,3 +361,11 @@ def test_expansion_respects_acronym_case():
     assert "THB" in expand_terms("la lutte contre la TP", "en"), "'TP' expands to the trafficking terms"
     with pytest.raises(ValueError, match="'en' or 'fr'"):
         expand_terms("x", "de")
+
+
+def test_acronyms_stand_for_the_words_of_their_phrase():
+    from assistant.tag import acronyms_for
+
+    assert {"SOPs", "POS"} <= set(acronyms_for("procédures")), "standard operating procedures"
+    assert {"SOPs", "POS"} <= set(acronyms_for("Procedures")), "in either language and case"
+    assert acronyms_for("participants") == (), "a word in no phrase with an acronym has none"
