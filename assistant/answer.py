@@ -188,7 +188,7 @@ def find_gap(info: QuestionInfo, evidence: list[Evidence], retriever, min_covera
         # "… en 2017 par rapport à 2018": each year's count may be in its own passage, and one of
         # them answers in part.
         years = {int(y) for y in _YEAR.findall(info.text)}
-        if not any(_counts(e, counted, info.language, {y} if y else set()) for e in focus for y in years or {0}):
+        if not any(_counts(e, counted, info.language, years) for e in focus):
             return ("figure", " ".join(counted))
     qualified = _qualified(info.text)
     if qualified and not any(all(_mentions(e, w, info.language) for w in qualified) for e in focus):
@@ -295,7 +295,7 @@ def _counted(question: str) -> list[str]:
 
 
 def _counts(ev: Evidence, nouns: list[str], lang: str, years: set[int]) -> bool:
-    """The passage gives a number of one of `nouns` ("22 participants"), in the given years if any."""
+    """The passage gives a number of one of `nouns` ("22 participants"), in one of `years` if any."""
     p = ev.passage
     if not _states_count(p.text, p.language, nouns, lang):
         return False
@@ -303,7 +303,7 @@ def _counts(ev: Evidence, nouns: list[str], lang: str, years: set[int]) -> bool:
     # participants"); a year in the passage after it is another matter ("des événements en 2019").
     at = p.window.find(p.text)
     before = p.window[:at] if at >= 0 else ""
-    return not years or years <= set(tag.find_years(f"{before} {p.text}"))
+    return not years or bool(years & set(tag.find_years(f"{before} {p.text}")))
 
 
 def _states_count(text: str, text_lang: str, nouns: list[str], lang: str) -> bool:
