@@ -235,7 +235,7 @@ def messages(turns: list[Turn], L: Labels, pending: str | None = None, writing: 
 
 
 def throttled(items: Iterable[str | Answer], interval: float = STREAM_INTERVAL_S) -> Iterator[str | Answer]:
-    """Text deltas then an Answer (as generate.stream_ask yields them) as the whole text so far, at most
+    """Text deltas then an Answer (as Assistant.stream_ask yields them) as the whole text so far, at most
     once every `interval` seconds, then the Answer.
 
     >>> list(throttled(["Peru ", "trained ", "judges."], interval=60))
@@ -794,7 +794,7 @@ def build_app(assistant) -> gr.Blocks:
                     # conversation changes meanwhile, so a question being typed is not wiped. If the event stops
                     # early, closing() ends the LLM request then, not whenever the stream is garbage-collected.
                     result = None
-                    with closing(generate.stream_ask(assistant, text, filters, history=history)) as stream:
+                    with closing(assistant.stream_ask(text, filters, history=history)) as stream:
                         for item in throttled(stream):
                             if isinstance(item, Answer):
                                 result = item

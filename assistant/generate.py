@@ -485,15 +485,15 @@ def fallback(result: Answer, lang: str, why: str, detail: str, folder=None) -> A
 # -- follow-up questions ------------------------------------------------------------------------
 
 
-def condense(assistant, question: str, history: list[tuple[str, str]] | None) -> str:
+def condense(assistant, question: str, history: list[tuple[str, str]] | None, fallback: str | None = None) -> str:
     """A follow-up read as a standalone question by the LLM; the rule-based reading when the LLM fails.
 
     >>> condense(assistant, "And in Jordan?", [("How did Peru train judges?", "...")])  # doctest: +SKIP
     'How did Jordan train judges?'
     """
-    from .answer import contextualize
     from .retrieve import detect_language
 
+    fallback = fallback or question
     if not history:
         return question
     lang = detect_language(question)
@@ -508,9 +508,9 @@ def condense(assistant, question: str, history: list[tuple[str, str]] | None) ->
         reply = chat(assistant.settings.llm, [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)])
     except LLMUnavailable as err:
         log.warning("%s", err)
-        return contextualize(question, history)
+        return fallback
     standalone = _one_question(reply, question)
-    return standalone or contextualize(question, history)
+    return standalone or fallback
 
 
 def _one_question(reply: str, question: str) -> str | None:
@@ -521,43 +521,3 @@ def _one_question(reply: str, question: str) -> str | None:
     if len(re.findall(r"\w{2,}", line)) < 2 or len(line) > 2 * len(question) + 200:
         return None
     return line
-
-
-def stream_ask(assistant, question: str, filters: Filters | None = None, *, language: str | None = None,
-               k: int | None = None, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
-    """Like Assistant.ask(mode="generative") but streamed: text deltas, then the verified Answer.
-
-    Follow-ups are condensed by the LLM. An abstention or a refusal yields the Answer alone.
-
-    >>> for item in stream_ask(assistant, "How did Peru adapt its training?"):  # doctest: +SKIP
-    ...     print(item if isinstance(item, str) else item.mode, end="")
-    """
-    from . import answer as answering
-    from .retrieve import analyze_question, detect_language
-
-    started = time.perf_counter()
-    settings = assistant.settings
-    filters = filters or Filters()
-    guess = language or detect_language(question or "")
-    clean = answering.clean_question(question, settings.answer.max_question_chars, guess)
-    lang = language if language in ("fr", "en") else detect_language(clean)
-    standalone = condense(assistant, clean, history)
-    info = analyze_question(standalone, lang)
-    k = k or settings.retrieve.k
-    pool = assistant.retriever.retrieve(info, filters, k=k, pool=k + settings.answer.related)
-    evidence = pool[:k]
-    gap = answering.find_gap(info, evidence, assistant.retriever, settings.answer.min_coverage)
-    if gap is not None:
-        final = answering._abstain(question, lang, gap[0], gap[1], pool, settings)
-    else:
-        result = answering.compose(question, lang, info, evidence, settings)
-        final = None
-        for item in stream_answer(assistant, question, lang, info, evidence, result):
-            if isinstance(item, Answer):
-                final = item
-            else:
-                yield item
-    answering._verify_citations(assistant, final)
-    final.interpreted_as = standalone if standalone != clean else None
-    final.latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    yield final

@@ -7,7 +7,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -47,6 +47,20 @@ class IngestReport:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Prepared:
+    """A question ready to be answered: read, its evidence gathered, its answerability decided."""
+
+    clean: str  # the question as asked, cleaned
+    standalone: str  # read as a standalone question (follow-ups carry the previous topic)
+    language: str
+    generative: bool
+    ask: object  # decide.Ask
+    pool: list  # retrieved evidence, with the related passages
+    evidence: list  # what the answer may quote
+    decision: object  # decide.Decision
 
 
 class Assistant:
@@ -424,9 +438,68 @@ class Assistant:
         >>> Assistant().ask("Comment le Pérou a-t-il adapté sa formation ?").citations[0].source  # doctest: +SKIP
         'seeds/000_c0f20d1b9c390d7f.txt'
         """
-        from .answer import answer_question
+        final = None
+        for item in self.stream_ask(question, filters, language=language, k=k, history=history, mode=mode, stream=False):
+            final = item
+        return final
 
-        return answer_question(self, question, filters or Filters(), language=language, k=k, history=history, mode=mode)
+    def stream_ask(self, question: str, filters: Filters | None = None, *, language: str | None = None,
+                   k: int | None = None, history: list[tuple[str, str]] | None = None, mode: str | None = None,
+                   stream: bool = True) -> Iterator[str | Answer]:
+        """The one path from a question to its answer: text deltas of a generated answer while it is
+        written (generative mode, streamed), then the final Answer. Extractive answers, abstentions and
+        refusals yield the Answer alone.
+
+        >>> for item in Assistant().stream_ask("How did Peru adapt its training?"):  # doctest: +SKIP
+        ...     print(item if isinstance(item, str) else item.mode, end="")
+        """
+        from . import answer as answering
+        from . import generate
+
+        started = time.perf_counter()
+        prepared = self.prepare(question, filters or Filters(), language=language, k=k, history=history, mode=mode)
+        lang, info = prepared.language, prepared.ask.info
+        if not prepared.decision.answerable:
+            result = answering.abstain(question, lang, prepared.decision, prepared.pool, self.settings)
+        else:
+            result = answering.compose(question, lang, prepared.ask, prepared.evidence, self.settings,
+                                       support=prepared.decision.support)
+            if prepared.generative:
+                for item in generate.stream_answer(self, question, lang, info, prepared.evidence, result, stream=stream):
+                    if isinstance(item, Answer):
+                        result = item
+                    else:
+                        yield item
+        answering.verify_citations(self, result)
+        result.interpreted_as = prepared.standalone if prepared.standalone != prepared.clean else None
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        yield result
+
+    def prepare(self, question: str, filters: Filters, *, language: str | None = None, k: int | None = None,
+                history: list[tuple[str, str]] | None = None, mode: str | None = None) -> "Prepared":
+        """Read the question, gather its evidence and decide whether it answers: every answer starts here."""
+        from . import answer as answering
+        from . import decide, generate
+        from .retrieve import analyze_question, detect_language
+
+        settings = self.settings
+        guess = language or detect_language(question or "")
+        clean = answering.clean_question(question, settings.answer.max_question_chars, guess)
+        lang = language if language in ("fr", "en") else detect_language(clean)
+        generative = (mode or ("generative" if settings.llm.backend != "none" else "extractive")) == "generative"
+        standalone = answering.contextualize(clean, history)
+        if generative and history:
+            standalone = generate.condense(self, clean, history, fallback=standalone)
+        retriever = self.retriever
+        ask = decide.read_question(analyze_question(standalone, lang))
+        k = k or settings.retrieve.k
+        pool = retriever.retrieve(ask.info, filters, k=k, pool=k + settings.answer.related)
+        # A list item that follows its announcement does not take the place of another passage.
+        evidence = answering.widen(retriever, ask, pool[: k + sum(1 for e in pool[:k] if e.follows)])
+        decision = decide.decide(ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours,
+                                 retriever.document_words)
+        return Prepared(clean=clean, standalone=standalone, language=lang, generative=generative, ask=ask,
+                        pool=pool, evidence=evidence, decision=decision)
 
     def document_text(self, doc_id: str) -> str | None:
         return self.catalog.text(self._generation(), doc_id)

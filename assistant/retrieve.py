@@ -8,7 +8,7 @@ import threading
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -16,7 +16,7 @@ import snowballstemmer
 
 from . import tag
 from .config import Settings
-from .types import Evidence, Filters, Passage
+from .types import Evidence, Filters, Known, Passage
 
 _LETTERS = "0-9A-Za-zÀ-ÖØ-öø-ÿŒœ"
 # A "+" that ends a name is part of it: MIEUX+ is not MIEUX (nor is C++ C).
@@ -289,8 +289,28 @@ class Retriever:
         self.known_countries = {c for p in self.passages for c in p.countries}
         self.known_actions = {p.action for p in self.passages if p.action}
         self._shingles: dict[int, set] = {}
+        self._document_words: dict[str, frozenset[str]] = {}
         self._queries: dict[str, np.ndarray] = {}
         self._queries_lock = threading.Lock()
+
+    @cached_property
+    def known(self) -> Known:
+        """What the corpus names (countries, actions, words), for the answerability decision."""
+        common = {_fold(w) for p in self.passages for w in words(p.text) if w.islower()}
+        return Known(frozenset(self.known_countries), frozenset(self.known_actions), frozenset(self.vocabulary),
+                     frozenset(common))
+
+    def document_words(self, doc_id: str) -> frozenset[str]:
+        """The folded words of a whole document (its passages and title), remembered per document."""
+        if doc_id not in self._document_words:
+            self._document_words[doc_id] = frozenset(
+                _fold(w) for p in self.passages if p.doc_id == doc_id for w in words(f"{p.title} {p.text}"))
+        return self._document_words[doc_id]
+
+    def neighbours(self, p: Passage) -> list[Passage]:
+        """The passages just before and after `p` in its document."""
+        found = (self.by_position.get((p.doc_id, p.ordinal + step)) for step in (-1, 1))
+        return [self.passages[i] for i in found if i is not None]
 
     def languages(self, filters: Filters) -> list[str]:
         return [filters.language] if filters.language else ["fr", "en"]

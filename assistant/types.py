@@ -213,3 +213,13 @@ class IndexedDocument:
     actions: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)
     ingested_at: str = ""
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the whole corpus names: a question naming something else cannot be answered from it."""
+
+    countries: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
+    vocabulary: frozenset[str] = frozenset()  # folded words of every passage and title
+    common: frozenset[str] = frozenset()  # folded words the corpus writes in lower case ("action", "day")

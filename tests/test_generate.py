@@ -319,7 +319,7 @@ def test_generative_answer_end_to_end(llm_server, make_settings, tmp_path):
 @pytest.mark.slow
 def test_streamed_french_answer_ends_with_the_verified_answer(llm_server, make_settings, tmp_path):
     assistant = _small_assistant(make_settings, tmp_path, llm_server.url)
-    items = list(generate.stream_ask(assistant, "Comment le Pérou a-t-il adapté sa formation ?"))
+    items = list(assistant.stream_ask("Comment le Pérou a-t-il adapté sa formation ?"))
     deltas, final = items[:-1], items[-1]
     assert isinstance(final, Answer), f"the stream ends with the Answer: {type(final)}"
     assert deltas and all(isinstance(d, str) for d in deltas), "the model's text arrives as deltas first"

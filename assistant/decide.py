@@ -1,0 +1,870 @@
+"""Answerability: a question's constraints, and whether one local context of the evidence meets them all.
+
+A score threshold cannot tell answerable from unanswerable questions here (their top scores
+overlap), so the decision reads the question as a list of constraints — what it names (countries,
+actions, names, places), when (years, ranges), how much (figures) and what it asks for (the focus:
+a budget, a count, who, why, "which recommendations were adopted") — and answers only when one
+local context (a passage with its heading, its document's title and the passages around it in the
+same section) meets every one of them. Words are matched through stems, the bilingual glossary,
+the synonym classes of `resources/synonyms.tsv` and noun/verb derivation, never through a list tied
+to a question. The question words live in `resources/question.toml`.
+
+>>> ask = read_question("What was the budget of MIEUX Peru III?", "en")
+>>> [(c.kind, c.label) for c in ask.constraints]
+[('action', 'MIEUX Peru III'), ('money', 'budget')]
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from . import tag
+from .retrieve import QuestionInfo, _fold, analyze, analyze_question, stopwords, words
+from .types import Evidence, Known, Passage
+
+# Kinds of constraint, in the order their failure is reported when no context meets them all.
+ENTITY_KINDS = ("country", "action", "place", "name")
+KINDS = ENTITY_KINDS + ("year", "figure", "count", "money", "percent", "date", "focus", "predicate")
+# Kinds whose answer is a quantity: the sentence that gives it is the one to quote.
+QUANTITY_KINDS = ("count", "money", "percent")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One thing the question requires of its answer's context."""
+
+    kind: str  # one of KINDS
+    label: str  # as the question writes it, for the user ("budget", "2019", "Peru")
+    terms: tuple[str, ...] = ()  # words to find (focus, predicate, count, name)
+    values: tuple[int, ...] = ()  # country codes are in terms; years or figures here
+    approximate: bool = False  # a figure given as "about 60", "over 5000"
+    article: str = ""  # the French article the question puts before the noun ("le budget")
+
+
+@dataclass
+class Ask:
+    """A question read as constraints."""
+
+    info: QuestionInfo
+    wh: str | None  # count, who, why, when, where, which, how, or None
+    constraints: list[Constraint] = field(default_factory=list)
+    comparison: bool = False  # each entity may be documented in its own passage
+    parts: list["Ask"] = field(default_factory=list)  # a two-part question's parts, each decided alone
+
+    def of(self, kind: str) -> list[Constraint]:
+        return [c for c in self.constraints if c.kind == kind]
+
+    def of_any(self, kinds) -> list[Constraint]:
+        return [c for c in self.constraints if c.kind in kinds]
+
+
+@dataclass
+class Context:
+    """A passage with what surrounds it: heading, title, action, and its neighbours in the same section."""
+
+    evidence: Evidence
+    text: str  # passage, window, neighbours
+    head: str  # title, section, action name
+    countries: frozenset[str]
+    years: frozenset[int]
+    document: frozenset[str] = frozenset()  # folded words of the whole document
+
+    @property
+    def passage(self) -> Passage:
+        return self.evidence.passage
+
+
+@dataclass
+class Decision:
+    """Whether the evidence answers the question; when not, what is missing and what is documented."""
+
+    answerable: bool
+    missing: Constraint | None = None
+    documented: list[Constraint] = field(default_factory=list)  # entities the best context does hold
+    support: list[Evidence] = field(default_factory=list)  # evidence whose context meets every constraint
+    about: list[Evidence] = field(default_factory=list)  # evidence about the question's entities
+    absent: bool = False  # the missing thing is nowhere in the corpus
+
+
+# -- the question's words -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict:
+    """resources/question.toml, with every word folded."""
+    text = resources.files("assistant.resources").joinpath("question.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _phrases(table: dict | list, lang: str) -> list[tuple[str, ...]]:
+    items = table.get(lang, []) if isinstance(table, dict) else table
+    return sorted((tuple(_fold(w) for w in words(p)) for p in items), key=len, reverse=True)
+
+
+def _words_of(name: str, lang: str) -> frozenset[str]:
+    return frozenset(_fold(w) for w in lexicon()[name].get(lang, []))
+
+
+@lru_cache(maxsize=1)
+def synonym_rows() -> list[tuple[str, list[str], list[str]]]:
+    """resources/synonyms.tsv as (class, English terms, French terms)."""
+    rows = []
+    text = resources.files("assistant.resources").joinpath("synonyms.tsv").read_text(encoding="utf-8")
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#") or line.startswith("class\t"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 4:
+            raise ValueError(f"Cannot read resources/synonyms.tsv line {n}: expected 4 tab-separated columns, found {len(parts)}")
+        rows.append((parts[0], parts[1].split("|"), parts[2].split("|")))
+    return rows
+
+
+@lru_cache(maxsize=8192)
+def stems_for(term: str, lang: str, target: str) -> frozenset[str]:
+    """Stems, in the `target` language, of what `term` (a word or phrase in `lang`) can be written as:
+    itself, its glossary translations, the acronyms of the glossary phrases it belongs to, and the
+    words of its synonym classes."""
+    out = set(analyze(term, target)) | set(analyze(term, lang))
+    if target != lang:
+        out |= set(analyze(" ; ".join(tag.expand_terms(term, target)), target))
+    out |= set(analyze(" ; ".join(tag.acronyms_for(term)), target))
+    own = set(analyze(term, lang))
+    for _, en, fr in synonym_rows():
+        mine = en if lang == "en" else fr
+        if any(set(analyze(t, lang)) & own for t in mine if len(analyze(t, lang)) == 1):
+            theirs = en if target == "en" else fr
+            out |= set(analyze(" ; ".join(theirs), target))
+    return frozenset(out)
+
+
+def _derived(stems: frozenset[str], have: set[str]) -> bool:
+    """Noun and verb of one root: one stem begins the other ("public" / "publi" for publications /
+    publié, "adopt" for adoption / adopted), the shorter of at least five letters."""
+    for s in stems:
+        if len(s) < 5:
+            continue
+        for h in have:
+            if len(h) >= 5 and (h.startswith(s) or s.startswith(h)):
+                return True
+    return False
+
+
+# -- reading the question ------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ ,.\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d+)?(?![\w])")
+_PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpour\s?cent\b|\bpercent\b|\b(?:half|third|quarter|moitie|tiers|quart)\b")
+_MONEY = re.compile(
+    r"(?:€|\$|£|\b(?:eur|euros?|usd|us\$|dollars?|francs?|fcfa|cfa|gbp|chf)\b)\s?\d|"
+    r"\d[\d\s.,]*\s?(?:€|\$|£|\b(?:eur|euros?|usd|dollars?|francs?|fcfa|cfa|gbp|chf|millions? d'euros|million euros)\b)",
+    re.IGNORECASE)
+_DATE = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _tokens(question: str) -> list[tuple[str, str]]:
+    """(as written, folded) for each word; elisions split off ("d'agents" -> "d", "agents")."""
+    out = []
+    for w in words(question):
+        for part in re.split(r"'", w):
+            if part:
+                out.append((part, _fold(part)))
+    return out
+
+
+def _find(folded: list[str], phrase: tuple[str, ...], start: int = 0) -> int:
+    n = len(phrase)
+    for i in range(start, len(folded) - n + 1):
+        if tuple(folded[i : i + n]) == phrase:
+            return i
+    return -1
+
+
+def _clause_starts(question: str, folded: list[str]) -> set[int]:
+    """Token positions where a clause starts: the first word, and the first after a leading comma."""
+    starts = {0}
+    head = question.split(",", 1)
+    if len(head) == 2 and len(words(head[0])) <= 6:
+        starts.add(len(_tokens(head[0])))
+    return starts
+
+
+def _wh(question: str, lang: str, folded: list[str]) -> tuple[str | None, int, int]:
+    """The question's kind, and the token span of its trigger."""
+    table = lexicon()["wh"]
+    relative = {p for p in _phrases(table["relative"], lang)}
+    starts = _clause_starts(question, folded)
+    best: tuple[int, str, int] | None = None
+    for kind in ("count", "who", "why", "when", "where", "which", "how"):
+        for phrase in _phrases(table[kind], lang):
+            i = _find(folded, phrase)
+            while i >= 0:
+                if phrase not in relative or i in starts or (i and folded[i - 1] in {"by", "par", "a", "to", "for", "pour"} and i - 1 in starts):
+                    if best is None or i < best[0]:
+                        best = (i, kind, i + len(phrase))
+                    break
+                i = _find(folded, phrase, i + 1)
+    if best is None:
+        return None, -1, -1
+    i, kind, end = best
+    # "What is the number of…" / "Quel est le nombre de…": a count asked with "what".
+    if kind == "which":
+        for phrase in _phrases(table["count"], lang):
+            j = _find(folded, phrase, end)
+            if 0 <= j <= end + 3:
+                return "count", j, j + len(phrase)
+    return kind, i, end
+
+
+def _content(fold_word: str, raw: str, lang: str) -> bool:
+    stops = stopwords("fr") | stopwords("en")
+    return len(fold_word) > 2 and fold_word not in stops and not raw[:1].isdigit()
+
+
+def read_question(question: str | QuestionInfo, lang: str | None = None) -> Ask:
+    """The question as constraints; a two-part question ("…, and what did it find?") as its parts.
+
+    >>> [(c.kind, c.label) for c in read_question("Combien de participants ont assisté à la réunion de Porto en 2015 ?", "fr").constraints]
+    [('place', 'Porto'), ('year', '2015'), ('count', 'participants')]
+    """
+    info = question if isinstance(question, QuestionInfo) else analyze_question(question, lang)
+    ask = _read(info)
+    pieces = _split_parts(info.text, info.language)
+    if len(pieces) > 1:
+        ask.parts = [_read(analyze_question(piece, info.language)) for piece in pieces]
+    return ask
+
+
+def _read(info: QuestionInfo) -> Ask:
+    text, lang = info.text, info.language
+    toks = _tokens(text)
+    raw = [r for r, _ in toks]
+    folded = [f for _, f in toks]
+    wh, w0, w1 = _wh(text, lang, folded)
+    ask = Ask(info=info, wh=wh, comparison=_is_comparison(folded, lang))
+    out = ask.constraints
+    qualifiers = _words_of("qualifiers", lang) | _words_of("ordinals", lang) | _number_words(lang)
+    aux = _words_of("auxiliaries", lang)
+    light = _words_of("light_verbs", lang)
+
+    # Entities: countries (by name, demonym or city), actions, and other names.
+    for code in info.countries:
+        out.append(Constraint("country", tag.country_label(code, lang), terms=(code,)))
+    # A city stands for itself or for its country: "the Porto meeting" is met by a report that
+    # names Porto, "officials in Lima" by passages about Peru.
+    cities = _cities(text)
+    for city, code in cities:
+        out.append(Constraint("place", city, terms=(city, code)))
+    for action in tag.find_actions(text):
+        if action.kind != "plan":
+            out.append(Constraint("action", action.name, terms=(action.name,)))
+    for name in _names(text, toks, lang, ask, cities):
+        out.append(Constraint("name", name, terms=(name,)))
+
+    # Time: years, and ranges ("between 2012 and 2016", "since 2008").
+    for first, last, label in _year_spans(text, lang):
+        out.append(Constraint("year", label, values=(first, last)))
+
+    # Figures the question gives ("over 5000 children"), exact or approximate.
+    for value, approx, label in _figures(text, lang):
+        out.append(Constraint("figure", label, values=(value,), approximate=approx))
+
+    # What it asks for.
+    after = w1 if w1 >= 0 else 0
+    seeks_noun = wh in ("which", "count") or (wh == "when" and w1 - w0 > 1)  # "what year", not "when"
+    noun, noun_at, article = _focus_noun(toks, after, lang, qualifiers, aux, light) if seeks_noun else (None, -1, "")
+    money_word = next((r for r, f in toks[max(w1, 0):] if f in _words_of("money_nouns", lang)), None)
+    bare = wh == "count" and " ".join(folded[w0:w1]) in ("how much", "combien")
+    if wh == "count" and (bare and money_word or noun and _fold(noun) in _words_of("money_nouns", lang)):
+        # "How much did the workshop cost?", "Combien a coûté…", "how much funding…": an amount.
+        out.append(Constraint("money", money_word or noun, terms=(money_word or noun,)))
+    elif wh == "count" and noun:
+        counted = _counted(toks, noun_at, lang, light)
+        out.append(Constraint("count", " ".join(counted), terms=tuple(counted)))
+    elif noun:
+        f = _fold(noun)
+        if f in _words_of("money_nouns", lang):
+            out.append(Constraint("money", noun, terms=(noun,), article=article))
+        elif f in _words_of("percent_nouns", lang):
+            out.append(Constraint("percent", noun, terms=(noun,), article=article))
+        elif f in _words_of("date_nouns", lang):
+            out.append(Constraint("date", noun, terms=(noun,), article=article))
+        else:
+            out.append(Constraint("focus", noun, terms=(noun,), article=article))
+    if wh == "when" and not noun:
+        out.append(Constraint("date", raw[w0], terms=()))
+    # The predicate: required when it is what the question turns on: who did it, why it happened,
+    # and, in a passive question, what was done ("what was decided", "which recommendations were
+    # adopted"); never a light verb.
+    verb, passive = _predicate(toks, after, noun_at, lang, aux, light, qualifiers, wh)
+    if verb and (wh in ("who", "why") or (wh == "which" and passive)):
+        out.append(Constraint("predicate", verb, terms=(verb,)))
+    return ask
+
+
+def _number_words(lang: str) -> frozenset[str]:
+    return frozenset(_fold(k) for k in lexicon()["number_words"].get(lang, {}))
+
+
+def _is_comparison(folded: list[str], lang: str) -> bool:
+    return any(_find(folded, phrase) >= 0 for phrase in _phrases(lexicon()["comparison"], lang))
+
+
+def _split_parts(text: str, lang: str) -> list[str]:
+    """A two-part question split where "and" / "et" opens a second question ("Since when has MIEUX
+    become MIEUX+, and how many countries…"); a question word right after the first ("Why and how…",
+    "Quand et où…") asks about one thing."""
+    toks = _tokens(text)
+    folded = [f for _, f in toks]
+    seconds = _phrases(lexicon()["wh"]["second"], lang)
+    joiners = {"and", "et"}
+    wh, w0, w1 = _wh(text, lang, folded)
+    for i, f in enumerate(folded):
+        if f not in joiners or i <= max(w1, 0) + 1:
+            continue
+        if any(tuple(folded[i + 1 : i + 1 + len(p)]) == p for p in seconds):
+            # Cut the text where the joiner stands.
+            at = _offset_of(text, toks, i)
+            first, second = text[:at].rstrip(" ,;"), text[at:].split(None, 1)[1] if len(text[at:].split(None, 1)) > 1 else ""
+            if len(words(first)) >= 3 and len(words(second)) >= 2:
+                return [first + "?", second]
+    return [text]
+
+
+def _offset_of(text: str, toks: list[tuple[str, str]], index: int) -> int:
+    pos = 0
+    for n, (r, _) in enumerate(toks):
+        found = text.find(r, pos)
+        if n == index:
+            return found
+        pos = found + len(r)
+    return len(text)
+
+
+def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
+    """Capitalised words that name something (a body, a programme, a process), not those that
+    start the question, countries, cities, months, action names or question words."""
+    stops = stopwords("fr") | stopwords("en")
+    folded = [f for _, f in toks]
+    starts = _clause_starts(text, folded)
+    action_words = {_fold(w) for c in ask.of("action") for w in words(c.label)}
+    country_words = {_fold(w) for code in ask.info.countries for names in tag.country_names(code).values()
+                     for n in names for w in words(n)}
+    city_words = {_fold(w) for city, _ in cities for w in words(city)}
+    question_words = {p for ph in _phrases(lexicon()["wh"]["which"], lang) for p in ph}
+    out: list[str] = []
+    for i, (r, f) in enumerate(toks):
+        if i in starts or not r[:1].isupper() or len(f) < 3 or f in stops:
+            continue
+        if f in action_words | country_words | city_words | question_words or f in _MONTHS or tag.find_countries(r):
+            continue
+        if r not in out:
+            out.append(r)
+    return out
+
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split())
+
+
+def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[str | None, int, str]:
+    """The noun a question word asks about: "What was the (total) budget of…" -> budget; English
+    puts adjectives before it ("What common lessons…" -> lessons), French after ("Quelles limites de
+    taille…" -> limites)."""
+    stops = stopwords("fr") | stopwords("en")
+    article = ""
+    after_aux = False
+    found: tuple[str, int] | None = None
+    for i in range(start, min(start + 8, len(toks))):
+        r, f = toks[i]
+        if f in ("le", "la", "les", "l") and lang == "fr":
+            article = {"l": "l'"}.get(f, f + " ")
+        if f in aux:
+            if found:
+                break
+            after_aux = True
+            continue
+        skip = f in stops or f in qualifiers or len(f) < 3 or f in {"of", "de", "des", "du", "d"}
+        if skip:
+            if found:
+                break
+            continue
+        if tag.find_countries(r) and not found:
+            continue  # "What French law…": the demonym qualifies the noun
+        if r[:1].isupper() or r[:1].isdigit():
+            break
+        if (after_aux or found) and (_participle(f, lang) or f in light):
+            break  # "What did MIEUX do", "What was decided": no noun; "how many people attended": the verb
+        found = (r, i)
+        if lang == "fr":
+            break
+    if not found:
+        return None, -1, ""
+    return found[0], found[1], article
+
+
+def _counted(toks, at: int, lang: str, light) -> list[str]:
+    """The counted noun with the word after it when that may be the noun instead ("how many
+    vulnerable children" -> [vulnerable, children]); a number before either answers."""
+    stops = stopwords("fr") | stopwords("en")
+    out = [toks[at][0]]
+    for r, f in toks[at + 1 : at + 2]:
+        if f in stops or f in light or r[:1].isupper() or r[:1].isdigit() or len(f) < 3 or _participle(f, lang):
+            break
+        out.append(r)
+    return out
+
+
+_PARTICIPLE_EN = re.compile(r"ed$")
+_PARTICIPLE_FR = re.compile(r"(?:e|ee|es|ees|i|ie|is|ies|u|ue|us|ues|it|ite|its|ites|ert|erte|erts|ertes)$")
+
+
+def _participle(folded: str, lang: str) -> bool:
+    if lang == "en" and folded in _words_of("participles", "en"):
+        return True
+    return bool((_PARTICIPLE_EN if lang == "en" else _PARTICIPLE_FR).search(folded)) and len(folded) > 4
+
+
+_BE = frozenset({"was", "were", "is", "are", "been", "be", "being", "ete", "est", "sont", "etait", "etaient", "fut", "furent"})
+
+
+def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers,
+               wh: str | None) -> tuple[str | None, bool]:
+    """The verb the question turns on, and whether it is passive: the word after "who"; else, after
+    an auxiliary, a participle ("was the action interrupted", "ont été adoptées") or the verb closing
+    "did SUBJECT VERB". An inverted verb ("devaient-elles") is an auxiliary."""
+    stops = stopwords("fr") | stopwords("en")
+    seen_aux, passive = False, False
+    run: list[str] = []
+    for i in range(max(start, 0), len(toks)):
+        r, f = toks[i]
+        if i == noun_at or f in qualifiers:
+            continue
+        inverted = "-" in f and f.rsplit("-", 1)[1] in {"il", "elle", "ils", "elles", "on"}
+        content = len(f) > 2 and f not in stops and not r[:1].isupper() and not r[:1].isdigit() and not inverted
+        if wh == "who" and i == start and content and f not in aux:
+            return (None if f in light else r), False  # "who chaired…"
+        if f in aux or inverted:
+            if run:
+                break
+            seen_aux = True
+            passive = passive or f in _BE
+            continue
+        if not seen_aux:
+            continue
+        if not content:
+            if run or (lang == "en" and f in stops and f not in {"the", "a", "an", "its", "their", "this", "that"}):
+                break
+            continue
+        if f in light:
+            return None, False
+        if _participle(f, lang):
+            return r, passive
+        if lang == "fr":
+            return None, False  # French puts the participle right after its auxiliary
+        run.append(r)
+    return (run[-1] if run else None), False
+
+
+def _cities(text: str) -> list[tuple[str, str]]:
+    """Cities the text names, with their country code (resources/cities.tsv)."""
+    table = _city_table()
+    out = []
+    toks = words(text)
+    for n in (3, 2, 1):
+        for i in range(len(toks) - n + 1):
+            phrase = " ".join(_fold(t) for t in toks[i : i + n])
+            if phrase in table and toks[i][:1].isupper():
+                name = " ".join(toks[i : i + n])
+                if all(name not in c for c, _ in out):
+                    out.append((name, table[phrase]))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _city_table() -> dict[str, str]:
+    try:
+        text = resources.files("assistant.resources").joinpath("cities.tsv").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    table = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("iso2\t"):
+            continue
+        code, en, fr = (line.split("\t") + ["", ""])[:3]
+        for name in en.split("|") + fr.split("|"):
+            if name.strip():
+                table[" ".join(_fold(w) for w in words(name))] = code.strip().upper()
+    return table
+
+
+_MONTH_NAMES = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+                r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|"
+                r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?")
+# "2012-2016", "2012 to 2016", "July 2012 – August 2016", "de 2012 à 2016"
+_YEAR_RANGE = re.compile(
+    r"\b((?:19|20)\d\d)\s*(?:[-–—/]|\s(?:and|to|until|through|et|à|a|au|jusqu'en|jusqu’en|jusqu'à|jusqu’à)\s)\s*"
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th|er)?\s+)?(?:{_MONTH_NAMES}\s+)?((?:19|20)\d\d)\b", re.I)
+_SINCE = re.compile(r"\b(?:since|depuis|after|après|from)\s+(?:\w+\s+){0,2}?((?:19|20)\d\d)\b", re.I)
+_YEAR1 = re.compile(r"\b((?:19|20)\d\d)\b")
+
+
+def _year_spans(text: str, lang: str) -> list[tuple[int, int, str]]:
+    """(first, last, label) for each year or range the question names."""
+    spans: list[tuple[int, int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for m in _YEAR_RANGE.finditer(text):
+        a, b = int(m.group(1)), int(m.group(2))
+        if a <= b:
+            spans.append((a, b, m.group(0)))
+            taken.append(m.span())
+    for m in _SINCE.finditer(text):
+        if any(s <= m.start(1) < e for s, e in taken):
+            continue
+        spans.append((int(m.group(1)), tag.YEAR_MAX, m.group(0)))
+        taken.append(m.span())
+    for m in _YEAR1.finditer(text):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
+        y = int(m.group(1))
+        spans.append((y, y, m.group(1)))
+    return spans
+
+
+def _figures(text: str, lang: str) -> list[tuple[int, bool, str]]:
+    """Figures the question gives, not years: (value, approximate, as written)."""
+    lex = lexicon()
+    approx_words = _phrases(lex["approximate"], lang)
+    numbers = {_fold(k): v for k, v in lex["number_words"].get(lang, {}).items()}
+    toks = _tokens(text)
+    folded = [f for _, f in toks]
+    out = []
+    for i, (r, f) in enumerate(toks):
+        value = None
+        if re.fullmatch(r"\d+", r) and not _YEAR1.fullmatch(r):
+            value = int(r)
+        elif f in numbers and numbers[f] >= 20 and i + 1 < len(toks):
+            value = numbers[f]  # "une soixantaine de participants", "about sixty"
+        if value is None or value < 2:
+            continue
+        approx = f in numbers and not r.isdigit() or any(
+            tuple(folded[max(0, i - len(p)) : i]) == p for p in approx_words)
+        out.append((value, approx, r))
+    return out
+
+
+# -- the local contexts of the evidence ----------------------------------------------------------------
+
+
+Neighbours = Callable[[Passage], list[Passage]]
+DocumentWords = Callable[[str], frozenset[str]]
+
+
+def contexts(evidence: list[Evidence], neighbours: Neighbours | None = None,
+             document_words: DocumentWords | None = None) -> list[Context]:
+    """Each evidence passage with its heading, title, action and same-section neighbours."""
+    out = []
+    for ev in evidence:
+        p = ev.passage
+        near = [p.window or p.text]
+        near += [q.text for q in (neighbours(p) if neighbours else []) if q.section == p.section]
+        head = " ".join(x for x in (p.title, p.section or "", p.action or "") if x)
+        text = " ".join([p.text] + near)
+        years = set(tag.find_years(f"{head} {text}"))
+        for first, last, _ in _year_spans(f"{head} {text}", p.language):
+            if last - first <= 15:  # a range of activity, not a period of reference ("1990-2030")
+                years.update(range(first, last + 1))
+        out.append(Context(evidence=ev, text=text, head=head,
+                           countries=frozenset(tuple(p.action_countries) + tuple(p.countries)), years=frozenset(years),
+                           document=document_words(p.doc_id) if document_words else frozenset()))
+    return out
+
+
+@dataclass
+class _Seen:
+    """A context's words, analysed once in its language."""
+
+    stems: set[str]
+    folded: set[str]
+    numbers: list[tuple[int, int]]  # (value, token position)
+    tokens: list[str]
+
+
+def _seen(ctx: Context) -> _Seen:
+    lang = ctx.passage.language
+    full = f"{ctx.head} {ctx.text}"
+    toks = words(full)
+    stems = set(analyze(full, lang))
+    folded = {_fold(t) for t in toks}
+    numbers = _numbers_in(toks, lang)
+    return _Seen(stems=stems, folded=folded, numbers=numbers, tokens=toks)
+
+
+def _numbers_in(toks: list[str], lang: str) -> list[tuple[int, int]]:
+    words_fr = {_fold(k): v for k, v in lexicon()["number_words"]["fr"].items()}
+    words_en = {_fold(k): v for k, v in lexicon()["number_words"]["en"].items()}
+    table = {**words_en, **words_fr}
+    out = []
+    for i, t in enumerate(toks):
+        digits = re.sub(r"[.,\u00a0\u202f]", "", t)
+        if digits.isdigit() and not (len(digits) == 4 and _YEAR1.fullmatch(digits)):
+            out.append((int(digits), i))
+        elif _fold(t) in table:
+            out.append((table[_fold(t)], i))
+    return out
+
+
+# -- the checks: one small function per kind of constraint ---------------------------------------------
+
+
+def _has_term(term: str, q_lang: str, ctx: Context, seen: _Seen) -> bool:
+    stems = stems_for(term, q_lang, ctx.passage.language)
+    if stems & seen.stems or _derived(stems, seen.stems):
+        return True
+    return ctx.passage.language != q_lang and _cognate(term, seen.folded)
+
+
+COGNATE_PREFIX = 6
+
+
+def _cognate(term: str, have: set[str]) -> bool:
+    """French and English words of one Latin root share their first letters ("interrompue" /
+    "interrupted", "présidé" / "presided"): across the two languages, six of them are enough."""
+    folded = _fold(term)
+    if len(folded) < COGNATE_PREFIX + 1:
+        return False
+    prefix = folded[:COGNATE_PREFIX]
+    return any(h.startswith(prefix) for h in have)
+
+
+def check_country(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    return c.terms[0] in _about(ctx, ask)
+
+
+def _about(ctx: Context, ask: Ask) -> frozenset[str]:
+    """The countries a context is about: its action's, and the first it names (not a list in passing)."""
+    p = ctx.passage
+    if len(ask.of("country")) > 1:
+        return frozenset(p.countries) | frozenset(p.action_countries)
+    return frozenset(tuple(p.action_countries) + tuple(p.countries[:2]))
+
+
+def check_action(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    if ctx.passage.action == c.label:
+        return True
+    return any(a.name == c.label for a in tag.find_actions(f"{ctx.head} {ctx.text}"))
+
+
+def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """A name (a body, a programme) holds in its document: a report names UNODC once and then
+    reports what it said."""
+    folded = _fold(c.label)
+    if folded in seen.folded or folded.rstrip("s") in seen.folded or folded in ctx.document:
+        return True
+    if len(folded) >= 6 and any(f.startswith(folded[:6]) for f in seen.folded):
+        return True  # Mediterranean / Méditerranée, Process / Processus
+    lang = ctx.passage.language
+    return bool(stems_for(c.label, ask.info.language, lang) & seen.stems)
+
+
+def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    city, code = c.terms
+    return _fold(city) in seen.folded or all(_fold(w) in seen.folded for w in words(city)) or code in _about(ctx, ask)
+
+
+def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    first, last = c.values
+    return any(first <= y <= last for y in ctx.years)
+
+
+def check_figure(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    want = c.values[0]
+    for value, _ in seen.numbers:
+        if value == want or (c.approximate and abs(value - want) <= 0.25 * want):
+            return True
+    return False
+
+
+COUNT_REACH = 2  # words between a number and the noun it counts, at most ("5500 enfants vulnérables")
+
+
+def check_count(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """A number given with the counted noun ("22 participants"), or with a word of the same class."""
+    lang, q_lang = ctx.passage.language, ask.info.language
+    wanted = set()
+    for term in c.terms:
+        wanted |= stems_for(term, q_lang, lang)
+    if any(_fold(t) in _words_of("people_nouns", q_lang) for t in c.terms):
+        wanted |= set(analyze(" ; ".join(lexicon()["people_nouns"][lang]), lang))
+    positions = {i for _, i in seen.numbers}
+    for i, tok in enumerate(seen.tokens):
+        # The number stands with its noun: "22 participants", "une soixantaine de participants".
+        if set(analyze(tok, lang)) & wanted and any(j in positions for j in range(max(0, i - COUNT_REACH), i)):
+            return True
+    return False
+
+
+def check_money(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    return bool(_MONEY.search(ctx.text))
+
+
+def check_percent(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    return bool(_PERCENT.search(_fold(ctx.text)))
+
+
+def check_date(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    return bool(_DATE.search(ctx.text))
+
+
+def check_term(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    return _has_term(c.terms[0], ask.info.language, ctx, seen)
+
+
+CHECKS = {
+    "country": check_country,
+    "action": check_action,
+    "name": check_name,
+    "year": check_year,
+    "figure": check_figure,
+    "count": check_count,
+    "money": check_money,
+    "percent": check_percent,
+    "date": check_date,
+    "place": check_place,
+    "focus": check_term,
+    "predicate": check_term,
+}
+
+
+def states(ask: Ask, text: str, lang: str) -> bool:
+    """Whether `text` (a sentence or passage in `lang`) gives the quantity the question asks for."""
+    wanted = ask.of_any(QUANTITY_KINDS)
+    if not wanted:
+        return False
+    p = Passage(id="", doc_id="", title="", language=lang, year=None, section=None, text=text, start=0,
+                end=len(text), window="")
+    ctx = Context(evidence=Evidence(passage=p, score=0.0), text=text, head="", countries=frozenset(), years=frozenset())
+    seen = _seen(ctx)
+    return all(CHECKS[c.kind](c, ctx, seen, ask) for c in wanted)
+
+
+def coverage(info: QuestionInfo, ctx: Context, seen: _Seen) -> float:
+    """Share of the question's content words found in the context: as written, through the glossary
+    (its multi-word entries count as one concept), a synonym class, a derivation or a cognate."""
+    lang = ctx.passage.language
+    concepts = [c.get(lang, set()) for c in info.concepts]
+    by_concept = sum(1 for stems in concepts if stems & seen.stems) / len(concepts) if concepts else 0.0
+    content = [w for w in words(info.text) if analyze(w, info.language)]
+    by_word = sum(1 for w in content if _has_term(w, info.language, ctx, seen)) / len(content) if content else 0.0
+    return max(by_concept, by_word)
+
+
+def failures(ask: Ask, ctx: Context, seen: _Seen) -> list[Constraint]:
+    """The constraints this context does not meet, in the order of KINDS."""
+    failed = [c for c in ask.constraints if not CHECKS[c.kind](c, ctx, seen, ask)]
+    return sorted(failed, key=lambda c: KINDS.index(c.kind))
+
+
+def decide(ask: Ask, evidence: list[Evidence], known: Known, min_coverage: float,
+           neighbours: Neighbours | None = None, document_words: DocumentWords | None = None) -> Decision:
+    """Whether one local context of `evidence` meets every constraint of `ask`.
+
+    A two-part question is answered when each part is, each by its own context. In a comparison
+    (or a question naming several countries), each entity needs a context of its own that meets it;
+    the other constraints need one context meeting them.
+    """
+    if not evidence:
+        return Decision(False)
+    ask = _names_only(ask, known)
+    absent = _absent(ask, known)
+    if absent is not None:
+        return Decision(False, missing=absent, absent=True)
+    ctxs = contexts(evidence, neighbours, document_words)
+    seen = [_seen(c) for c in ctxs]
+    if ask.parts:
+        decisions = [_decide(_names_only(part, known), ctxs, seen, min_coverage) for part in ask.parts]
+        failed = next((d for d in decisions if not d.answerable), None)
+        about = _about_entities(ask, ctxs, seen)
+        if failed is not None:
+            failed.about = about
+            return failed
+        support = [e for d in decisions for e in d.support]
+        return Decision(True, support=list(dict.fromkeys(support)), about=about)
+    return _decide(ask, ctxs, seen, min_coverage)
+
+
+def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: float) -> Decision:
+    entities = [c for c in ask.constraints if c.kind in ENTITY_KINDS]
+    separate = ask.comparison and len(entities) > 1 or len(ask.of("country")) > 1
+    if separate:
+        rest = [c for c in ask.constraints if c.kind not in ENTITY_KINDS]
+        groups = [[e] for e in entities] + ([rest] if rest else [])
+    else:
+        groups = [ask.constraints]
+    support: list[Evidence] = []
+    for group in groups:
+        wanted = Ask(ask.info, ask.wh, group)
+        met, best = False, None
+        for n, (ctx, s) in enumerate(zip(ctxs, seen)):
+            failed = failures(wanted, ctx, s)
+            if not failed and coverage(ask.info, ctx, s) >= min_coverage:
+                met = True
+                if ctx.evidence not in support:
+                    support.append(ctx.evidence)
+            elif failed and (best is None or len(failed) < len(best)):
+                best = failed
+        if not met:
+            missing = best[0] if best else None
+            documented = [c for c in entities if not best or c not in best]
+            return Decision(False, missing=missing, documented=documented, about=_about_entities(ask, ctxs, seen))
+    return Decision(True, support=support, about=_about_entities(ask, ctxs, seen))
+
+
+def _names_only(ask: Ask, known: Known) -> Ask:
+    """The question without the capitalised words that the corpus writes as ordinary words
+    ("the Action", "Anti-Trafficking Day", "Middle East"): they are not names to look for."""
+    kept = [c for c in ask.constraints
+            if not (c.kind == "name" and not c.label.isupper() and _fold(c.label) in known.common)]
+    if len(kept) == len(ask.constraints):
+        return ask
+    return Ask(ask.info, ask.wh, kept, ask.comparison, ask.parts)
+
+
+def _about_entities(ask: Ask, ctxs: list[Context], seen: list[_Seen]) -> list[Evidence]:
+    """Evidence whose context holds the question's entities (what "related" passages should be about)."""
+    entities = [c for c in ask.constraints if c.kind in ENTITY_KINDS]
+    if not entities:
+        return [c.evidence for c in ctxs]
+    return [ctx.evidence for ctx, s in zip(ctxs, seen) if all(CHECKS[c.kind](c, ctx, s, ask) for c in entities)]
+
+
+def _absent(ask: Ask, known: Known) -> Constraint | None:
+    """An entity the whole corpus never names: a country no passage is about, an action no passage
+    belongs to, a name no document uses."""
+    known_countries, known_actions, vocabulary = known.countries, known.actions, known.vocabulary
+    for c in ask.constraints:
+        if c.kind == "country" and c.terms[0] not in known_countries:
+            return c
+        if c.kind == "action" and c.label not in known_actions:
+            return c
+        if c.kind == "name" and not _known_name(c.label, vocabulary, ask.info.language):
+            return c
+        if c.kind == "place" and not _known_name(c.terms[0], vocabulary, ask.info.language) and c.terms[1] not in known_countries:
+            return c
+    return None
+
+
+def _known_name(word: str, vocabulary: set[str], lang: str) -> bool:
+    folded = _fold(word)
+    if folded in vocabulary or folded.rstrip("s") in vocabulary or tag.find_countries(word):
+        return True
+    other = "fr" if lang == "en" else "en"
+    if any(_fold(t) in vocabulary for t in tag.expand_terms(word, other) for t in words(t)):
+        return True
+    # A name in the other language often shares its stem (Mediterranean / Méditerranée).
+    return len(folded) >= 6 and any(v.startswith(folded[:6]) for v in vocabulary)

@@ -1,0 +1,278 @@
+"""The answerability decision on hand-built passages: one test per kind of constraint and per class
+of question, in English and French. No model, no index: the decision reads words, not vectors."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import decide
+from assistant.retrieve import _fold, words
+from assistant.types import Evidence, Known, Passage
+
+
+def passage(text: str, *, lang: str = "en", title: str = "A page", section: str | None = None, countries=(),
+            action: str | None = None, action_countries=(), doc: str = "doc.txt", ordinal: int = 0) -> Passage:
+    return Passage(id=f"{doc}#{ordinal}", doc_id=doc, title=title, language=lang, year=None, section=section,
+                   text=text, start=0, end=len(text), window=text, countries=tuple(countries), action=action,
+                   action_countries=tuple(action_countries), ordinal=ordinal)
+
+
+def judge(question: str, passages: list[Passage], lang: str | None = None, extra_known: str = "") -> decide.Decision:
+    """The decision for `question` over `passages` (all of them evidence; the corpus is them plus `extra_known`)."""
+    evidence = [Evidence(passage=p, score=1.0 - n / 10, rank=n) for n, p in enumerate(passages)]
+    vocabulary = {_fold(w) for p in passages for w in words(f"{p.text} {p.title} {extra_known}")}
+    known = Known(countries=frozenset(c for p in passages for c in p.countries + p.action_countries),
+                  actions=frozenset(p.action for p in passages if p.action), vocabulary=frozenset(vocabulary))
+    return decide.decide(decide.read_question(question, lang), evidence, known, min_coverage=0.2)
+
+
+PERU_III = passage(
+    "MIEUX supported the development of intersectoral guidelines and a training manual for officials "
+    "working at the borders with Chile and Ecuador.",
+    title="MIEUX Peru III", countries=("PE", "CL", "EC"), action="MIEUX Peru III", action_countries=("PE",))
+PERU_III_FR = passage(
+    "MIEUX a soutenu l'élaboration de directives intersectorielles et d'un manuel de formation pour les "
+    "fonctionnaires travaillant aux frontières avec le Chili et l'Équateur.",
+    lang="fr", title="MIEUX Pérou III", countries=("PE", "CL", "EC"), action="MIEUX Peru III", action_countries=("PE",))
+
+
+# -- the entity is documented, the thing asked about it is not ---------------------------------------
+
+@pytest.mark.parametrize("question, lang, kind", [
+    ("What was the budget of MIEUX Peru III?", "en", "money"),
+    ("Quel était le budget de MIEUX Pérou III ?", "fr", "money"),
+    ("How much did MIEUX Peru III cost?", "en", "money"),
+    ("Combien a coûté l'action MIEUX Pérou III ?", "fr", "money"),
+])
+def test_an_amount_of_money_needs_an_amount(question, lang, kind):
+    for evidence in ([PERU_III], [PERU_III_FR]):
+        d = judge(question, evidence, lang)
+        assert not d.answerable, f"{question!r}: no amount is given, the budget is not documented"
+        assert d.missing.kind == kind, f"the missing thing is the amount: {d.missing}"
+        assert [c.kind for c in d.documented] == ["country", "action"] or "action" in [c.kind for c in d.documented], \
+            f"the action itself is documented: {d.documented}"
+    funded = passage("The action MIEUX Peru III had a budget of EUR 250,000, funded by the EU.", title="MIEUX Peru III",
+                     countries=("PE",), action="MIEUX Peru III", action_countries=("PE",))
+    assert judge(question, [funded], lang).answerable, f"{question!r}: an amount in euros answers it"
+
+
+MEETING = passage(
+    "The thematic meeting took place in Porto on 3-4 December 2015. About sixty participants from partner "
+    "countries attended, under the co-chairmanship of Portugal and Niger.",
+    title="Rabat Process thematic meeting, Porto 2015", countries=("PT", "NE"))
+MEETING_FR = passage(
+    "La réunion thématique s'est tenue à Porto les 3 et 4 décembre 2015. Une soixantaine de participants "
+    "des pays partenaires y ont assisté, sous la coprésidence du Portugal et du Niger.",
+    lang="fr", title="Processus de Rabat, réunion thématique, Porto 2015", countries=("PT", "NE"))
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("Who signed the final declaration of the Porto meeting?", "en"),
+    ("Qui a signé la déclaration finale de la réunion de Porto ?", "fr"),
+    ("What was decided at the Porto meeting?", "en"),
+    ("Qu'a-t-il été décidé lors de la réunion de Porto ?", "fr"),
+    ("Which recommendations were adopted at the Porto meeting?", "en"),
+    ("Quelles recommandations ont été adoptées à la réunion de Porto ?", "fr"),
+])
+def test_what_the_question_turns_on_must_be_in_the_context(question, lang):
+    # The meeting is documented (place, date, participants, chairs), not what was signed, decided or adopted.
+    for evidence in ([MEETING], [MEETING_FR]):
+        d = judge(question, evidence, lang)
+        assert not d.answerable, f"{question!r} is not answered by {evidence[0].text[:60]!r}"
+        assert d.missing.kind in ("predicate", "focus"), f"the missing thing is what is asked: {d.missing}"
+        assert any(c.kind == "place" for c in d.documented), f"Porto itself is documented: {d.documented}"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("Who chaired the Porto meeting?", "en"),
+    ("Qui a présidé la réunion de Porto ?", "fr"),
+    ("Who co-chaired the 2015 meeting in Porto?", "en"),
+])
+def test_who_chaired_is_answered_by_a_chairmanship(question, lang):
+    # "chaired" / "présidé" and "co-chairmanship" / "coprésidence" are one root, across languages too.
+    for evidence in ([MEETING], [MEETING_FR]):
+        assert judge(question, evidence, lang).answerable, f"{question!r} is answered by {evidence[0].text[-60:]!r}"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("Why was the MIEUX Peru III action interrupted?", "en"),
+    ("Pourquoi l'action MIEUX Pérou III a-t-elle été interrompue ?", "fr"),
+    ("Why did MIEUX stop its work in Peru?", "en"),
+])
+def test_a_false_premise_is_declined(question, lang):
+    for evidence in ([PERU_III], [PERU_III_FR]):
+        d = judge(question, evidence, lang)
+        assert not d.answerable, f"{question!r}: nothing was interrupted or stopped"
+        assert d.missing.kind == "predicate", f"the event asked about is missing: {d.missing}"
+    stopped = passage("MIEUX Peru III was interrupted in 2019 because of the pandemic.", title="MIEUX Peru III",
+                      countries=("PE",), action="MIEUX Peru III", action_countries=("PE",))
+    if "interrupt" in question or "interromp" in question:
+        assert judge(question, [stopped], lang).answerable, "a passage that says so answers it"
+
+
+# -- each constraint holds somewhere, never together ---------------------------------------------------
+
+def test_constraints_must_hold_in_one_local_context():
+    jordan = passage("In Jordan, MIEUX helped two shelters for victims of trafficking draft their procedures.",
+                     countries=("JO",), doc="a.txt")
+    year = passage("In 2019 the annual report counted 15 new actions in Latin America.", doc="b.txt")
+    for q, lang in [("What did MIEUX do for shelters in Jordan in 2019?", "en"),
+                    ("Qu'a fait MIEUX pour les refuges en Jordanie en 2019 ?", "fr")]:
+        d = judge(q, [jordan, year], lang)
+        assert not d.answerable, f"{q!r}: Jordan and 2019 are in two unrelated passages"
+        assert d.missing.kind == "year", f"the year is what the Jordan passage lacks: {d.missing}"
+    dated = passage("In 2019, in Jordan, MIEUX helped two shelters draft their procedures.", countries=("JO",))
+    assert judge("What did MIEUX do for shelters in Jordan in 2019?", [dated, year], "en").answerable, \
+        "one passage holding both answers"
+
+
+def test_a_count_needs_a_number_of_the_counted_thing():
+    q_en, q_fr = "How many shelters did MIEUX support in Jordan?", "Combien de refuges MIEUX a-t-il soutenus en Jordanie ?"
+    vague = passage("In Jordan, MIEUX supported shelters for victims of trafficking in Amman.", countries=("JO",))
+    counted = passage("In Jordan, MIEUX supported two shelters for victims of trafficking.", countries=("JO",))
+    counted_fr = passage("En Jordanie, MIEUX a soutenu deux refuges pour les victimes de la traite.", lang="fr",
+                         countries=("JO",))
+    for q, lang in [(q_en, "en"), (q_fr, "fr")]:
+        d = judge(q, [vague], lang)
+        assert not d.answerable and d.missing.kind == "count", f"{q!r}: no number of shelters is given ({d.missing})"
+        assert judge(q, [counted], lang).answerable, f"{q!r}: 'two shelters' answers"
+        assert judge(q, [counted_fr], lang).answerable, f"{q!r}: 'deux refuges' answers"
+
+
+# -- the same content in other words: these are answered ----------------------------------------------
+
+@pytest.mark.parametrize("question, lang", [
+    ("How many people attended the Porto meeting?", "en"),
+    ("How many individuals took part in the Porto meeting?", "en"),
+    ("Combien de personnes ont assisté à la réunion de Porto ?", "fr"),
+    ("En 2015, combien de personnes ont participé à la réunion de Porto ?", "fr"),
+    ("In 2015, how many people attended the gathering in Porto?", "en"),
+])
+def test_a_count_of_people_is_answered_by_any_word_for_people(question, lang):
+    # "About sixty participants" / "Une soixantaine de participants": people, counted approximately.
+    for evidence in ([MEETING], [MEETING_FR]):
+        d = judge(question, evidence, lang)
+        assert d.answerable, f"{question!r} is answered by the participants' number: {d.missing}"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("Did more than 50 participants attend the Porto meeting?", "en"),
+    ("Une soixantaine de personnes ont-elles participé à la réunion de Porto ?", "fr"),
+])
+def test_approximate_figures_match_near_figures(question, lang):
+    for evidence in ([MEETING], [MEETING_FR]):
+        assert judge(question, evidence, lang).answerable, f"{question!r}: about sixty is near the figure asked"
+    d = judge("Did 500 participants attend the Porto meeting?", [MEETING], "en")
+    assert not d.answerable and d.missing.kind == "figure", f"500 is not about sixty: {d.missing}"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("How were border officials in Lima trained?", "en"),
+    ("Comment les fonctionnaires péruviens ont-ils été formés ?", "fr"),
+    ("What did the Peruvian authorities receive from MIEUX?", "en"),
+])
+def test_a_country_named_by_its_city_or_demonym(question, lang):
+    for evidence in ([PERU_III], [PERU_III_FR]):
+        d = judge(question, evidence, lang)
+        assert d.answerable, f"{question!r}: Lima and 'Peruvian' stand for Peru: {d.missing}"
+    d = judge("How were border officials in Amman trained?", [PERU_III], "en")
+    assert not d.answerable, f"Amman is Jordan's, not Peru's: {d.missing}"
+
+
+@pytest.mark.parametrize("question, lang, answerable", [
+    ("What did MIEUX do in Peru in 2014?", "en", True),
+    ("Qu'a fait MIEUX au Pérou en 2014 ?", "fr", True),
+    ("What did MIEUX do in Peru between 2013 and 2015?", "en", True),
+    ("What did MIEUX do in Peru since 2010?", "en", True),
+    ("What did MIEUX do in Peru in 2018?", "en", False),
+])
+def test_a_year_inside_a_range_written_with_months(question, lang, answerable):
+    action = passage("The action ran from July 2012 – August 2016 and trained prosecutors in Peru.",
+                     countries=("PE",), title="MIEUX Peru I")
+    d = judge(question, [action], lang)
+    assert d.answerable is answerable, f"{question!r} against July 2012 – August 2016: {d.missing}"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("What measures did MIEUX take against trafficking?", "en"),
+    ("What publications did MIEUX release?", "en"),
+    ("Quels livrables l'action a-t-elle produits ?", "fr"),
+    ("What share of the requests came from Africa?", "en"),
+    ("What was the main outcome of the action?", "en"),
+])
+def test_synonyms_and_derivations_of_the_asked_noun(question, lang):
+    sources = [
+        passage("MIEUX carried out a series of activities against trafficking in human beings."),
+        passage("En 2018, MIEUX a publié un guide sur la traite des personnes.", lang="fr"),
+        passage("The action's outputs were a handbook and a training curriculum."),
+        passage("In total, 46 % of the requests for assistance came from Africa."),
+        passage("The results of the action were a national referral mechanism and trained staff."),
+    ]
+    extra = "MIEUX Africa"
+    d = judge(question, sources, lang, extra_known=extra)
+    assert d.answerable, f"{question!r} is answered in other words: {d.missing}"
+
+
+def test_an_absent_entity_is_named():
+    d = judge("What did MIEUX do in Norway in 2030?", [PERU_III], "en")
+    assert not d.answerable and d.absent and d.missing.label == "Norway", f"Norway is nowhere: {d.missing}"
+    d = judge("Qu'a fait MIEUX lors de la réunion de Dakar ?", [MEETING_FR], "fr")
+    assert not d.answerable and d.absent and d.missing.label == "Dakar", f"Dakar is nowhere: {d.missing}"
+    d = judge("What were the results of the action MIEUX Peru V?", [PERU_III], "en")
+    assert not d.answerable and d.absent and d.missing.kind == "action", f"Peru V does not exist: {d.missing}"
+
+
+# -- reading questions ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, lang, wh", [
+    ("In 2018, how many participants attended?", "en", "count"),
+    ("En 2019, combien d'agents ont été formés ?", "fr", "count"),
+    ("What was the total number of participants?", "en", "count"),
+    ("Which officials who were trained in Tacna took part?", "en", "which"),
+    ("Les agents qui ont été formés à Tacna, que font-ils ?", "fr", "which"),
+])
+def test_the_question_word_is_found_anywhere_but_relatives_are_not_questions(question, lang, wh):
+    assert decide.read_question(question, lang).wh == wh, f"{question!r} asks '{wh}'"
+
+
+@pytest.mark.parametrize("question, lang, label", [
+    ("What was the total budget of the action?", "en", "budget"),
+    ("What were the main recommendations of the meeting?", "en", "recommendations"),
+    ("Quelles ont été les principales conclusions de la réunion ?", "fr", "conclusions"),
+    ("What kind of training did the officials receive?", "en", "training"),
+])
+def test_an_adjective_before_the_asked_noun_is_skipped(question, lang, label):
+    asked = [c.label for c in decide.read_question(question, lang).constraints if c.kind in ("focus", "money")]
+    assert asked == [label], f"{question!r} asks for {label!r}: {asked}"
+
+
+def test_the_lexicon_examples_read_as_stated():
+    lex = decide.lexicon()
+    for question, wh in lex["wh"]["examples"]:
+        lang = "fr" if any(ch in question for ch in "éèàç") or question.split()[0] in ("Qui", "Pourquoi", "Quelle", "Comment", "En") else "en"
+        assert decide.read_question(question, lang).wh == wh, f"resources/question.toml: {question!r} is a '{wh}' question"
+    for question, verb in lex["light_verbs"]["examples"]:
+        lang = "fr" if question.split()[0] in ("Qu'a", "Qui", "Pourquoi", "Quelles") else "en"
+        got = [c.label for c in decide.read_question(question, lang).constraints if c.kind == "predicate"]
+        assert got == ([verb] if verb else []), f"resources/question.toml: {question!r} turns on {verb!r}, got {got}"
+    for question, noun in lex["qualifiers"]["examples"]:
+        lang = "fr" if question.split()[0] in ("Quelles", "Quel") else "en"
+        got = [c.label for c in decide.read_question(question, lang).constraints if c.kind in ("focus", "money")]
+        assert got == [noun], f"resources/question.toml: {question!r} asks for {noun!r}, got {got}"
+
+
+def test_the_synonym_examples_match():
+    for cls, en, fr, example in [(r[0], r[1], r[2], None) for r in decide.synonym_rows()]:
+        assert en and fr, f"resources/synonyms.tsv row {cls!r} has both languages"
+    text = (decide.resources.files("assistant.resources") / "synonyms.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") or line.startswith("class\t") or not line.strip():
+            continue
+        cls, _, _, example = line.split("\t")
+        word, source = (x.strip() for x in example.split("=>"))
+        q_lang = "en" if any(word in row[1] for row in decide.synonym_rows() if row[0] == cls) else "fr"
+        s_lang = "fr" if any(ch in source for ch in "éèàçô") or source.split()[0] in ("la", "le", "les", "l'objectif", "sous", "pays", "financé", "signature", "Les", "Enseignements") else "en"
+        p = passage(source, lang=s_lang)
+        ctx = decide.contexts([Evidence(passage=p, score=1.0)])[0]
+        seen = decide._seen(ctx)
+        assert decide._has_term(word, q_lang, ctx, seen), f"resources/synonyms.tsv {cls}: {word!r} must match {source!r}"
