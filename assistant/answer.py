@@ -115,10 +115,12 @@ def abstention_message(lang: str, decision: decide.Decision) -> str:
     missing = decision.missing
     if missing is None:
         return prompts.text(lang, "labels.abstain_generic")
-    if decision.absent or not decision.documented or missing.kind in decide.ENTITY_KINDS:
+    if decision.absent or (not decision.documented and missing.kind in decide.ENTITY_KINDS):
         return prompts.text(lang, "labels.abstain", topic=prompts.text(lang, f"reasons.{missing.kind}", what=missing.label))
-    entities = ", ".join(c.label for c in decision.documented)
     gap = prompts.text(lang, f"gaps.{missing.kind}", what=missing.label, article=missing.article or "")
+    if not decision.documented:
+        return prompts.text(lang, "labels.missing", gap=gap)
+    entities = ", ".join(c.label for c in decision.documented)
     return prompts.text(lang, "labels.documented_but", entities=entities, gap=gap)
 
 

@@ -73,6 +73,7 @@ class Context:
     countries: frozenset[str]
     years: frozenset[int]
     document: frozenset[str] = frozenset()  # folded words of the whole document
+    own_years: frozenset[int] = frozenset()  # years of the passage itself and its heading
 
     @property
     def passage(self) -> Passage:
@@ -163,7 +164,10 @@ _MONEY = re.compile(
     r"(?:€|\$|£|\b(?:eur|euros?|usd|us\$|dollars?|francs?|fcfa|cfa|gbp|chf)\b)\s?\d|"
     r"\d[\d\s.,]*\s?(?:€|\$|£|\b(?:eur|euros?|usd|dollars?|francs?|fcfa|cfa|gbp|chf|millions? d'euros|million euros)\b)",
     re.IGNORECASE)
-_DATE = re.compile(r"\b(?:19|20)\d\d\b")
+_DAY_MONTH = (r"\b\d{1,2}(?:st|nd|rd|th|er)?\s+(?:january|february|march|april|may|june|july|august|september|october|"
+              r"november|december|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|"
+              r"novembre|décembre|decembre)\b")
+_DATE = re.compile(rf"\b(?:19|20)\d\d\b|{_DAY_MONTH}", re.IGNORECASE)
 
 
 def _tokens(question: str) -> list[tuple[str, str]]:
@@ -256,14 +260,16 @@ def _read(info: QuestionInfo) -> Ask:
         out.append(Constraint("country", tag.country_label(code, lang), terms=(code,)))
     # A city stands for itself or for its country: "the Porto meeting" is met by a report that
     # names Porto, "officials in Lima" by passages about Peru.
-    cities = _cities(text)
+    cities = tag.find_cities(text)
     for city, code in cities:
         out.append(Constraint("place", city, terms=(city, code)))
     for action in tag.find_actions(text):
         if action.kind != "plan":
             out.append(Constraint("action", action.name, terms=(action.name,)))
     for name in _names(text, toks, lang, ask, cities):
-        out.append(Constraint("name", name, terms=(name,)))
+        out.append(Constraint("name", name, terms=tuple(words(name))))
+
+    ask.comparison = ask.comparison or _coordinated(text, ask)
 
     # Time: years, and ranges ("between 2012 and 2016", "since 2008").
     for first, last, label in _year_spans(text, lang):
@@ -310,6 +316,24 @@ def _number_words(lang: str) -> frozenset[str]:
     return frozenset(_fold(k) for k in lexicon()["number_words"].get(lang, {}))
 
 
+def _coordinated(text: str, ask: Ask) -> bool:
+    """Whether "and" / "et" joins two of the entities the question names ("in MIEUX's work and at the
+    Lagos meeting", "le rapport 2018 et la fiche de l'action Pérou I"): each is then its own source."""
+    spots = []
+    low = text.lower()
+    for c in ask.constraints:
+        if c.kind in ENTITY_KINDS:
+            at = low.find(c.label.lower())
+            if at >= 0:
+                spots.append((at, at + len(c.label)))
+    spots.sort()
+    for (a0, a1), (b0, _) in zip(spots, spots[1:]):
+        between = low[a1:b0]
+        if re.search(r"\b(?:and|et)\b", between) and len(between.split()) <= 8:
+            return True
+    return False
+
+
 def _is_comparison(folded: list[str], lang: str) -> bool:
     return any(_find(folded, phrase) >= 0 for phrase in _phrases(lexicon()["comparison"], lang))
 
@@ -324,7 +348,7 @@ def _split_parts(text: str, lang: str) -> list[str]:
     joiners = {"and", "et"}
     wh, w0, w1 = _wh(text, lang, folded)
     for i, f in enumerate(folded):
-        if f not in joiners or i <= max(w1, 0) + 1:
+        if f not in joiners or i < 3:
             continue
         if any(tuple(folded[i + 1 : i + 1 + len(p)]) == p for p in seconds):
             # Cut the text where the joiner stands.
@@ -346,8 +370,9 @@ def _offset_of(text: str, toks: list[tuple[str, str]], index: int) -> int:
 
 
 def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
-    """Capitalised words that name something (a body, a programme, a process), not those that
-    start the question, countries, cities, months, action names or question words."""
+    """Names (a body, a programme, a process): runs of capitalised words ("Middle East", "European
+    Commission"), not the word that starts the question, countries, demonyms, cities, months, action
+    names or question words."""
     stops = stopwords("fr") | stopwords("en")
     folded = [f for _, f in toks]
     starts = _clause_starts(text, folded)
@@ -357,13 +382,19 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     city_words = {_fold(w) for city, _ in cities for w in words(city)}
     question_words = {p for ph in _phrases(lexicon()["wh"]["which"], lang) for p in ph}
     out: list[str] = []
-    for i, (r, f) in enumerate(toks):
-        if i in starts or not r[:1].isupper() or len(f) < 3 or f in stops:
+    run: list[str] = []
+    for i, (r, f) in enumerate(toks + [("", "")]):
+        name_like = (r[:1].isupper() and i not in starts and len(f) >= 2 and f not in stops
+                     and f not in action_words | country_words | city_words | question_words and f not in _MONTHS
+                     and not tag.find_countries(r) and not tag.is_demonym(r))
+        if name_like:
+            run.append(r)
             continue
-        if f in action_words | country_words | city_words | question_words or f in _MONTHS or tag.find_countries(r):
-            continue
-        if r not in out:
-            out.append(r)
+        if run:
+            name = " ".join(run)
+            if (len(run) > 1 or len(_fold(name)) >= 3) and name not in out:
+                out.append(name)
+            run = []
     return out
 
 
@@ -372,11 +403,20 @@ _MONTHS = frozenset(
     "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split())
 
 
+_COPULAS = frozenset({"was", "were", "is", "are", "been", "be", "etait", "etaient", "est", "sont", "ete", "fut", "seront", "sera"})
+_FRENCH_NOUN_ASKERS = frozenset({"quel", "quelle", "quels", "quelles", "lequel", "laquelle", "lesquels", "lesquelles",
+                                 "combien", "nombre"})
+
+
 def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[str | None, int, str]:
-    """The noun a question word asks about: "What was the (total) budget of…" -> budget; English
-    puts adjectives before it ("What common lessons…" -> lessons), French after ("Quelles limites de
-    taille…" -> limites)."""
+    """The noun a question word asks about: "What was the (total) budget of…" -> budget. English
+    puts adjectives and coordinated nouns first ("What size and duration limits…" -> limits) and
+    asks no noun after "did" ("what did it find"); French puts the noun first ("Quelles limites de
+    taille…" -> limites) and only after "quel" ("En quoi consiste…" asks none)."""
     stops = stopwords("fr") | stopwords("en")
+    if lang == "fr" and start > 0 and toks[start - 1][1] not in _FRENCH_NOUN_ASKERS and \
+            not any(f in _FRENCH_NOUN_ASKERS for _, f in toks[max(0, start - 3):start]):
+        return None, -1, ""
     article = ""
     after_aux = False
     found: tuple[str, int] | None = None
@@ -385,21 +425,23 @@ def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[st
         if f in ("le", "la", "les", "l") and lang == "fr":
             article = {"l": "l'"}.get(f, f + " ")
         if f in aux:
-            if found:
-                break
+            if found or (lang == "en" and f not in _COPULAS):
+                break  # "What lessons did…" ends the noun; "What did it find" has none
             after_aux = True
             continue
+        if found and lang == "en" and f in ("and", "or"):
+            continue  # "size and duration limits"
         skip = f in stops or f in qualifiers or len(f) < 3 or f in {"of", "de", "des", "du", "d"}
         if skip:
             if found:
                 break
             continue
-        if tag.find_countries(r) and not found:
+        if (tag.find_countries(r) or tag.is_demonym(r)) and not found:
             continue  # "What French law…": the demonym qualifies the noun
         if r[:1].isupper() or r[:1].isdigit():
             break
-        if (after_aux or found) and (_participle(f, lang) or f in light):
-            break  # "What did MIEUX do", "What was decided": no noun; "how many people attended": the verb
+        if (after_aux or found or lang == "en") and (_participle(f, lang) or f in light):
+            break  # "What was decided", "what replaced…": the verb is asked; "how many people attended"
         found = (r, i)
         if lang == "fr":
             break
@@ -436,11 +478,12 @@ _BE = frozenset({"was", "were", "is", "are", "been", "be", "being", "ete", "est"
 def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers,
                wh: str | None) -> tuple[str | None, bool]:
     """The verb the question turns on, and whether it is passive: the word after "who"; else, after
-    an auxiliary, a participle ("was the action interrupted", "ont été adoptées") or the verb closing
-    "did SUBJECT VERB". An inverted verb ("devaient-elles") is an auxiliary."""
+    an auxiliary, a participle ("was the MIEUX action in Thailand interrupted", "ont été adoptées") or
+    the verb closing "did SUBJECT VERB". An inverted verb ("devaient-elles") is an auxiliary."""
     stops = stopwords("fr") | stopwords("en")
     seen_aux, passive = False, False
     run: list[str] = []
+    run_closed = False
     for i in range(max(start, 0), len(toks)):
         r, f = toks[i]
         if i == noun_at or f in qualifiers:
@@ -451,56 +494,28 @@ def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers
             return (None if f in light else r), False  # "who chaired…"
         if f in aux or inverted:
             if run:
-                break
+                run_closed = True
+            passive = passive or f in _BE  # "was adopted", "ont été adoptées", "has been signed"
             seen_aux = True
-            passive = passive or f in _BE
             continue
         if not seen_aux:
             continue
-        if not content:
-            if run or (lang == "en" and f in stops and f not in {"the", "a", "an", "its", "their", "this", "that"}):
-                break
-            continue
-        if f in light:
-            return None, False
-        if _participle(f, lang):
-            return r, passive
+        if content and _participle(f, lang):
+            # English keeps the participle after the subject, however long ("was the action in Thailand
+            # cancelled"); French right after its auxiliary.
+            return (None if f in light else r), passive
         if lang == "fr":
-            return None, False  # French puts the participle right after its auxiliary
-        run.append(r)
-    return (run[-1] if run else None), False
-
-
-def _cities(text: str) -> list[tuple[str, str]]:
-    """Cities the text names, with their country code (resources/cities.tsv)."""
-    table = _city_table()
-    out = []
-    toks = words(text)
-    for n in (3, 2, 1):
-        for i in range(len(toks) - n + 1):
-            phrase = " ".join(_fold(t) for t in toks[i : i + n])
-            if phrase in table and toks[i][:1].isupper():
-                name = " ".join(toks[i : i + n])
-                if all(name not in c for c, _ in out):
-                    out.append((name, table[phrase]))
-    return out
-
-
-@lru_cache(maxsize=1)
-def _city_table() -> dict[str, str]:
-    try:
-        text = resources.files("assistant.resources").joinpath("cities.tsv").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    table = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("iso2\t"):
+            if content:
+                return None, False
             continue
-        code, en, fr = (line.split("\t") + ["", ""])[:3]
-        for name in en.split("|") + fr.split("|"):
-            if name.strip():
-                table[" ".join(_fold(w) for w in words(name))] = code.strip().upper()
-    return table
+        if content and not run_closed:
+            if f in light:
+                run_closed = True
+            else:
+                run.append(r)
+        elif run:
+            run_closed = True
+    return (run[-1] if run else None), False
 
 
 _MONTH_NAMES = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -575,14 +590,20 @@ def contexts(evidence: list[Evidence], neighbours: Neighbours | None = None,
         near += [q.text for q in (neighbours(p) if neighbours else []) if q.section == p.section]
         head = " ".join(x for x in (p.title, p.section or "", p.action or "") if x)
         text = " ".join([p.text] + near)
-        years = set(tag.find_years(f"{head} {text}"))
-        for first, last, _ in _year_spans(f"{head} {text}", p.language):
-            if last - first <= 15:  # a range of activity, not a period of reference ("1990-2030")
-                years.update(range(first, last + 1))
+        years = _years_in(f"{head} {text}", p.language)
         out.append(Context(evidence=ev, text=text, head=head,
                            countries=frozenset(tuple(p.action_countries) + tuple(p.countries)), years=frozenset(years),
-                           document=document_words(p.doc_id) if document_words else frozenset()))
+                           document=document_words(p.doc_id) if document_words else frozenset(),
+                           own_years=frozenset(_years_in(f"{head} {p.text}", p.language))))
     return out
+
+
+def _years_in(text: str, lang: str) -> set[int]:
+    years = set(tag.find_years(text))
+    for first, last, _ in _year_spans(text, lang):
+        if last - first <= 15:  # a range of activity, not a period of reference ("1990-2030")
+            years.update(range(first, last + 1))
+    return years
 
 
 @dataclass
@@ -634,12 +655,16 @@ COGNATE_PREFIX = 6
 
 def _cognate(term: str, have: set[str]) -> bool:
     """French and English words of one Latin root share their first letters ("interrompue" /
-    "interrupted", "présidé" / "presided"): across the two languages, six of them are enough."""
+    "interrupted", "présidé" / "presided", "projets" / "projects"): across the two languages, six of
+    them, or all but the last of a shorter word."""
     folded = _fold(term)
-    if len(folded) < COGNATE_PREFIX + 1:
+    if len(folded) < 5:
         return False
-    prefix = folded[:COGNATE_PREFIX]
-    return any(h.startswith(prefix) for h in have)
+    for h in have:
+        need = min(COGNATE_PREFIX, min(len(folded), len(h)) - 1)
+        if need >= 4 and h[:need] == folded[:need]:
+            return True
+    return False
 
 
 def check_country(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -662,14 +687,20 @@ def check_action(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A name (a body, a programme) holds in its document: a report names UNODC once and then
-    reports what it said."""
-    folded = _fold(c.label)
-    if folded in seen.folded or folded.rstrip("s") in seen.folded or folded in ctx.document:
-        return True
-    if len(folded) >= 6 and any(f.startswith(folded[:6]) for f in seen.folded):
-        return True  # Mediterranean / Méditerranée, Process / Processus
+    reports what it said. Each distinctive word of a multi-word name must be there, as written,
+    translated (Mediterranean / Méditerranée) or as a plural."""
+    have = seen.folded | ctx.document
     lang = ctx.passage.language
-    return bool(stems_for(c.label, ask.info.language, lang) & seen.stems)
+    for word in c.terms:
+        folded = _fold(word)
+        if folded in have or folded.rstrip("s") in have:
+            continue
+        if len(folded) >= 6 and any(f.startswith(folded[:6]) for f in have):
+            continue  # Mediterranean / Méditerranée, Process / Processus
+        if stems_for(word, ask.info.language, lang) & seen.stems:
+            continue
+        return False
+    return True
 
 
 def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -678,8 +709,13 @@ def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """A year of the span in the context; for a quantity ("how many … in 2019"), in the passage or
+    its heading, where the figure is given, not in the passages around it."""
     first, last = c.values
-    return any(first <= y <= last for y in ctx.years)
+    years = ctx.years
+    if ask.of_any(QUANTITY_KINDS + ("figure",)):
+        years = ctx.own_years
+    return any(first <= y <= last for y in years)
 
 
 def check_figure(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -793,8 +829,10 @@ def decide(ask: Ask, evidence: list[Evidence], known: Known, min_coverage: float
         if failed is not None:
             failed.about = about
             return failed
-        support = [e for d in decisions for e in d.support]
-        return Decision(True, support=list(dict.fromkeys(support)), about=about)
+        support: list[Evidence] = []
+        for d in decisions:
+            support += [e for e in d.support if all(e.passage.id != x.passage.id for x in support)]
+        return Decision(True, support=support, about=about)
     return _decide(ask, ctxs, seen, min_coverage)
 
 
@@ -828,9 +866,16 @@ def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: floa
 def _names_only(ask: Ask, known: Known) -> Ask:
     """The question without the capitalised words that the corpus writes as ordinary words
     ("the Action", "Anti-Trafficking Day", "Middle East"): they are not names to look for."""
-    kept = [c for c in ask.constraints
-            if not (c.kind == "name" and not c.label.isupper() and _fold(c.label) in known.common)]
-    if len(kept) == len(ask.constraints):
+    kept = []
+    for c in ask.constraints:
+        if c.kind == "name":
+            distinctive = [w for w in words(c.label) if w.isupper() or _fold(w) not in known.common]
+            if not distinctive:
+                continue
+            if len(distinctive) < len(words(c.label)):
+                c = Constraint("name", c.label, terms=tuple(distinctive))
+        kept.append(c)
+    if kept == ask.constraints:
         return ask
     return Ask(ask.info, ask.wh, kept, ask.comparison, ask.parts)
 
@@ -852,7 +897,7 @@ def _absent(ask: Ask, known: Known) -> Constraint | None:
             return c
         if c.kind == "action" and c.label not in known_actions:
             return c
-        if c.kind == "name" and not _known_name(c.label, vocabulary, ask.info.language):
+        if c.kind == "name" and not all(_known_name(w, vocabulary, ask.info.language) for w in c.terms):
             return c
         if c.kind == "place" and not _known_name(c.terms[0], vocabulary, ask.info.language) and c.terms[1] not in known_countries:
             return c

@@ -133,6 +133,8 @@ class QuestionInfo:
     translated: str = ""
     # Stems, in both languages, of the nouns naming the kind of answer asked for (lessons, étapes…).
     kinds: frozenset[str] = frozenset()
+    # The cities the question names, with their countries ("officials in Lima" -> ("Lima", "PE")).
+    places: tuple[tuple[str, str], ...] = ()
 
 
 def detect_language(text: str) -> str:
@@ -154,6 +156,7 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
     shared = [_fold(w) for w in words(question) if w[:1].isupper() or w.isdigit() or w.isupper()]
     shared = [w for w in shared if w not in stopwords("fr") and w not in stopwords("en")]
     foreign = analyze(" ; ".join(expansions), other) + [s for s in shared]
+    places = tuple(tag.find_cities(question))
     return QuestionInfo(
         text=question,
         language=lang,
@@ -164,6 +167,7 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
         concepts=_concepts(question, lang, other, translated),
         translated=_code_switched(question, translated),
         kinds=_answer_kinds(question, lang, other, translated),
+        places=places,
     )
 
 
@@ -336,7 +340,14 @@ class Retriever:
             mixed = (1 - cfg.translated_weight) * qvec + cfg.translated_weight * self._query_vector(info.translated)
             other_vec = mixed / (np.linalg.norm(mixed) or 1.0)
             dense = np.where(self.language == other, self.vectors @ other_vec, dense)
-        lexical = self.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
+        # A city the corpus never names stands for its country ("officials in Lima": passages about
+        # Peru); one it names (a meeting's venue) is found by its name.
+        unnamed = [code for city, code in info.places if _fold(city) not in self.vocabulary]
+        terms = info.terms.get("fr", []) + info.terms.get("en", [])
+        for code in unnamed:
+            names = tag.country_names(code)
+            terms += analyze(" ; ".join(names.get("fr", [])), "fr") + analyze(" ; ".join(names.get("en", [])), "en")
+        lexical = self.bm25.scores(terms)
         fused = np.full(len(self.passages), -np.inf)
         for lang in self.languages(filters):
             in_lang = self.language == lang
@@ -358,8 +369,8 @@ class Retriever:
             for i in np.where(np.isfinite(fused))[0]:
                 if info.kinds & self.section_terms[i]:
                     fused[i] += cfg.section_boost
-        if info.countries and cfg.country_boost:
-            wanted = set(info.countries)
+        if (info.countries or unnamed) and cfg.country_boost:
+            wanted = set(info.countries) | set(unnamed)
             for i in np.where(np.isfinite(fused))[0]:
                 if wanted & set(self.passages[i].countries):
                     fused[i] += cfg.country_boost

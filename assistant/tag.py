@@ -508,6 +508,21 @@ def _demonyms() -> list[tuple[str, str, str]]:
     return french + english
 
 
+@lru_cache(maxsize=1)
+def _demonym_words() -> frozenset[str]:
+    return frozenset(fold(word) for _, word, _ in _demonyms())
+
+
+def is_demonym(word: str) -> bool:
+    """Whether `word` is a demonym in either language ("French", "péruviens"), even where
+    `find_countries` does not read it as a country (a language name, a surname).
+
+    >>> is_demonym("French"), is_demonym("Peruvian"), is_demonym("Porto")
+    (True, True, False)
+    """
+    return fold(word) in _demonym_words()
+
+
 def _uninvert(name: str) -> str:
     """'Iran, Islamic Republic of' -> 'Islamic Republic of Iran'; lists ('A, B and C') stay."""
     name = re.sub(r"\s*\([^)]*\)", "", name).strip()
@@ -685,6 +700,40 @@ def find_years(text: str) -> tuple[int, ...]:
             if YEAR_MIN <= last <= YEAR_MAX and m.group(2) and len(m.group(2)) == 4:
                 years[last] = None
     return tuple(years)
+
+
+# ---------------------------------------------------------------------------
+# Cities: a city named in a question stands for its country ("officials in Lima")
+# ---------------------------------------------------------------------------
+
+def find_cities(text: str) -> list[tuple[str, str]]:
+    """Cities the text names, with their country code (resources/cities.tsv)."""
+    table = _city_table()
+    out = []
+    toks = _WORD.findall(text)
+    for n in (3, 2, 1):
+        for i in range(len(toks) - n + 1):
+            phrase = " ".join(fold(t) for t in toks[i : i + n])
+            if phrase in table and toks[i][:1].isupper():
+                name = " ".join(toks[i : i + n])
+                if all(name not in c for c, _ in out):
+                    out.append((name, table[phrase]))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _city_table() -> dict[str, str]:
+    text = (Path(__file__).parent / "resources" / "cities.tsv").read_text(encoding="utf-8")
+    table = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("iso2\t"):
+            continue
+        code, en, fr = (line.split("\t") + ["", ""])[:3]
+        for name in en.split("|") + fr.split("|"):
+            if name.strip():
+                table[" ".join(fold(w) for w in _WORD.findall(name))] = code.strip().upper()
+    return table
+
 
 
 # ---------------------------------------------------------------------------

@@ -59,56 +59,31 @@ def test_english_question_finds_french_only_evidence(shipped):
     assert "seeds/001_1b1519af3c0dff5a.txt" in sources, f"it cites the French Objective 9 text: {sources}"
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "What did MIEUX do in Norway in 2030?",
-        "How did Bolivia adapt its training under MIEUX?",
-        "Comment le Mali a-t-il adapté sa formation de lutte contre le trafic de migrants avec MIEUX ?",
-        "How many agents were trained in Tacna in 2022?",
-        "What were the results of the MIEUX action Peru V?",
-    ],
-)
-def test_abstains_on_questions_close_to_real_content(shipped, question):
+# Each class of question the corpus does not answer, in both languages, asked of the real index;
+# the abstention says in plain words what is documented and what is missing.
+@pytest.mark.parametrize("question, opening, names", [
+    ("What did MIEUX do in Iceland?", "The corpus does not document", "Iceland"),
+    ("Qu'a fait MIEUX en Islande ?", "Le corpus ne documente pas", "Islande"),
+    ("What was the budget of the MIEUX action in Thailand?", "The corpus documents", "budget"),
+    ("Quel était le budget de l'action MIEUX en Thaïlande ?", "Le corpus documente", "budget"),
+    ("Why was the MIEUX action in Thailand cancelled?", "The corpus documents", "cancelled"),
+    ("Pourquoi l'action MIEUX en Thaïlande a-t-elle été annulée ?", "Le corpus documente", "annulée"),
+])
+def test_declines_what_the_corpus_does_not_cover(shipped, question, opening, names):
     answer = shipped.ask(question)
     assert answer.abstained, f"{question!r} is not covered by the corpus: got {answer.answer[:200]}"
     assert not answer.citations, "an abstention cites nothing as an answer"
-    assert answer.related, "it lists the nearest material as related"
-    opening = "Le corpus ne documente pas" if answer.language == "fr" else "The corpus does not document"
-    assert answer.answer.startswith(opening), f"it says so plainly: {answer.answer[:80]}"
+    first = answer.answer.splitlines()[0]
+    assert first.startswith(opening) and names in first, f"it says plainly what is missing: {first}"
 
 
-@pytest.mark.parametrize(
-    "question, reason",
-    [
-        # A count the corpus never gives: the shelters are named, no number of victims is.
-        ("How many victims were sheltered in Amman in 2019?", None),
-        ("How many smugglers were convicted in Niger in 2015?", "figure"),
-        # Spain's prosecutor spoke at Porto; the maximum penalty quoted there is the Netherlands'.
-        ("What is the maximum penalty for migrant smuggling in Spain?", "name"),
-        # No Rabat Process meeting in Dakar is in the corpus.
-        ("Which countries co-chaired the Rabat Process meeting in Dakar in 2016?", "name"),
-        # The Cotonou roundtable's 22 participants were in 2018; the "2019" after it is a plan for events.
-        ("How many participants attended the MIEUX regional roundtable in Cotonou in 2019?", "figure"),
-        # The ROM is described, its scores are not; "il convient de noter" in a footnote is no "notes".
-        ("Quelles notes MIEUX a-t-il obtenues lors de l'exercice de suivi axé sur les résultats (ROM) de 2013 ?", "name"),
-    ],
-)
-def test_abstains_when_the_asked_figure_or_place_is_missing(shipped, question, reason):
-    answer = shipped.ask(question)
-    assert answer.abstained, f"{question!r} is not answered by the corpus: got {answer.answer[:300]}"
-    if reason:
-        assert answer.reason.startswith(reason), f"the reason names what is missing: {answer.reason}"
-
-
-@pytest.mark.parametrize(
-    "question, figure",
-    [
-        ("How many participants attended the Cotonou regional roundtable?", "22 participants"),
-        ("How many requests for assistance has MIEUX received since 2009?", "188"),
-    ],
-)
-def test_answers_counts_the_corpus_gives(shipped, question, figure):
+@pytest.mark.parametrize("question, figure", [
+    ("How many people attended the Abidjan meeting on migrant smuggling?", "80 participants"),
+    ("Combien de personnes ont participé à la réunion d'Abidjan sur le trafic de migrants ?", "80 participants"),
+    ("How many shelters for victims of trafficking does the Thai ministry run?", "nine shelters"),
+])
+def test_answers_a_count_asked_in_other_words(shipped, question, figure):
+    # "people" is counted by "participants"; a number may be written as a word ("nine").
     answer = shipped.ask(question)
     assert not answer.abstained, f"{question!r} is answered by the corpus: {answer.reason}"
     quotes = " ".join(c.quote for c in answer.citations)
@@ -186,18 +161,6 @@ def test_a_speakers_country_carries_to_the_passages_that_follow(shipped):
     france = by_text["Le plan a créé une structure nationale : la M"]
     assert portugal.countries == ("PT",), f"Portugal's plan, presented by its speaker: {portugal.countries}"
     assert france.countries == ("FR",), f"France's plan: {france.countries}"
-
-
-@pytest.mark.parametrize("question", [
-    "How many participants attended the MIEUX regional roundtable in Cotonou in 2018?",
-    "Combien d'activités MIEUX a-t-il organisées en 2017 par rapport à 2018 ?",
-    "Quelles limites le Sénégal a-t-il relevées dans sa lutte contre le trafic de migrants ?",
-])
-def test_answers_what_the_abstention_rules_must_let_through(shipped, question):
-    # The year given before a count, a comparison of years of which one is counted, and a noun
-    # ("limites") that the speaker's passage names, far from where his country is.
-    answer = shipped.ask(question)
-    assert not answer.abstained, f"{question!r} is answered by the corpus: {answer.reason}"
 
 
 @pytest.mark.parametrize("question", [

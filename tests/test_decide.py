@@ -276,3 +276,23 @@ def test_the_synonym_examples_match():
         ctx = decide.contexts([Evidence(passage=p, score=1.0)])[0]
         seen = decide._seen(ctx)
         assert decide._has_term(word, q_lang, ctx, seen), f"resources/synonyms.tsv {cls}: {word!r} must match {source!r}"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_missing_kind_has_a_plain_sentence(lang):
+    # Whatever is missing, the user reads one sentence naming it, with or without documented entities.
+    from assistant.answer import abstention_message
+
+    documented = [decide.Constraint("action", "MIEUX Peru III", terms=("MIEUX Peru III",))]
+    for kind in decide.KINDS:
+        missing = decide.Constraint(kind, "2019" if kind == "year" else "budget", terms=("budget",), values=(2019, 2019))
+        cases = [(documented, False), ([], False)] + ([([], True)] if kind in decide.ENTITY_KINDS else [])
+        for found, absent in cases:  # only an entity can be absent from the whole corpus
+            text = abstention_message(lang, decide.Decision(False, missing=missing, documented=found, absent=absent))
+            assert missing.label in text or kind == "date", f"{kind} ({lang}): the sentence names what is missing: {text}"
+            if found and not absent:
+                assert "MIEUX Peru III" in text, f"{kind} ({lang}): it names what the corpus does document: {text}"
+    d = decide.Decision(False, missing=decide.Constraint("money", "budget", terms=("budget",)), documented=documented)
+    expected = {"en": "The corpus documents MIEUX Peru III, but gives no budget for it.",
+                "fr": "Le corpus documente MIEUX Peru III, mais n'en donne pas le montant (budget)."}
+    assert abstention_message(lang, d) == expected[lang], "the budget sentence reads as written in prompts/"
