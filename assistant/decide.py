@@ -462,14 +462,13 @@ def _counted(toks, at: int, lang: str, light) -> list[str]:
     return out
 
 
-_PARTICIPLE_EN = re.compile(r"ed$")
 _PARTICIPLE_FR = re.compile(r"(?:e|ee|es|ees|i|ie|is|ies|u|ue|us|ues|it|ite|its|ites|ert|erte|erts|ertes)$")
 
 
 def _participle(folded: str, lang: str) -> bool:
-    if lang == "en" and folded in _words_of("participles", "en"):
-        return True
-    return bool((_PARTICIPLE_EN if lang == "en" else _PARTICIPLE_FR).search(folded)) and len(folded) > 4
+    if lang == "en":
+        return folded in _words_of("participles", "en") or (folded.endswith("ed") and len(folded) >= 4)
+    return bool(_PARTICIPLE_FR.search(folded)) and len(folded) > 4
 
 
 _BE = frozenset({"was", "were", "is", "are", "been", "be", "being", "ete", "est", "sont", "etait", "etaient", "fut", "furent"})
@@ -699,6 +698,8 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
             continue  # Mediterranean / Méditerranée, Process / Processus
         if stems_for(word, ask.info.language, lang) & seen.stems:
             continue
+        if any(_fold(t) in have for t in tag.expand_terms(word, lang)):
+            continue  # EU / UE, UN / ONU
         return False
     return True
 
@@ -761,6 +762,23 @@ def check_term(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     return _has_term(c.terms[0], ask.info.language, ctx, seen)
 
 
+@lru_cache(maxsize=64)
+def _document_stems(document: frozenset[str], lang: str) -> frozenset[str]:
+    return frozenset(s for w in document for s in analyze(w, lang))
+
+
+def check_focus(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """The noun asked about, in the context or elsewhere in its document: a report that never
+    speaks of penalties gives none; one that does may give them a few paragraphs away, in words
+    the question does not use ("Which projects…" answered by a list of project names)."""
+    if _has_term(c.terms[0], ask.info.language, ctx, seen):
+        return True
+    lang = ctx.passage.language
+    stems = stems_for(c.terms[0], ask.info.language, lang)
+    return bool(stems & _document_stems(ctx.document, lang)) or (
+        lang != ask.info.language and _cognate(c.terms[0], ctx.document))
+
+
 CHECKS = {
     "country": check_country,
     "action": check_action,
@@ -772,7 +790,7 @@ CHECKS = {
     "percent": check_percent,
     "date": check_date,
     "place": check_place,
-    "focus": check_term,
+    "focus": check_focus,
     "predicate": check_term,
 }
 

@@ -23,6 +23,9 @@ _LETTERS = "0-9A-Za-zÀ-ÖØ-öø-ÿŒœ"
 _WORD = re.compile(rf"[{_LETTERS}]+(?:-[{_LETTERS}]+)*(?:(?<=[^\W\d_])\++(?![{_LETTERS}]))?")
 _STEMMERS = {"fr": "french", "en": "english"}
 QUERY_CACHE = 256  # query embeddings remembered by a retriever
+# Cognates across the two languages: words of at least COGNATE_MIN letters sharing their first
+# COGNATE_PREFIX ("interrupted" / "interrompue"); at most COGNATE_STEMS stems added per word.
+COGNATE_MIN, COGNATE_PREFIX, COGNATE_STEMS = 7, 6, 3
 SECTION_LABEL_WORDS = 8  # longer headings are titles, not labels of what a section holds
 # Nouns that name the kind of answer ("What lessons…", "Quelles conclusions…"): the evidence gives
 # lessons without calling them so, but a section headed "Enseignements" holds them.
@@ -294,6 +297,7 @@ class Retriever:
         self.known_actions = {p.action for p in self.passages if p.action}
         self._shingles: dict[int, set] = {}
         self._document_words: dict[str, frozenset[str]] = {}
+        self._prefixes: dict[str, dict[str, set[str]]] = {}
         self._queries: dict[str, np.ndarray] = {}
         self._queries_lock = threading.Lock()
 
@@ -347,6 +351,7 @@ class Retriever:
         for code in unnamed:
             names = tag.country_names(code)
             terms += analyze(" ; ".join(names.get("fr", [])), "fr") + analyze(" ; ".join(names.get("en", [])), "en")
+        terms += self._cognates(info)
         lexical = self.bm25.scores(terms)
         fused = np.full(len(self.passages), -np.inf)
         for lang in self.languages(filters):
@@ -403,6 +408,38 @@ class Retriever:
         ]
         # Each country must be among the passages an answer uses, whatever length of list was asked for.
         return self._each_country(info, filters, found, min(k, cfg.k))[: pool or k]
+
+    def _cognates(self, info: QuestionInfo) -> list[str]:
+        """Stems of the other language's words that share their first six letters with a question
+        word the glossary does not translate ("interrupted" -> interrompu, "adjusted" -> ?): French
+        and English share many Latin roots, and BM25 then finds the other language's passages."""
+        other = "en" if info.language == "fr" else "fr"
+        index = self._prefix_index(other)
+        translated = set(info.terms.get(other, []))
+        out: list[str] = []
+        for w in words(info.text):
+            folded = _fold(w)
+            if len(folded) < COGNATE_MIN or w[:1].isupper() or folded in stopwords(info.language):
+                continue
+            if set(analyze(w, other)) & translated:
+                continue
+            found = sorted(index.get(folded[:COGNATE_PREFIX], ()))[:COGNATE_STEMS]
+            out += found
+        return out
+
+    def _prefix_index(self, lang: str) -> dict[str, set[str]]:
+        """First six letters -> stems, for the words of one language's passages (built once)."""
+        if lang not in self._prefixes:
+            index: dict[str, set[str]] = defaultdict(set)
+            for p in self.passages:
+                if p.language != lang:
+                    continue
+                for w in words(p.text):
+                    folded = _fold(w)
+                    if len(folded) >= COGNATE_MIN and not w[:1].isupper():
+                        index[folded[:COGNATE_PREFIX]].update(analyze(w, lang))
+            self._prefixes[lang] = dict(index)
+        return self._prefixes[lang]
 
     def forget_queries(self) -> None:
         """Drop the remembered query embeddings (benchmarks time questions as if asked first)."""
