@@ -386,7 +386,7 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     for i, (r, f) in enumerate(toks + [("", "")]):
         name_like = (r[:1].isupper() and i not in starts and len(f) >= 2 and f not in stops
                      and f not in action_words | country_words | city_words | question_words and f not in _MONTHS
-                     and not tag.find_countries(r) and not tag.is_demonym(r))
+                     and not tag.find_countries(r) and not tag.is_demonym(r) and not tag.is_language_name(r))
         if name_like:
             run.append(r)
             continue
@@ -436,7 +436,7 @@ def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[st
             if found:
                 break
             continue
-        if (tag.find_countries(r) or tag.is_demonym(r)) and not found:
+        if (tag.find_countries(r) or tag.is_demonym(r) or tag.is_language_name(r)) and not found:
             continue  # "What French law…": the demonym qualifies the noun
         if r[:1].isupper() or r[:1].isdigit():
             break
@@ -690,6 +690,9 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     translated (Mediterranean / Méditerranée) or as a plural."""
     have = seen.folded | ctx.document
     lang = ctx.passage.language
+    for t in tag.expand_terms(c.label, lang) if len(c.terms) > 1 else ():
+        if all(_fold(w) in have for w in words(t)):
+            return True  # Middle East / Moyen-Orient
     for word in c.terms:
         folded = _fold(word)
         if folded in have or folded.rstrip("s") in have:
@@ -841,7 +844,8 @@ def decide(ask: Ask, evidence: list[Evidence], known: Known, min_coverage: float
     ctxs = contexts(evidence, neighbours, document_words)
     seen = [_seen(c) for c in ctxs]
     if ask.parts:
-        decisions = [_decide(_names_only(part, known), ctxs, seen, min_coverage) for part in ask.parts]
+        # A part's few words ("and what did it find?") are read with the whole question's.
+        decisions = [_decide(_names_only(part, known), ctxs, seen, min_coverage, ask.info) for part in ask.parts]
         failed = next((d for d in decisions if not d.answerable), None)
         about = _about_entities(ask, ctxs, seen)
         if failed is not None:
@@ -854,7 +858,8 @@ def decide(ask: Ask, evidence: list[Evidence], known: Known, min_coverage: float
     return _decide(ask, ctxs, seen, min_coverage)
 
 
-def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: float) -> Decision:
+def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: float,
+            whole: QuestionInfo | None = None) -> Decision:
     entities = [c for c in ask.constraints if c.kind in ENTITY_KINDS]
     separate = ask.comparison and len(entities) > 1 or len(ask.of("country")) > 1
     if separate:
@@ -868,7 +873,7 @@ def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: floa
         met, best = False, None
         for n, (ctx, s) in enumerate(zip(ctxs, seen)):
             failed = failures(wanted, ctx, s)
-            if not failed and coverage(ask.info, ctx, s) >= min_coverage:
+            if not failed and max(coverage(ask.info, ctx, s), coverage(whole, ctx, s) if whole else 0.0) >= min_coverage:
                 met = True
                 if ctx.evidence not in support:
                     support.append(ctx.evidence)

@@ -513,6 +513,20 @@ def _demonym_words() -> frozenset[str]:
     return frozenset(fold(word) for _, word, _ in _demonyms())
 
 
+@lru_cache(maxsize=4096)
+def is_language_name(word: str) -> bool:
+    """Whether `word` names a language in English ("French", "Spanish"): in "What French law…" it
+    says whose law, like a demonym.
+
+    >>> is_language_name("French"), is_language_name("Porto")
+    (True, False)
+    """
+    try:
+        return pycountry.languages.get(name=word) is not None
+    except (KeyError, LookupError):
+        return False
+
+
 def is_demonym(word: str) -> bool:
     """Whether `word` is a demonym in either language ("French", "péruviens"), even where
     `find_countries` does not read it as a country (a language name, a surname).

@@ -269,9 +269,9 @@ def test_the_synonym_examples_match():
         if line.startswith("#") or line.startswith("class\t") or not line.strip():
             continue
         cls, _, _, example = line.split("\t")
-        word, source = (x.strip() for x in example.split("=>"))
+        word, rest = (x.strip() for x in example.split("=>"))
+        s_lang, source = (x.strip() for x in rest.split(":", 1))
         q_lang = "en" if any(word in row[1] for row in decide.synonym_rows() if row[0] == cls) else "fr"
-        s_lang = "fr" if any(ch in source for ch in "éèàçô") or source.split()[0] in ("la", "le", "les", "l'objectif", "sous", "pays", "financé", "signature", "Les", "Enseignements") else "en"
         p = passage(source, lang=s_lang)
         ctx = decide.contexts([Evidence(passage=p, score=1.0)])[0]
         seen = decide._seen(ctx)
