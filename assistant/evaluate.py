@@ -10,6 +10,7 @@ import time
 import tomllib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import cite
@@ -80,8 +81,10 @@ def check_gold(questions: list[EvalQuestion], text_of) -> dict[str, list[str]]:
     return missing
 
 
-def _tokens(text: str) -> list[str]:
-    return [_fold(w) for w in words(text)]
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached: a cross-check tests every indexed passage against each gold passage.
+    return tuple(_fold(w) for w in words(text))
 
 
 def passage_hit(gold: str, passage_text: str) -> bool:
