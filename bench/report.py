@@ -47,6 +47,11 @@ def _runs(values, digits=1, unit=" s") -> str:
 
 # -- plots ------------------------------------------------------------------------------------------
 
+def _quality_png(r: dict) -> str:
+    # A --quality-only run leaves the full report's plot as it was.
+    return "quality-only.png" if r["mode"] == "quality" else "quality.png"
+
+
 def _plots(r: dict, out: Path) -> list[str]:
     import matplotlib
 
@@ -120,9 +125,9 @@ def _plots(r: dict, out: Path) -> list[str]:
         ax.set_xlabel("passage hit@5 (gold passage among the first 5 retrieved)")
         ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
         fig.tight_layout()
-        fig.savefig(out / "quality.png", dpi=100)
+        fig.savefig(out / _quality_png(r), dpi=100)
         plt.close(fig)
-        made.append("quality.png")
+        made.append(_quality_png(r))
 
     cold = r.get("cold")
     if cold and cold["runs"]:
@@ -192,7 +197,7 @@ def _quality(r: dict) -> list[str]:
                 a, b = q["assistant"][lang][metric], q["li_fusion"][lang][metric]
                 lines.append(f"- assistant {metric.replace('_', ' ')} {lang}: {_f(a)} vs llama-index hybrid {_f(b)} = **{ratio(a, b)}**")
         lines.append("")
-    lines += ["![passage hit@5 by system](quality.png)\n", "<details><summary>Every metric, by question language</summary>\n",
+    lines += [f"![passage hit@5 by system]({_quality_png(r)})\n", "<details><summary>Every metric, by question language</summary>\n",
               "*contained@5*: the gold passage's text literally inside one of the first 5 (passage_hit also accepts a "
               "passage holding 80% of the gold passage's words, which long recipe chunks meet more easily).\n"]
     cols = ["passage_hit@1", "passage_hit@3", "passage_hit@5", "passage_hit@10", "passage_mrr",
