@@ -428,10 +428,18 @@ def test_shipped_passages_name_no_expert_country(shipped):
     assert role_country_passages(shipped) == [], "no passage is tagged with a country named only as expert"
     iberred = [p for p in shipped.retriever.passages if p.doc_id == "en/mieux_action_iberred_en.txt"]
     assert iberred and not any("ES" in p.countries for p in iberred), "Spain sent the experts; IberRed is not Spain's action"
-    groups = similar(shipped, text="cooperation among public prosecutors of Ibero-American countries against trafficking")
-    for g in groups:
-        if g.action == "MIEUX IberRed":
-            assert "ES" not in g.countries, f"comparable practices do not list IberRed under Spain: {g.countries}"
+    # Comparable practices: a passage of an action page counts for the action's country, never for its experts'.
+    experts = {"en/mieux_action_iberred_en.txt": {"ES"}, "en/mieux_action_peru_i_thb_en.txt": {"ES", "PT"},
+               "en/mieux_action_jordan_ii_thb_en.txt": {"BE", "BG"}, "fr/mieux_action_perou_iii_fr.txt": {"ES", "AR"}}
+    seen = 0
+    for text in ("cooperation among public prosecutors against trafficking", "shelters and support for victims of trafficking",
+                 "formation des agents contre le trafic de migrants"):
+        for g in similar(shipped, text=text, k=30):
+            for c in g.passages:
+                if c.source in experts:
+                    seen += 1
+                    assert not experts[c.source] & set(c.countries), f"{c.source}: listed under its experts' country {c.countries}"
+    assert seen, "the action pages are among the comparable practices"
     thailand = [p for p in shipped.retriever.passages if p.doc_id == "en/mieux_action_thailand_ii_thb_en.txt"]
     assert thailand and not any({"GB", "IE", "IT", "BE"} & set(p.countries) for p in thailand), (
         "Thailand II's expert countries are not documented practices")
