@@ -1243,10 +1243,15 @@ def _title_words() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _months() -> str:
+def _date_pattern() -> re.Pattern:
+    """A date in words, folded: "[weekday] [day] month [day,] year"."""
     rows = _read_tsv("months.tsv", ("fr", "en", "fr_example", "en_example"))
     names = {_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip()}
-    return "|".join(sorted(names, key=len, reverse=True))
+    months = "|".join(sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{months}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)")
+
+
+_NUMERIC_DATE = re.compile(r"((?:19|20)\d\d)-\d{1,2}-\d{1,2}(?:[T ][\d:.+Z-]*)?|\d{1,2} \d{1,2} ((?:19|20)\d\d)")
 
 
 def _read_tsv(name: str, columns: tuple[str, ...]) -> list[list[str]]:
@@ -1264,11 +1269,11 @@ def _read_tsv(name: str, columns: tuple[str, ...]) -> list[list[str]]:
 
 def _date_year(text: str) -> int | None:
     """The year of a text that is only a date ("Mercredi 27 Novembre 2013", "December 17, 2020", "2020-12-17")."""
-    key = _title_key(text) if not re.match(r"^\d{4}-\d", text.strip()) else text.strip()
-    m = re.fullmatch(
-        rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{_months()}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)",
-        key,
-    ) or re.fullmatch(r"((?:19|20)\d\d)-\d{1,2}-\d{1,2}(?:[T ][\d:.+Z-]*)?|\d{1,2} \d{1,2} ((?:19|20)\d\d)", key)
+    text = text.strip()
+    if len(text) > 40 or not re.search(r"(?:19|20)\d\d", text):
+        return None
+    key = _title_key(text) if not re.match(r"^\d{4}-\d", text) else text
+    m = _date_pattern().fullmatch(key) or _NUMERIC_DATE.fullmatch(key)
     if m is None:
         return None
     year = int(next(g for g in m.groups() if g))
@@ -1349,6 +1354,8 @@ def _mark_not_content(parts: list[_Part]) -> list[_Part]:
 
 
 def _mostly_links(text: str) -> bool:
+    if not ("http" in text or "www." in text or "@" in text):
+        return False
     links = sum(len(m.group()) for m in _LINK.finditer(text))
     return links > 0 and links >= _LINKS_SHARE * len(text.replace(" ", ""))
 

@@ -735,7 +735,7 @@ def _metadata_patterns() -> list[tuple[str, re.Pattern]]:
     labels: dict[str, list[str]] = {kind: [] for kind in METADATA_KINDS}
     for kind, fr, en, _, _ in load_metadata_lines():
         labels[kind] += [fold(label) for label in fr + en]
-    patterns = []
+    patterns: list[tuple[str, re.Pattern]] = []
     for kind in METADATA_KINDS:
         # Longest first, so "experts involved" wins over "experts".
         ordered = sorted(set(labels[kind]), key=len, reverse=True)
@@ -751,6 +751,12 @@ def _metadata_patterns() -> list[tuple[str, re.Pattern]]:
     return patterns
 
 
+@lru_cache(maxsize=1)
+def _label_starts() -> frozenset[str]:
+    """The first three letters of every label: most lines are ruled out by them alone."""
+    return frozenset(fold(label)[:3] for _, fr, en, _, _ in load_metadata_lines() for label in fr + en)
+
+
 def line_kind(line: str) -> str | None:
     """What a metadata line is ("role", "status", "field", "published"), or None for a line of content.
 
@@ -761,7 +767,7 @@ def line_kind(line: str) -> str | None:
     """
     line = " ".join(line.split())
     # A label opens its line with a capital: "financé par la Commission…" inside a paragraph is no label.
-    if not line[:1].isupper() or len(line.split()) > _LINE_MAX_WORDS:
+    if not line[:1].isupper() or fold(line[:3]) not in _label_starts() or len(line.split()) > _LINE_MAX_WORDS:
         return None
     text = fold(line)
     for kind, pattern in _metadata_patterns():
