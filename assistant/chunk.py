@@ -68,13 +68,21 @@ class _Unit:
     section: str | None
     words: int
     bullet: bool
+    after_skipped: bool = False  # a block that is not content stands between this unit and the one before
 
 
 def _units(doc: Document, max_words: int) -> list[_Unit]:
     """Paragraphs and bullets; long ones cut into sentence groups of at most max_words."""
     units: list[_Unit] = []
     label: Block | None = None
+    skipped = False
     for block in doc.blocks:
+        if block.not_content:
+            # "Experts involved: Spain", a status line, a list of links, a table read line by line:
+            # shown in the document, never a passage, and never merged into one. A date alone is
+            # no passage either, but the news item it dates may run over it.
+            label, skipped = None, skipped or block.not_content != "date"
+            continue
         if block.kind == "heading":
             # A short heading ("1. Thailand: Targeted assistance to vulnerable groups") opens the text
             # of its first passage: quoted with it, and found by it.
@@ -82,25 +90,34 @@ def _units(doc: Document, max_words: int) -> list[_Unit]:
             continue
         n = len(block.text.split())
         lead, label = label, None
+        first = len(units)
         if lead is not None and n + len(lead.text.split()) <= max_words:
             n += len(lead.text.split())
             units.append(_Unit(lead.start, block.end, block.section, n, block.kind == "bullet"))
-            continue
-        if n <= max_words:
+        elif n <= max_words:
             units.append(_Unit(block.start, block.end, block.section, n, block.kind == "bullet"))
-            continue
-        group_start, group_words, last_end = None, 0, None
-        for a, b in split_sentences(block.text):
-            w = len(block.text[a:b].split())
-            if group_start is not None and group_words + w > max_words:
-                units.append(_Unit(block.start + group_start, block.start + last_end, block.section, group_words, False))
-                group_start, group_words = None, 0
-            if group_start is None:
-                group_start = a
-            group_words += w
-            last_end = b
-        if group_start is not None:
+        else:
+            units += _sentence_groups(block, max_words)
+        if skipped and len(units) > first:
+            units[first].after_skipped, skipped = True, False
+    return units
+
+
+def _sentence_groups(block: Block, max_words: int) -> list[_Unit]:
+    """A long paragraph cut into groups of whole sentences of at most max_words."""
+    units: list[_Unit] = []
+    group_start, group_words, last_end = None, 0, None
+    for a, b in split_sentences(block.text):
+        w = len(block.text[a:b].split())
+        if group_start is not None and group_words + w > max_words:
             units.append(_Unit(block.start + group_start, block.start + last_end, block.section, group_words, False))
+            group_start, group_words = None, 0
+        if group_start is None:
+            group_start = a
+        group_words += w
+        last_end = b
+    if group_start is not None:
+        units.append(_Unit(block.start + group_start, block.start + last_end, block.section, group_words, False))
     return units
 
 
@@ -112,12 +129,13 @@ def _merge_small(units: list[_Unit], min_words: int, max_words: int) -> list[_Un
         if (
             last is not None
             and last.section == u.section
+            and not u.after_skipped
             and (last.words < min_words or u.words < min_words // 2)
             and last.words + u.words <= max_words
             # A practice bullet that is long enough stands alone, so it can be cited alone.
             and not (u.bullet and u.words >= min_words)
         ):
-            merged[-1] = _Unit(last.start, u.end, last.section, last.words + u.words, last.bullet and u.bullet)
+            merged[-1] = _Unit(last.start, u.end, last.section, last.words + u.words, last.bullet and u.bullet, last.after_skipped)
         else:
             merged.append(u)
     return merged

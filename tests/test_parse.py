@@ -220,7 +220,7 @@ def test_paragraphs_bullets_and_headings_from_text(tmp_path):
     ], f"structure of the text: {kinds}"
     assert doc.blocks[3].text.endswith("approche flexible et rapide."), "a bullet's wrapped line is joined in"
     assert doc.blocks[5].section == "Pratiques", "bullets carry their section"
-    assert doc.title == "CONTEXTE ET OBJECTIFS", "without a manifest, the first heading is the title"
+    assert doc.title == "Structure", "a generic section name is never the title: the file name is"
     check_offsets(doc)
 
 
@@ -309,7 +309,7 @@ def test_title_falls_back_to_the_file_name(tmp_path):
     path = tmp_path / "mieux_action_peru_notes.txt"
     path.write_text(FRENCH, encoding="utf-8")
     doc = parsed(path)
-    assert doc.title == "Mieux action peru notes", "the file stem, humanised"
+    assert doc.title == "MIEUX action Peru notes", "the file stem, humanised: acronym and country spelled"
     assert doc.language == "fr" and doc.year is None and doc.source is None, "language detected; no manifest fields"
 
 

@@ -23,10 +23,6 @@ def live_copy(tmp_path, make_settings):
     return assistant
 
 
-def _peru_questions():
-    return [q for q in evaluate.load_questions() if PERU_CASE_STUDY in q.gold_docs or not q.answerable]
-
-
 def test_gold_check_reports_questions_whose_gold_went_missing(live_copy):
     questions = evaluate.load_questions()
     assert not evaluate.check_gold(questions, live_copy.document_text), "every gold passage is in the shipped corpus"
@@ -37,8 +33,8 @@ def test_gold_check_reports_questions_whose_gold_went_missing(live_copy):
 
 @pytest.mark.slow
 def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_path):
-    questions = tmp_path / "questions.jsonl"
-    questions.write_text("\n".join(json.dumps(q.__dict__, ensure_ascii=False) for q in _peru_questions()), encoding="utf-8")
+    # The whole development set, as `assistant update` uses: on the 16 Peru questions alone one key
+    # fact is 3 points, over the gate's 2, and a harmless page moving one score by 0.003 blocked it.
     corpus = tmp_path / "corpus"
     live_before = live_copy.catalog.live()
 
@@ -50,7 +46,7 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     broken.parent.mkdir()
     broken.write_text(original[:start] + original[end:], encoding="utf-8")
     (corpus / PERU_CASE_STUDY).write_text(broken.read_text(encoding="utf-8"), encoding="utf-8")
-    outcome = live_copy.update([], eval_set=questions)
+    outcome = live_copy.update([])
     assert outcome["status"] == "blocked", f"a document that breaks gold passages is blocked: {outcome['reasons']}"
     assert any("no longer in the corpus" in r or "went from" in r for r in outcome["reasons"]), outcome["reasons"]
     assert live_copy.catalog.live() == live_before, "the live index is unchanged"
@@ -60,7 +56,7 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     # Harmful: a corrupted file.
     bad = tmp_path / "incoming" / "case_study_broken.pdf"
     bad.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj trailer garbage")
-    outcome = live_copy.update([bad], eval_set=questions)
+    outcome = live_copy.update([bad])
     assert outcome["status"] == "blocked", "a corrupted file blocks the update"
     assert any("case_study_broken.pdf" in r for r in outcome["reasons"]), f"the reason names the file: {outcome['reasons']}"
     assert not (corpus / "added" / "case_study_broken.pdf").exists(), "the refused file is taken out of the corpus"
@@ -71,7 +67,7 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     good.write_text(
         "MIEUX Action: Moldova – Labour migration\n\nThe Action supported the Moldovan National Employment Agency "
         "in drafting information material for citizens who plan to work abroad legally.", encoding="utf-8")
-    outcome = live_copy.update([good], eval_set=questions)
+    outcome = live_copy.update([good])
     assert outcome["status"] == "promoted", f"a harmless update passes: {outcome['reasons']}"
     assert live_copy.catalog.live() != live_before, "and goes live"
     assert "added/moldova_labour_migration_en.txt" in live_copy.documents(), "with the new document"

@@ -1,0 +1,1 @@
+"""Adapters that let other frameworks use the assistant's stages (llama-index: `integrations.llama_index`)."""
