@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "fr")
 WINDOW_CHARS = 450  # context shown on each side of a cited quote in the source panel
 PBKDF2_ITERATIONS = 600_000
+TARPIT_S = 1.0  # longest delay before telling a backing-off client to wait
 STREAM_INTERVAL_S = 0.1  # at most ten chat updates a second while the LLM writes an answer
 
 
@@ -502,7 +503,7 @@ def load_auth(path: Path | str):
         raise ConfigError(f"chat.auth_file {path} holds no user; add one with `assistant passwd USER >> {path}`")
     iterations = Counter(entry[0] for entry in users.values()).most_common(1)[0][0]
     nobody = (iterations, secrets.token_bytes(16), secrets.token_bytes(32))  # never matches
-    checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login-check")
+    checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login-check", initializer=_low_priority)
 
     def verify(user: str, password: str) -> bool:
         rounds, salt, digest = users.get(user, nobody)
@@ -513,6 +514,14 @@ def load_auth(path: Path | str):
         return await asyncio.get_running_loop().run_in_executor(checker, verify, user, password)
 
     return check
+
+
+def _low_priority() -> None:
+    # The password checks take CPU only when the chat's own threads leave some (Linux: per thread).
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
 
 
 class LoginGuard:
@@ -591,6 +600,9 @@ class LoginBackoff:
         wait = self.guard.admit(client)
         if wait:
             seconds = max(1, math.ceil(wait))
+            # Answered slowly (the event loop is free meanwhile): a client that ignores Retry-After
+            # and retries at once cannot flood the server with refusals.
+            await asyncio.sleep(min(wait, TARPIT_S))
             languages = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1").lower()
             L = Labels("fr" if languages.startswith("fr") else "en", self.labels_folder)
             body = json.dumps({"detail": L("login.backoff", seconds=seconds)}, ensure_ascii=False).encode()

@@ -57,7 +57,8 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
 
     The picked action's passages, its countries (and the countries a description names) are left
     out: the point is to learn from elsewhere. `countries` and `themes` keep only passages about one
-    of them. At most `k` passages, grouped by action, groups best first.
+    of them. At most `k` passages, grouped by action, groups best first. A description longer than
+    answer.max_question_chars is refused (BadQuestion, in `language`).
 
     >>> [g.action for g in similar(Assistant(), action="MIEUX Peru (2017-2018)")][:2]  # doctest: +SKIP
     ['MIEUX Timor-Leste II', 'MIEUX IberRed']

@@ -1,11 +1,13 @@
 """What a flood of wrong logins costs a logged-in user: answer time quiet and during the flood, median and ratio.
 
     .venv/bin/python bench/login_flood.py               # ~2 min: quiet pass, then three floods
-    .venv/bin/python bench/login_flood.py --index index --rounds 3
+    .venv/bin/python bench/login_flood.py --index index --questions 30
 
 Starts `assistant chat` with a login file (the real PBKDF2 cost) over a scratch index of the shipped
-corpus (or --index), logs in as a user and asks the same questions: once quiet, then while
-FLOOD_THREADS threads post wrong passwords as fast as they are answered:
+corpus (or --index), logs in as a user and asks the same questions of eval/questions.jsonl in every
+phase (after a warm-up pass, so every phase is equally warm): quiet, then while FLOOD_THREADS
+threads post wrong passwords as fast as they are answered (the whole sequence --repeats times, so
+that a change of load on a shared machine falls on every phase):
   * one client: every attempt from 127.0.0.1 (the per-client back-off engages);
   * many clients: each attempt from another loopback address (no back-off: only running the
     password checks one at a time, off the event loop, protects the chat);
@@ -20,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -35,16 +38,6 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 FLOOD_THREADS = 4
-QUESTIONS = [
-    "How did Peru adapt its training?",
-    "Comment le Pérou a-t-il adapté sa formation ?",
-    "What did MIEUX do for shelters in Jordan?",
-    "Quelles procédures MIEUX a-t-il développées pour les refuges en Jordanie ?",
-    "What did the Rabat Process say about return and readmission?",
-    "How were border officials in Thailand trained to identify victims?",
-]
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,7 +115,8 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="an existing index (default: a scratch ingest of corpus/)")
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "embeddings.sqlite",
                         help="embedding cache for the scratch ingest")
-    parser.add_argument("--rounds", type=int, default=2, help="passes over the questions per phase")
+    parser.add_argument("--questions", type=int, default=20, help="questions asked per phase")
+    parser.add_argument("--repeats", type=int, default=3, help="times the quiet phase and the floods are run, in turn")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "login_flood.json")
     args = parser.parse_args()
 
@@ -162,34 +156,53 @@ def main() -> None:
         cookie = "; ".join(c.split(";")[0] for c in cookies)
         FN_RESPOND = respond_index(port, cookie)
 
-        def phase() -> list[float]:
-            return [ask(port, cookie, q, f"bench{time.time_ns()}") for _ in range(args.rounds) for q in QUESTIONS]
+        rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        questions = [r["question"] for r in rows]
+        random.Random(18).shuffle(questions)
+        questions = questions[: args.questions]
 
-        phase()  # warm-up: models, retriever, query caches
+        def phase() -> list[float]:
+            return [ask(port, cookie, q, f"bench{time.time_ns()}") for q in questions]
+
+        phase()  # warm-up: models, retriever, query vectors
+
         def refusal(user: str, source: str) -> float:
             started = time.perf_counter()
-            post_login(port, user, "wrong", source)
+            status, _ = post_login(port, user, "wrong", source)
+            if status != 400:
+                raise SystemExit(f"a wrong password for {user} from {source} got HTTP {status}, not 400")
             return time.perf_counter() - started
 
-        # Each from its own address, so that no back-off interferes.
-        refuse_known = [refusal("alice", f"127.99.0.{i}") for i in range(1, 5)]
-        refuse_unknown = [refusal(f"ghost{i}", f"127.99.1.{i}") for i in range(1, 5)]
-        results = {"quiet": phase(), "floods": {}}
-        for kind in ("one client", "many clients", "unknown users"):
-            stop, statuses = threading.Event(), []
-            threads = [threading.Thread(target=flood, args=(port, kind, stop, g, statuses), daemon=True) for g in range(FLOOD_THREADS)]
-            for t in threads:
-                t.start()
-            time.sleep(1.0)
-            try:
-                times = phase()
-            finally:
-                stop.set()
+        # Each from its own address, so that no back-off interferes; known and unknown in turn.
+        refuse_known, refuse_unknown = [], []
+        for i in range(1, 6):
+            refuse_known.append(refusal("alice", f"127.99.0.{i}"))
+            refuse_unknown.append(refusal(f"ghost{i}", f"127.99.1.{i}"))
+        kinds = ("one client", "many clients", "unknown users")
+        results = {"quiet": [], "floods": {k: {"times": [], "attempts": 0, "refused_400": 0, "backed_off_429": 0, "other": 0}
+                                           for k in kinds}}
+        for repeat in range(args.repeats):
+            results["quiet"] += phase()
+            for kind in kinds:
+                stop, statuses = threading.Event(), []
+                threads = [threading.Thread(target=flood, args=(port, kind, stop, 10 * repeat + g, statuses), daemon=True)
+                           for g in range(FLOOD_THREADS)]
                 for t in threads:
-                    t.join(timeout=120)
-            results["floods"][kind] = {"times": times, "attempts": len(statuses),
-                                       "refused_400": statuses.count(400), "backed_off_429": statuses.count(429),
-                                       "other": len(statuses) - statuses.count(400) - statuses.count(429)}
+                    t.start()
+                time.sleep(2.0)  # the flood is under way (and the back-off engaged) before the first question
+                try:
+                    times = phase()
+                finally:
+                    stop.set()
+                    for t in threads:
+                        t.join(timeout=120)
+                r = results["floods"][kind]
+                r["times"] += times
+                r["attempts"] += len(statuses)
+                r["refused_400"] += statuses.count(400)
+                r["backed_off_429"] += statuses.count(429)
+                r["other"] += len(statuses) - statuses.count(400) - statuses.count(429)
+            print(f"pass {repeat + 1}/{args.repeats} done (load {os.getloadavg()[0]:.1f})", flush=True)
         quiet = statistics.median(results["quiet"])
         summary = {"quiet_median_s": round(quiet, 3), "refuse_known_median_s": round(statistics.median(refuse_known), 3),
                    "refuse_unknown_median_s": round(statistics.median(refuse_unknown), 3), "load": os.getloadavg()}
