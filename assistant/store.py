@@ -508,8 +508,7 @@ LOW_SPACE_BYTES = 64 * 1024 * 1024
 
 
 def storage_failure(err: BaseException, folder: Path) -> str | None:
-    """Why a write to the index at `folder` failed, if the disk is full (or Chroma could not write):
-    a sentence for the user, else None.
+    """If a write to the index at `folder` failed because the disk is full, a sentence saying so; else None.
 
     Chroma reports a full disk in many ways, some without a word about it ("InternalError: Error in
     compaction: Failed to apply logs to the metadata segment"): a storage error of Chroma while the

@@ -1,7 +1,7 @@
 """What a flood of wrong logins costs a logged-in user: answer time quiet and during the flood, median and ratio.
 
-    .venv/bin/python bench/login_flood.py               # ~2 min: quiet pass, then three floods
-    .venv/bin/python bench/login_flood.py --index index --questions 30
+    .venv/bin/python bench/login_flood.py               # ~5 min: quiet phase and three floods, 3 passes
+    .venv/bin/python bench/login_flood.py --index index --questions 10 --repeats 1
 
 Starts `assistant chat` with a login file (the real PBKDF2 cost) over a scratch index of the shipped
 corpus (or --index), logs in as a user and asks the same questions of eval/questions.jsonl in every
@@ -56,10 +56,10 @@ def post_login(port: int, user: str, password: str, source: str | None = None) -
         conn.close()
 
 
-def ask(port: int, cookies: str, question: str, session: str) -> float:
+def ask(port: int, cookies: str, fn_index: int, question: str, session: str) -> float:
     """One question through the chat's queue, as the page sends it; seconds until the answer is complete."""
     started = time.perf_counter()
-    body = json.dumps({"data": [question, None, [], "any", [], [], "en", None], "fn_index": FN_RESPOND,
+    body = json.dumps({"data": [question, None, [], "any", [], [], "en", None], "fn_index": fn_index,
                        "session_hash": session}).encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     try:
@@ -82,9 +82,6 @@ def ask(port: int, cookies: str, question: str, session: str) -> float:
     finally:
         conn.close()
     raise RuntimeError("the answer stream ended early")
-
-
-FN_RESPOND = -1
 
 
 def respond_index(port: int, cookies: str) -> int:
@@ -110,7 +107,6 @@ def flood(port: int, kind: str, stop: threading.Event, group: int, statuses: lis
 
 
 def main() -> None:
-    global FN_RESPOND
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, help="an existing index (default: a scratch ingest of corpus/)")
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "embeddings.sqlite",
@@ -154,7 +150,7 @@ def main() -> None:
             time.sleep(0.5)
         status, cookies = post_login(port, "alice", password)
         cookie = "; ".join(c.split(";")[0] for c in cookies)
-        FN_RESPOND = respond_index(port, cookie)
+        respond = respond_index(port, cookie)
 
         rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
         questions = [r["question"] for r in rows]
@@ -162,7 +158,7 @@ def main() -> None:
         questions = questions[: args.questions]
 
         def phase() -> list[float]:
-            return [ask(port, cookie, q, f"bench{time.time_ns()}") for q in questions]
+            return [ask(port, cookie, respond, q, f"bench{time.time_ns()}") for q in questions]
 
         phase()  # warm-up: models, retriever, query vectors
 
