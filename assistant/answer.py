@@ -232,11 +232,15 @@ def _line(c: Citation, lang: str, marker: bool = True) -> str:
     return f"- « {quote} » [{c.n}]{suffix}" if marker else f"- [{c.n}] « {quote} » — {c.title}{suffix}"
 
 
-def verify_citations(assistant, result: Answer) -> None:
-    """Drop any citation whose quote is not in its source document (it never should happen)."""
+def verify_citations(assistant, result: Answer, generation: str | None = None) -> None:
+    """Drop any citation whose quote is not in its source document (it never should happen), and pin
+    the others to the generation they quote: their offsets are offsets in that generation's text."""
+    generation = generation or assistant.retriever.generation
+    result.generation = generation
     for name in ("citations", "related"):
         kept = []
         for c in getattr(result, name):
-            if cite.verify(c.quote, assistant.document_text(c.source)):
+            if cite.verify(c.quote, assistant.document_text(c.source, generation)):
+                c.generation = generation
                 kept.append(c)
         setattr(result, name, kept)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import html
+import json
 import logging
+import math
 import os
 import re
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from . import cite, explore, feedback, generate, prompts, store, tag
 from .errors import AssistantError, ConfigError
@@ -29,6 +35,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("en", "fr")
 WINDOW_CHARS = 450  # context shown on each side of a cited quote in the source panel
 PBKDF2_ITERATIONS = 600_000
+TARPIT_S = 1.0  # longest delay before telling a backing-off client to wait
 STREAM_INTERVAL_S = 0.1  # at most ten chat updates a second while the LLM writes an answer
 
 
@@ -288,7 +295,7 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
     if c is None:
         return f'<div class="source empty">{esc(L("source.empty"))}</div>'
     try:
-        text = assistant.document_text(c.source)
+        text, note = _quoted_text(assistant, c, L)
     except AssistantError as err:
         return f'<div class="source failure">{esc(err)}</div>'
     meta = [
@@ -304,9 +311,12 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
             f'<dl class="src-meta">{rows}</dl>')
     if not text:
         return head + f'<p class="failure">{esc(L("source.missing"))}</p></div>'
-    span = (c.start, c.end) if c.start is not None and c.end is not None and text[c.start : c.end].strip() else cite.locate(c.quote, text)
+    span = _quote_span(c, text)
     if span is None:
-        return head + f'<blockquote class="src-window">{esc(c.quote)}</blockquote><p class="note">{esc(L("source.not_located"))}</p></div>'
+        why = L("source.changed_gone") if note else L("source.not_located")
+        return head + f'<blockquote class="src-window">{esc(c.quote)}</blockquote><p class="note">{esc(why)}</p></div>'
+    if note:
+        head += f'<p class="note">{esc(note)}</p>'
     start, end = span
     a, b = _window(text, start, end)
     window = (("… " if a > 0 else "") + esc(text[a:start]) + f"<mark>{esc(text[start:end])}</mark>"
@@ -315,6 +325,33 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
     return (head + f'<blockquote class="src-window">{window}</blockquote>'
             f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
             f'<div class="doc-text">{full}</div></details></div>')
+
+
+def _quoted_text(assistant, c: Citation, L: Labels) -> tuple[str | None, str]:
+    """The document text a citation's offsets refer to, and a note when it is not that text any more.
+
+    A citation is pinned to the generation it quoted; that text is used while the catalog keeps it.
+    Once that generation is gone, the live text stands in, with a note if the document changed.
+    """
+    if c.generation:
+        pinned = assistant.document_text(c.source, c.generation)
+        if pinned is not None:
+            return pinned, ""
+    text = assistant.document_text(c.source)
+    if text and c.generation and not _at_offsets(c, text):
+        return text, L("source.changed")
+    return text, ""
+
+
+def _at_offsets(c: Citation, text: str) -> bool:
+    return c.start is not None and c.end is not None and cite.fold_ws(text[c.start : c.end]) == cite.fold_ws(c.quote)
+
+
+def _quote_span(c: Citation, text: str) -> tuple[int, int] | None:
+    if c.start is not None and c.end is not None and text[c.start : c.end].strip() and (
+            c.generation is None or _at_offsets(c, text)):
+        return c.start, c.end
+    return cite.locate(c.quote, text)
 
 
 # -- comparable practices and coverage ---------------------------------------------------------
@@ -434,7 +471,13 @@ def hash_password(password: str, *, salt: bytes | None = None, iterations: int =
 
 
 def load_auth(path: Path | str):
-    """A login check for launch(auth=...) from a file of 'user:pbkdf2-hash' lines ('#' starts a comment)."""
+    """A login check for launch(auth=...) from a file of 'user:pbkdf2-hash' lines ('#' starts a comment).
+
+    The check is a coroutine: Gradio awaits it, and the deliberately slow PBKDF2 runs on a thread of
+    its own, one check at a time, so that a flood of wrong passwords never holds the event loop (nor
+    more than one core). An unknown user name costs a PBKDF2 of the same strength as a known one:
+    the time of a refusal does not tell which names exist.
+    """
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -458,15 +501,127 @@ def load_auth(path: Path | str):
             ) from None
     if not users:
         raise ConfigError(f"chat.auth_file {path} holds no user; add one with `assistant passwd USER >> {path}`")
+    iterations = Counter(entry[0] for entry in users.values()).most_common(1)[0][0]
+    nobody = (iterations, secrets.token_bytes(16), secrets.token_bytes(32))  # never matches
+    checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="login-check", initializer=_low_priority)
 
-    def check(user: str, password: str) -> bool:
-        entry = users.get(user)
-        if entry is None:
-            return False
-        iterations, salt, digest = entry
-        return hmac.compare_digest(hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations), digest)
+    def verify(user: str, password: str) -> bool:
+        rounds, salt, digest = users.get(user, nobody)
+        same = hmac.compare_digest(hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), salt, rounds), digest)
+        return same and user in users
+
+    async def check(user: str, password: str) -> bool:
+        return await asyncio.get_running_loop().run_in_executor(checker, verify, user, password)
 
     return check
+
+
+def _low_priority() -> None:
+    # The password checks take CPU only when the chat's own threads leave some (Linux: per thread).
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):
+        pass
+
+
+class LoginGuard:
+    """Back-off per client (IP address) after wrong logins: while a client waits, its attempts are
+    refused at once, without a password check.
+
+    The first `attempts` wrong passwords cost nothing more; after that each attempt must wait
+    `first_s` seconds, doubling with each further failure up to `most_s`. A right password resets it.
+    At most `queue` checks wait at once, whoever sends them.
+
+    >>> g = LoginGuard(attempts=1, first_s=1.0)
+    >>> g.admit("10.0.0.1"), g.done("10.0.0.1", False), g.admit("10.0.0.1") > 0
+    (0.0, None, True)
+    """
+
+    def __init__(self, attempts: int = 5, first_s: float = 1.0, most_s: float = 300.0, queue: int = 16):
+        self.attempts, self.first_s, self.most_s, self.queue = attempts, first_s, most_s, queue
+        self._clients: dict[str, list] = {}  # address -> [failures, not before (monotonic), checks under way]
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    def admit(self, client: str) -> float:
+        """0.0 if the client may try now (the attempt is then counted as under way), else seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            state = self._clients.setdefault(client, [0, 0.0, 0])
+            failures, not_before, pending = state
+            if now < not_before:
+                return not_before - now
+            # Past its free attempts a client tries one password at a time.
+            if failures + pending >= self.attempts and pending:
+                return self.first_s
+            if self._pending >= self.queue:
+                return self.first_s
+            state[2] += 1
+            self._pending += 1
+            return 0.0
+
+    def done(self, client: str, ok: bool) -> None:
+        """The outcome of an admitted attempt."""
+        now = time.monotonic()
+        with self._lock:
+            self._pending -= 1
+            state = self._clients.get(client)
+            if state is None:
+                return
+            state[2] -= 1
+            if ok:
+                del self._clients[client]
+                return
+            state[0] += 1
+            if state[0] >= self.attempts:
+                state[1] = now + min(self.most_s, self.first_s * 2 ** (state[0] - self.attempts))
+            if len(self._clients) > 10_000:
+                # Forget clients whose last wait ended long ago (their next failure starts over).
+                stale = [c for c, (_, until, busy) in self._clients.items() if not busy and until + self.most_s < now]
+                for c in stale:
+                    del self._clients[c]
+
+    def help(self, L: Labels) -> str:
+        return L("login.help", attempts=self.attempts, first=f"{self.first_s:g}", most=f"{self.most_s:g}")
+
+
+class LoginBackoff:
+    """ASGI middleware in front of Gradio's POST /login: applies a LoginGuard per client address."""
+
+    def __init__(self, app, guard: LoginGuard, labels_folder: Path | None = None):
+        self.app = app
+        self.guard = guard
+        self.labels_folder = labels_folder
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path", "").rstrip("/") != "/login":
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("unknown", 0))[0]
+        wait = self.guard.admit(client)
+        if wait:
+            seconds = max(1, math.ceil(wait))
+            # Answered slowly (the event loop is free meanwhile): a client that ignores Retry-After
+            # and retries at once cannot flood the server with refusals.
+            await asyncio.sleep(min(wait, TARPIT_S))
+            languages = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1").lower()
+            L = Labels("fr" if languages.startswith("fr") else "en", self.labels_folder)
+            body = json.dumps({"detail": L("login.backoff", seconds=seconds)}, ensure_ascii=False).encode()
+            await send({"type": "http.response.start", "status": 429,
+                        "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"retry-after", str(seconds).encode()),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        answer: dict = {}
+
+        async def watch(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            self.guard.done(client, answer.get("status") == 200)
 
 
 # -- the app -----------------------------------------------------------------------------------
@@ -556,9 +711,20 @@ element.addEventListener('toggle', (e) => {
 
 
 class ChatApp(gr.Blocks):
-    """gr.Blocks whose launch() brings the app's style (Gradio 6 takes css and theme in launch, not Blocks)."""
+    """gr.Blocks whose launch() brings the app's style (Gradio 6 takes css and theme in launch, not Blocks),
+    and, with a login, the back-off on wrong passwords."""
+
+    login_guard: LoginGuard | None = None
+    labels_folder: Path | None = None
 
     def launch(self, *args, **kwargs):
+        if kwargs.get("auth") is not None:
+            guard = self.login_guard or LoginGuard()
+            kwargs.setdefault("auth_message", " / ".join(guard.help(Labels(lang, self.labels_folder)) for lang in LANGUAGES))
+            app_kwargs = dict(kwargs.get("app_kwargs") or {})
+            app_kwargs["middleware"] = [*app_kwargs.get("middleware", []),
+                                        Middleware(LoginBackoff, guard=guard, labels_folder=self.labels_folder)]
+            kwargs["app_kwargs"] = app_kwargs
         kwargs.setdefault("css", CSS)
         # System fonts: the page must not fetch anything from outside (no Google Fonts).
         kwargs.setdefault("theme", gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "Segoe UI", "DejaVu Sans", "sans-serif"],
@@ -622,7 +788,9 @@ def build_app(assistant) -> gr.Blocks:
         return Labels(lang, folder)
 
     L0 = labels("en")
-    ch0 = _choice_lists(_choices(assistant), L0)
+    # The filters start empty and are filled by app.load, once the page is open: the page Gradio
+    # serves before a login (and its API description) must not list the corpus.
+    ch0 = _choice_lists(_Choices(), L0)
     relabel: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
 
     def named(component, **keys):
@@ -630,7 +798,10 @@ def build_app(assistant) -> gr.Blocks:
         relabel.append((component, keys))
         return component
 
+    chat_settings = assistant.settings.chat
     with ChatApp(title=L0("app.title")) as app:
+        app.login_guard = LoginGuard(chat_settings.login_attempts, chat_settings.login_backoff_s, chat_settings.login_backoff_max_s)
+        app.labels_folder = folder
         turns = gr.State([])
         coverage_lang = gr.State("")  # language the coverage tab was last drawn in; "" until first opened
         practices = gr.State(([], ""))
@@ -672,7 +843,7 @@ def build_app(assistant) -> gr.Blocks:
                                         value="chat.ask")
                         with gr.Row():
                             comment = named(gr.Textbox(label=L0("feedback.comment"), placeholder=L0("feedback.comment_placeholder"),
-                                                       scale=4, lines=1, elem_id="fb-comment"),
+                                                       scale=4, lines=1, elem_id="fb-comment", max_length=chat_settings.max_comment_chars),
                                             label="feedback.comment", placeholder="feedback.comment_placeholder")
                             with gr.Column(scale=2, min_width=200):
                                 export = named(gr.Button(L0("export.button"), size="sm", elem_id="export"), value="export.button")
@@ -850,6 +1021,10 @@ def build_app(assistant) -> gr.Blocks:
             t = int(index) // 2
             if t >= len(turns_v) or turns_v[t].answer is None:
                 return L("feedback.not_an_answer"), comment_v
+            limit = chat_settings.max_comment_chars
+            if comment_v and len(comment_v) > limit:
+                # Checked here too: the page's own limit does not bind a request sent without it.
+                return L("feedback.too_long", n=len(comment_v), limit=limit), gr.skip()
             vote = "up" if data.liked is True else "down" if data.liked is False else "cleared"
             turn = turns_v[t]
             record = feedback.FeedbackRecord.for_answer(
@@ -881,7 +1056,7 @@ def build_app(assistant) -> gr.Blocks:
                 return ([], ""), f'<div class="practices empty">{esc(L("similar.need_input"))}</div>'
             try:
                 groups = explore.similar(assistant, text=text, action=action or None, countries=list(countries or []),
-                                         themes=list(themes or []), k=int(k))
+                                         themes=list(themes or []), k=int(k), language=L.lang)
             except AssistantError as err:
                 return ([], ""), f'<div class="practices empty">{esc(err)}</div>'
             left_out = [action] if action else []

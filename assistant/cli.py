@@ -373,19 +373,21 @@ def feedback(
         records, damaged = fb.read(folder)
     except AssistantError as err:
         _fail(err)
+    # Comments are typed by chat users: escape sequences in them are shown, never sent to the terminal.
+    show = fb.printable
     if as_json:
-        typer.echo(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2))
+        typer.echo(fb.printable_json([r.to_json() for r in records]))
     else:
         if not records:
             typer.echo(f"No feedback yet in {fb.feedback_path(folder)}.")
         for r in records:
             mark = {"up": "+1", "down": "-1"}.get(r.vote, "withdrawn")
-            who = f" by {r.user}" if r.user else ""
-            typer.echo(f"{r.time} {mark}{who}: {r.question}" + (" [not in corpus]" if r.abstained else ""))
+            who = f" by {show(r.user)}" if r.user else ""
+            typer.echo(f"{show(r.time)} {mark}{who}: {show(r.question)}" + (" [not in corpus]" if r.abstained else ""))
             if r.comment:
-                typer.echo(f"    comment: {r.comment}")
+                typer.echo(f"    comment: {show(r.comment)}")
             if r.citations:
-                typer.echo("    cited: " + "; ".join(f"[{c.get('n')}] corpus/{c.get('source')}" for c in r.citations))
+                typer.echo("    cited: " + "; ".join(f"[{show(c.get('n'))}] corpus/{show(c.get('source'))}" for c in r.citations))
     if damaged:
         typer.secho(f"Skipped {damaged} damaged line(s) in {fb.feedback_path(folder)} (a write cut short by a crash).",
                     fg=typer.colors.YELLOW, err=True)

@@ -43,6 +43,8 @@ class StoreSettings(BaseModel):
 class ChunkSettings(BaseModel):
     max_words: int = Field(90, ge=20, le=400, description="Largest passage in words (e5-small reads 512 tokens; ~120 French words make 256).")
     min_words: int = Field(25, ge=1, le=200, description="Short blocks of one section are merged until a passage reaches this size.")
+    max_passages: int = Field(2000, ge=1, description="A document that would make more passages is refused with a message naming it "
+                              "(bounds the embedding work one file can cause: 2,000 passages take about 3 minutes on 2 cores).")
 
 
 class RetrieveSettings(BaseModel):
@@ -84,6 +86,10 @@ class ChatSettings(BaseModel):
     port: int = Field(7860, ge=1, le=65535, description="Port of the chat.")
     auth_file: Path | None = Field(None, description="File of 'user:pbkdf2-hash' lines; when set, the chat asks for a login.")
     max_concurrency: int = Field(8, ge=1, description="Questions answered at once; others wait in the queue.")
+    login_attempts: int = Field(5, ge=1, description="Wrong logins one client (IP address) may make before it must wait between attempts.")
+    login_backoff_s: float = Field(1.0, gt=0, description="The first wait after login_attempts wrong logins; it doubles with each further one.")
+    login_backoff_max_s: float = Field(300.0, gt=0, description="The longest wait imposed between two login attempts of one client.")
+    max_comment_chars: int = Field(4000, ge=1, description="Longer feedback comments are refused with a message.")
 
 
 class Settings(BaseSettings):

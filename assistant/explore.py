@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import tag
+from . import prompts, tag
 from .errors import BadQuestion
 from .retrieve import analyze_question, shingles
 from .types import Citation, Passage
@@ -52,12 +52,13 @@ def _countries_of(p: Passage) -> set[str]:
 
 
 def similar(assistant, text: str | None = None, action: str | None = None, countries: list[str] | None = None,
-            themes: list[str] | None = None, k: int = 10) -> list[PracticeGroup]:
+            themes: list[str] | None = None, k: int = 10, language: str = "en") -> list[PracticeGroup]:
     """Practices of other countries and actions comparable to a description or to an action.
 
     The picked action's passages, its countries (and the countries a description names) are left
     out: the point is to learn from elsewhere. `countries` and `themes` keep only passages about one
-    of them. At most `k` passages, grouped by action, groups best first.
+    of them. At most `k` passages, grouped by action, groups best first. A description longer than
+    answer.max_question_chars is refused (BadQuestion, in `language`).
 
     >>> [g.action for g in similar(Assistant(), action="MIEUX Peru (2017-2018)")][:2]  # doctest: +SKIP
     ['MIEUX Timor-Leste II', 'MIEUX IberRed']
@@ -65,6 +66,10 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
     text = (text or "").strip()
     if not text and not action:
         raise BadQuestion("Describe a practice (text) or pick an action (action=...); neither was given")
+    limit = assistant.settings.answer.max_question_chars
+    if len(text) > limit:
+        # The same bound as a question: embedding and tagging a long text ties up the machine.
+        raise BadQuestion(prompts.text(language, "errors.description_too_long", n=len(text), limit=limit))
     retriever = assistant.retriever
     passages = retriever.passages
     excluded_actions, excluded_countries = excluded(assistant, text, action)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -51,6 +52,27 @@ class FeedbackRecord:
     def from_json(cls, data: dict) -> "FeedbackRecord":
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# Control characters (terminal escape sequences start with ESC or CSI) and the marks that reorder text.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    r"""Text from the log made safe for a terminal: control characters are shown as escapes, not run.
+
+    >>> printable("ok\x1b[2J")
+    'ok\\x1b[2J'
+    """
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                            str(text))
+
+
+def printable_json(data) -> str:
+    """JSON for a terminal: like json.dumps (which escapes only the first 32 control characters), with
+    the others escaped too (\\u009b…)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def feedback_path(data_dir: Path | str) -> Path:

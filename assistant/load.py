@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,16 +81,27 @@ def read_manifest(root: Path) -> dict[str, ManifestEntry]:
     return entries
 
 
-def iter_sources(root: Path, only: list[Path] | None = None) -> Iterator[SourceFile]:
-    """Yield every corpus file under `root` (sorted by doc_id) with its sha256 and size.
+def iter_sources(root: Path, only: list[Path] | None = None, *, max_bytes: int | None = None) -> Iterator[SourceFile]:
+    """Yield every corpus file under `root` (sorted by doc_id) with its sha256, size and bytes.
 
+    Each file is opened once, without following links, and hashed from the bytes read through that
+    handle; parse reads those bytes, never the path again, so a file swapped for a link after the
+    scan cannot bring in text from outside the corpus. Links (to files or folders), FIFOs, sockets
+    and devices are yielded unread with a `problem` saying why, so that ingest names each of them.
     Hidden files, MANIFEST.tsv and README files are skipped. Files of unsupported types are still
     yielded, so that parsing reports them instead of letting them vanish. `only` restricts the walk
-    to these files or folders (absolute, or relative to `root`).
+    to these files or folders (absolute, or relative to `root`). With `max_bytes`, at most
+    max_bytes + 1 bytes are read of a file (parse refuses it; its hash is that of those bytes).
 
     >>> [s.doc_id for s in iter_sources(Path("corpus"), only=[Path("seeds")])][:1]
     ['seeds/000_c0f20d1b9c390d7f.txt']
     """
+    root = Path(root)
+    return (read_source(root, doc_id, max_bytes=max_bytes) for doc_id in scan(root, only))
+
+
+def scan(root: Path, only: list[Path] | None = None) -> list[str]:
+    """The doc_ids `iter_sources` will yield, sorted: names only, nothing is opened."""
     root = Path(root)
     if not root.is_dir():
         raise ConfigError(f"The corpus folder {root} does not exist or is not a folder; create it or point the corpus setting at it")
@@ -96,23 +109,99 @@ def iter_sources(root: Path, only: list[Path] | None = None) -> Iterator[SourceF
     # `only` becomes doc_id prefixes: "" (the whole corpus), "seeds", "seeds/000_x.txt".
     wanted = [_resolve_only(root, real_root, Path(p)) for p in only] if only else None
 
-    found: list[tuple[str, Path]] = []
+    found: list[str] = []
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        # Sorted, visible folders only; symlinked folders are not followed (os.walk default).
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if _skipped(name):
-                continue
-            path = Path(folder) / name
-            doc_id = path.relative_to(root).as_posix()
-            if not _is_regular_inside(path, real_root):
-                continue
+        # Sorted, visible folders only. A link to a folder is not followed: it is named, as a file is.
+        visible = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = [d for d in visible if not os.path.islink(os.path.join(folder, d))]
+        names = [n for n in filenames if not _skipped(n)] + [d for d in visible if d not in dirnames]
+        for name in names:
+            doc_id = (Path(folder) / name).relative_to(root).as_posix()
             if wanted is not None and not any(_under(doc_id, prefix) for prefix in wanted):
                 continue
-            found.append((doc_id, path))
+            found.append(doc_id)
+    return sorted(found)
 
-    for doc_id, path in sorted(found):
-        yield _hashed(path.absolute(), doc_id)
+
+def read_source(root: Path, doc_id: str, *, max_bytes: int | None = None) -> SourceFile:
+    """One file of `scan(root)`, opened and read once (see iter_sources)."""
+    root = Path(root)
+    path = (root / doc_id).absolute()
+    parts = doc_id.split("/")
+    # Every folder on the way is opened relative to the one before, without following links: a
+    # folder swapped for a link after the scan cannot lead out of the corpus either.
+    folder_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fd = -1
+    try:
+        for part in parts[:-1]:
+            step = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+            os.close(folder_fd)
+            folder_fd = step
+        # lstat first: opening a device may have effects of its own; fstat after, on the handle read.
+        kind = _kind(os.stat(parts[-1], dir_fd=folder_fd, follow_symlinks=False).st_mode)
+        if kind is None:
+            # O_NONBLOCK: a FIFO swapped in since the lstat opens at once instead of waiting for a writer.
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=folder_fd)
+            kind = _kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            return _unread(path, doc_id, kind, root)
+        size = os.fstat(fd).st_size
+        digest = hashlib.sha256()
+        chunks, total = [], 0
+        limit = None if max_bytes is None else max_bytes + 1
+        while limit is None or total < limit:
+            chunk = os.read(fd, _CHUNK if limit is None else min(_CHUNK, limit - total))
+            if not chunk:
+                break
+            digest.update(chunk)
+            chunks.append(chunk)
+            total += len(chunk)
+        return SourceFile(path=path, doc_id=doc_id, sha256=digest.hexdigest(), size=max(size, total), data=b"".join(chunks))
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOTDIR) and any(
+                os.path.islink(root.joinpath(*parts[: i + 1])) for i in range(len(parts))):
+            return _unread(path, doc_id, "link", root)  # a folder or the file became a link after the scan
+        # Unreadable (permissions, I/O error, gone): parse reports it; a version indexed before is kept.
+        return SourceFile(path=path, doc_id=doc_id, sha256="", size=0,
+                          problem=f"the file cannot be opened ({err.strerror or err}); check that it exists and that you may read it")
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        os.close(folder_fd)
+
+
+def _kind(mode: int) -> str | None:
+    """None for a regular file, else what it is."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "device"
+
+
+def _unread(path: Path, doc_id: str, kind: str, root: Path) -> SourceFile:
+    if kind == "link":
+        parts = doc_id.split("/")
+        # The link may be a folder on the way (swapped in after the scan) rather than the file itself.
+        link = next((root.joinpath(*parts[: i + 1]) for i in range(len(parts)) if os.path.islink(root.joinpath(*parts[: i + 1]))),
+                    root / doc_id)
+        try:
+            target = os.readlink(link)
+        except OSError:
+            target = "?"
+        where = "it is" if link == root / doc_id else f"{link.relative_to(root).as_posix()} is"
+        problem = (f"{where} a symbolic link (to {target}); links are not followed, since one can lead outside the corpus; "
+                   f"copy the file itself into {root} instead")
+    else:
+        problem = (f"it is not a regular file but a {kind}, which is not read; "
+                   f"put a regular file there or move it out of {root}")
+    return SourceFile(path=path, doc_id=doc_id, sha256="", size=0, problem=problem)
 
 
 def _skipped(name: str) -> bool:
@@ -123,18 +212,6 @@ def _skipped(name: str) -> bool:
         or name == MANIFEST_NAME
         or name.upper().startswith("README")
     )
-
-
-def _is_regular_inside(path: Path, real_root: Path) -> bool:
-    """A regular file whose real location is under the corpus root (symlinks out are not read)."""
-    try:
-        real = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return False  # broken or looping symlink
-    if not _within(real, real_root):
-        return False
-    # A FIFO or device would block or never end when read.
-    return real.is_file()
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -159,17 +236,3 @@ def _resolve_only(root: Path, real_root: Path, given: Path) -> str:
     if given.is_absolute() and not _within(given.resolve(), real_root):
         raise ConfigError(f"{given} is outside the corpus folder {root}; pass a path under it")
     raise ConfigError(f"{given} was not found under the corpus folder {root}; check the spelling (paths are relative to {root})")
-
-
-def _hashed(path: Path, doc_id: str) -> SourceFile:
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-    except OSError:
-        # Yield it anyway with no hash: parse re-reads it and reports why it cannot.
-        return SourceFile(path=path, doc_id=doc_id, sha256="", size=0)
-    return SourceFile(path=path, doc_id=doc_id, sha256=digest.hexdigest(), size=size)

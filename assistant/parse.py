@@ -57,6 +57,8 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
     'fr'
     """
     doc_id = source.doc_id
+    if source.problem:  # a link, a FIFO, an unreadable file: the loader did not read it, nor may parse
+        raise BadDocument(doc_id, source.problem)
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         what = f"unsupported file type {suffix!r}" if suffix else "unsupported file type (the name has no extension)"
@@ -125,6 +127,15 @@ def _call_to_action(part: _Part) -> bool:
 
 def _read(source: SourceFile, max_bytes: int) -> bytes:
     doc_id = source.doc_id
+    if source.data is not None:
+        # The bytes the loader hashed, from its one open of the file: the path is not opened again.
+        data = source.data
+        if len(data) > max_bytes:
+            size = _size(max(source.size, len(data)))
+            raise BadDocument(doc_id, f"the file is {size}, over the {_size(max_bytes)} limit", "split it into smaller files or raise the size limit")
+        if not data:
+            raise BadDocument(doc_id, "the file is empty (0 bytes)", "re-export it from its source or remove it")
+        return data
     try:
         size = source.path.stat().st_size
         if size > max_bytes:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ import numpy as np
 
 from . import chunk as chunking
 from . import load, parse, tag
+from . import store as store_module
 from .config import Settings, load_settings
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, BadDocument
@@ -27,6 +30,10 @@ from .types import Answer, Filters, IndexedDocument, Passage
 PIPELINE_VERSION = "11"
 # Passages written to Chroma at once during an ingest.
 WRITE_BATCH = 2000
+# Passages embedded, then cached, at once: an ingest interrupted in a long document keeps what it made.
+EMBED_BATCH = 64
+# Where `update` stages the files it was given (inside paths.index, never inside the corpus).
+UPDATE_FOLDER = "update"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -61,6 +68,7 @@ class Prepared:
     pool: list  # retrieved evidence, with the related passages
     evidence: list  # what the answer may quote
     decision: object  # decide.Decision
+    generation: str | None = None  # the index generation the evidence comes from
 
 
 class Assistant:
@@ -120,9 +128,22 @@ class Assistant:
         if any, stays). With promote=False the new generation is left staged for `promote()`.
         """
         with self._ingest_lock():
-            return self._ingest(path, promote=promote, progress=progress)
+            self._finish_update()
+            try:
+                return self._ingest(path, promote=promote, progress=progress)
+            except AssistantError:
+                raise
+            except Exception as err:
+                # Before a staging generation exists (garbage collection, the catalog): still a message.
+                reason = store_module.storage_failure(err, Path(self.settings.paths.index))
+                if reason:
+                    raise AssistantError(f"Ingest stopped: {reason} ({err.__class__.__name__}: {err}). The live index is "
+                                         "unchanged; free some space and run `assistant ingest` again") from None
+                raise
 
-    def _ingest(self, path, *, promote: bool, progress: Progress | None) -> IngestReport:
+    def _ingest(self, path, *, promote: bool, progress: Progress | None, staged: Path | None = None) -> IngestReport:
+        """The ingest, under the lock. `staged`: a folder laid out like the corpus whose files are
+        read as if they stood at the same place in it (what `update` was given)."""
         started = time.monotonic()
         root = Path(self.settings.paths.corpus)
         if not root.is_dir():
@@ -130,7 +151,11 @@ class Assistant:
         only = [Path(path)] if path is not None and Path(path).resolve() != root.resolve() else None
         self._collect_garbage()
         manifest = load.read_manifest(root)
-        sources = list(load.iter_sources(root, only))
+        # Names first; each file is then opened and read once, and parsed from those bytes.
+        found = {doc_id: root for doc_id in load.scan(root, only)}
+        if staged is not None:
+            found.update({doc_id: staged for doc_id in load.scan(staged)})
+        names = sorted(found)
         scope = _scope(root, only) if only else None
         live = self.catalog.live()
         if live and not self.store.exists(live):
@@ -142,29 +167,27 @@ class Assistant:
         failed = set(self.catalog.problems(live)) if live else set()
 
         report = IngestReport(generation=None, promoted=False)
-        todo, keep = [], []
-        for src in sources:
-            key = _doc_key(src, manifest.get(src.doc_id))
-            old = live_docs.get(src.doc_id)
-            if same_pipeline and old is not None and old.sha256 == key and src.doc_id not in failed:
-                keep.append(src.doc_id)
-            else:
-                todo.append((src, key, old))
-        seen = {s.doc_id for s in sources}
+        keep: list[str] = []
+        seen = set(names)
         in_scope = (lambda d: any(p == "" or d == p or d.startswith(p + "/") for p in scope)) if scope else (lambda d: True)
         report.removed = [d for d in live_docs if in_scope(d) and d not in seen]
         keep += [d for d in live_docs if not in_scope(d)]
         report.unchanged = len(keep)
 
         parsed = []
-        for i, (src, key, old) in enumerate(todo):
+        sources = (load.read_source(found[doc_id], doc_id, max_bytes=self.settings.max_file_bytes) for doc_id in names)
+        for i, src in enumerate(sources):
             if progress:
-                progress("parse", i, len(todo))
+                progress("parse", i, len(names))
+            key = _doc_key(src, manifest.get(src.doc_id))
+            old = live_docs.get(src.doc_id)
+            if same_pipeline and old is not None and old.sha256 == key and src.doc_id not in failed:
+                keep.append(src.doc_id)
+                report.unchanged += 1
+                continue
             try:
                 doc = parse.parse(src, manifest.get(src.doc_id), max_bytes=self.settings.max_file_bytes)
-                passages = chunking.chunk(doc, self.settings.chunk)
-                if not passages:
-                    raise BadDocument(src.doc_id, "no passage of text could be cut from it", "is it only headings or images?")
+                passages = self._chunk(doc)
             except BadDocument as err:
                 report.problems[src.doc_id] = str(err)
                 if old is not None:
@@ -197,7 +220,12 @@ class Assistant:
             # ingest time once the corpus grew (bench: 32.6 of 37.6 s at 16x).
             pending: list[tuple[list[Passage], np.ndarray]] = []
             for doc, key, passages, old in parsed:
-                vectors, embedded = self._vectors(passages)
+
+                def step(n: int, before: int = done) -> None:
+                    if progress:
+                        progress("embed", before + n, total)
+
+                vectors, embedded = self._vectors(passages, step)
                 pending.append((passages, vectors))
                 if sum(len(p) for p, _ in pending) >= WRITE_BATCH:
                     self._write(generation, pending)
@@ -215,15 +243,16 @@ class Assistant:
                 self.promote(generation)
                 report.promoted = True
         except BaseException as err:
+            # Judged before the staging generation is dropped: dropping it frees the space it took.
+            reason = store_module.storage_failure(err, Path(self.settings.paths.index)) if isinstance(err, Exception) else None
             try:
                 self.discard(generation)
             except Exception:
                 pass  # the next ingest drops what is left of this staging generation
-            if _disk_full(err):
+            if reason:
                 raise AssistantError(
-                    f"Ingest stopped: no space left on the disk holding {self.settings.paths.index} "
-                    f"({err.__class__.__name__}: {err}). The live index is unchanged; free some space and run "
-                    "`assistant ingest` again"
+                    f"Ingest stopped: {reason} ({err.__class__.__name__}: {err}). The live index is unchanged; "
+                    "free some space and run `assistant ingest` again"
                 ) from None
             raise
         report.passages = self.store.count(generation)
@@ -236,15 +265,46 @@ class Assistant:
             self.store.add(generation, [p for ps, _ in pending for p in ps], np.vstack([v for _, v in pending]))
             pending.clear()
 
-    def _vectors(self, passages: list[Passage]):
+    def _chunk(self, doc) -> list[Passage]:
+        """The document's passages, or BadDocument when there are none or more than chunk.max_passages."""
+        cfg = self.settings.chunk
+        # Passages hold at most max_words words (a sentence is not cut): a longer text is refused before chunking.
+        words = len(doc.text.split())
+        if words > cfg.max_passages * cfg.max_words:
+            raise BadDocument(
+                doc.doc_id,
+                f"it has {words:,} words, more than the {cfg.max_passages:,} passages of up to {cfg.max_words} words allowed "
+                "per document can hold (chunk.max_passages / ASSISTANT_CHUNK__MAX_PASSAGES)",
+                "split it into smaller files, or raise the limit if it really is one document",
+            )
+        passages = chunking.chunk(doc, cfg)
+        if not passages:
+            raise BadDocument(doc.doc_id, "no passage of text could be cut from it", "is it only headings or images?")
+        if len(passages) > cfg.max_passages:
+            raise BadDocument(
+                doc.doc_id,
+                f"it makes {len(passages):,} passages, over the limit of {cfg.max_passages:,} per document "
+                "(chunk.max_passages / ASSISTANT_CHUNK__MAX_PASSAGES)",
+                "split it into smaller files, or raise the limit if it really is one document",
+            )
+        return passages
+
+    def _vectors(self, passages: list[Passage], step: Callable[[int], None] | None = None):
+        """Vectors of the passages from the cache or the model, and how many the model made.
+
+        Each batch the model makes is cached at once: Ctrl-C in a long document keeps what was done.
+        """
         texts = [chunking.embedding_text(p) for p in passages]
         found = self.cache.get_many(self.embedder.name, texts)
         missing = [i for i in range(len(texts)) if i not in found]
-        if missing:
-            fresh = self.embedder.embed_passages([texts[i] for i in missing])
-            self.cache.put_many(self.embedder.name, [texts[i] for i in missing], fresh)
-            for i, v in zip(missing, fresh):
+        for start in range(0, len(missing), EMBED_BATCH):
+            part = missing[start : start + EMBED_BATCH]
+            fresh = self.embedder.embed_passages([texts[i] for i in part])
+            self.cache.put_many(self.embedder.name, [texts[i] for i in part], fresh)
+            for i, v in zip(part, fresh):
                 found[i] = v
+            if step:
+                step(start + len(part))
         return np.vstack([found[i] for i in range(len(texts))]), len(missing)
 
     def promote(self, generation: str) -> None:
@@ -303,8 +363,10 @@ class Assistant:
                eval_set: Path | None = None, report_dir: Path | None = None, progress: Progress | None = None) -> dict:
         """The corpus-update workflow: stage the new documents, evaluate, swap in only if the gate passes.
 
-        Files given outside the corpus are copied into corpus/<dest>/ first (and taken out again if
-        the update is blocked). Returns {"status": "promoted"|"blocked"|"unchanged", "reasons": [...], ...}.
+        Files given from outside the corpus are copied into a staging folder inside paths.index, read
+        as if they stood in corpus/<dest>/, and copied into the corpus only once their generation is
+        live: a blocked, failed or killed update leaves the corpus as it was. Returns
+        {"status": "promoted"|"blocked"|"unchanged", "reasons": [...], ...}.
         """
         from . import evaluate
 
@@ -312,18 +374,19 @@ class Assistant:
         thresholds = evaluate.load_gate(gate_file)
         questions = evaluate.load_questions(eval_set)
         report_dir = Path(report_dir or Path(self.settings.paths.data) / "eval")
+        folder = self._update_folder()
         with self._ingest_lock():
-            placed = _place_files(root, [Path(p) for p in paths or []], dest)
+            self._finish_update()
             try:
+                staging = _stage_files(root, [Path(p) for p in paths or []], dest, folder / "files")
                 live = self.catalog.live()
                 baseline = None
                 if live:
                     baseline = self._baseline(live, questions, report_dir)
-                staged = self._ingest(None, promote=False, progress=progress)
+                staged = self._ingest(None, promote=False, progress=progress, staged=staging)
                 if staged.generation is None or staged.generation == live:
                     reasons = [f"{d}: {m}" for d, m in staged.problems.items()]
                     if reasons:
-                        _restore(placed)
                         return {"status": "blocked", "reasons": reasons, "ingest": staged.to_json()}
                     return {"status": "unchanged", "reasons": [], "ingest": staged.to_json()}
                 result = evaluate.evaluate(self.pinned(staged.generation), questions)
@@ -335,25 +398,49 @@ class Assistant:
                 )
                 if reasons:
                     self.discard(staged.generation)
-                    _restore(placed)
                     status = "blocked"
                 else:
+                    # The journal first: if the process dies after the swap, the next ingest or update
+                    # finishes the copy into the corpus (and only then: before the swap it is discarded).
+                    write_atomic(folder / "promote.json", json.dumps({"generation": staged.generation}))
                     self.promote(staged.generation)
-                    _forget_backups(placed)
                     status = "promoted"
                 return {
                     "status": status, "reasons": reasons, "generation": staged.generation, "ingest": staged.to_json(),
                     "summary": result["summary"]["all"], "baseline": baseline["summary"]["all"] if baseline else None,
                     "report": str(paths_written["md"]),
                 }
-            except BaseException:
-                _restore(placed)
-                raise
+            finally:
+                # Promoted: its files go into the corpus; otherwise they are dropped.
+                self._finish_update()
+
+    def _update_folder(self) -> Path:
+        return Path(self.settings.paths.index) / UPDATE_FOLDER
+
+    def _finish_update(self) -> None:
+        """What an update left behind (it was killed): copy its files into the corpus if their
+        generation went live, else drop them. Called under the ingest lock."""
+        folder = self._update_folder()
+        if not folder.exists():
+            return
+        journal = folder / "promote.json"
+        try:
+            promoted = json.loads(journal.read_text(encoding="utf-8")).get("generation") if journal.exists() else None
+        except ValueError:
+            promoted = None  # torn: written atomically, so it never was complete
+        if promoted and promoted == self.catalog.live():
+            files = folder / "files"
+            root = Path(self.settings.paths.corpus)
+            for source in sorted(p for p in files.rglob("*") if p.is_file()):
+                target = root / source.relative_to(files)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.update-tmp")
+                shutil.copyfile(source, tmp)
+                os.replace(tmp, target)  # whole or not at all
+        shutil.rmtree(folder, ignore_errors=True)
 
     def _baseline(self, live: str, questions, report_dir: Path) -> dict:
         """The eval of the live index, cached per generation."""
-        import json
-
         from . import evaluate
 
         path = report_dir / f"baseline-{live}.json"
@@ -373,8 +460,10 @@ class Assistant:
         new, changed = [], []
         seen = set()
         if root.is_dir():
-            for src in load.iter_sources(root):
+            for src in load.iter_sources(root, max_bytes=self.settings.max_file_bytes):
                 seen.add(src.doc_id)
+                if src.problem:
+                    continue  # a link or a special file: never indexed, the ingest names it
                 old = docs.get(src.doc_id)
                 if old is None:
                     new.append(src.doc_id)
@@ -428,7 +517,12 @@ class Assistant:
         live = self._generation()
         with self._retriever_lock:
             if self._retriever is None or self._retriever.generation != live:
+                previous = self._retriever
                 self._retriever = Retriever(self.settings, self.store, self.embedder, self.catalog, live)
+                if previous is not None and previous.generation != self.generation:
+                    # A long-running reader (the chat) lets go of the generation it leaves: an ingest
+                    # deletes it later, and its open files and memory would stay with this process.
+                    self.store.release(previous.generation)
             return self._retriever
 
     def ask(self, question: str, filters: Filters | None = None, *, language: str | None = None,
@@ -470,7 +564,7 @@ class Assistant:
                         result = item
                     else:
                         yield item
-        answering.verify_citations(self, result)
+        answering.verify_citations(self, result, prepared.generation)
         result.interpreted_as = prepared.standalone if prepared.standalone != prepared.clean else None
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         yield result
@@ -499,60 +593,31 @@ class Assistant:
         decision = decide.decide(ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours,
                                  retriever.document_words)
         return Prepared(clean=clean, standalone=standalone, language=lang, generative=generative, ask=ask,
-                        pool=pool, evidence=evidence, decision=decision)
+                        pool=pool, evidence=evidence, decision=decision, generation=retriever.generation)
 
-    def document_text(self, doc_id: str) -> str | None:
-        return self.catalog.text(self._generation(), doc_id)
+    def document_text(self, doc_id: str, generation: str | None = None) -> str | None:
+        """The cleaned text of a document, in the live generation or in `generation` (None once it is gone)."""
+        return self.catalog.text(generation or self._generation(), doc_id)
 
     def documents(self) -> dict[str, IndexedDocument]:
         return self.catalog.documents(self._generation())
 
 
-def _disk_full(err: BaseException) -> bool:
-    import errno
-
-    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(err).lower()
-    return any(w in text for w in ("disk is full", "no space left", "database or disk is full", "disk full"))
-
-
-def _place_files(root: Path, paths: list[Path], dest: str) -> list[tuple[Path, Path | None]]:
-    """Copy files from outside the corpus into root/dest; returns (placed file, backup of what it replaced)."""
-    import shutil
-
-    placed = []
+def _stage_files(root: Path, paths: list[Path], dest: str, staging: Path) -> Path:
+    """Copy the files given from outside the corpus to staging/<dest>/ (the corpus is not touched)."""
+    staging.mkdir(parents=True, exist_ok=True)
     for p in paths:
         if not p.is_file():
             raise AssistantError(f"Cannot update with {p}: no such file")
         try:
             p.resolve().relative_to(root.resolve())
-            continue  # already in the corpus: the staged ingest picks it up
+            continue  # already in the corpus: the staged ingest reads it there
         except ValueError:
             pass
-        target = root / dest / p.name
+        target = staging / dest / p.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        backup = None
-        if target.exists():
-            backup = target.with_name(f".{target.name}.before-update")
-            shutil.copy2(target, backup)
-        shutil.copy2(p, target)
-        placed.append((target, backup))
-    return placed
-
-
-def _restore(placed: list[tuple[Path, Path | None]]) -> None:
-    for target, backup in placed:
-        if backup is not None:
-            os.replace(backup, target)
-        else:
-            target.unlink(missing_ok=True)
-
-
-def _forget_backups(placed: list[tuple[Path, Path | None]]) -> None:
-    for _, backup in placed:
-        if backup is not None:
-            backup.unlink(missing_ok=True)
+        shutil.copyfile(p, target)
+    return staging
 
 
 def _scope(root: Path, only: list[Path]) -> list[str]:

@@ -257,6 +257,8 @@ class VectorStore:
         self._server = None
         self._embedded: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._readers: dict[str, int] = {}  # reads under way per generation
+        self._released: set[str] = set()  # generations readers left: closed whenever no read is using them
 
     def client(self, generation: str):
         """The Chroma client holding a generation.
@@ -306,6 +308,49 @@ class VectorStore:
                 "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL)"
             ) from None
         return client
+
+    @contextmanager
+    def _reading(self, generation: str):
+        """Count a read of `generation`, so that `release` closes it only once no read is using it."""
+        with self._lock:
+            self._readers[generation] = self._readers.get(generation, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._readers[generation] -= 1
+                idle = not self._readers[generation] and generation in self._released
+                if not self._readers[generation]:
+                    del self._readers[generation]
+            if idle:
+                self._close(generation)
+
+    def release(self, generation: str) -> None:
+        """A reader is done with `generation` (it moved to a newer one): close its embedded Chroma,
+        now or when its last read ends, so that its files (deleted by a later ingest) and memory go.
+        A later read opens it again."""
+        if self.settings.store.chroma_url:
+            return
+        with self._lock:
+            self._released.add(generation)
+            busy = bool(self._readers.get(generation))
+        if not busy:
+            self._close(generation)
+
+    def _close(self, generation: str) -> None:
+        from chromadb.api.client import SharedSystemClient
+
+        with self._lock:
+            if self._readers.get(generation):
+                return
+            self._embedded.pop(generation, None)
+            # Chroma keeps one system per folder for the whole process: stopping it closes its files.
+            system = SharedSystemClient._identifier_to_system.pop(str(self.folder(generation)), None)
+        if system is not None:
+            try:
+                system.stop()
+            except Exception:  # closing is best effort: a system that fails to stop only keeps its files
+                pass
 
     def reset_connection(self) -> None:
         with self._lock:
@@ -375,12 +420,10 @@ class VectorStore:
             return
         import shutil
 
-        from chromadb.api.client import SharedSystemClient
-
+        # Close the process-wide system Chroma keeps for that folder before removing it.
+        self._close(generation)
         with self._lock:
             self._embedded.pop(generation, None)
-            # Forget the process-wide system Chroma keeps for that folder before removing it.
-            SharedSystemClient._identifier_to_system.pop(str(self.folder(generation)), None)
         shutil.rmtree(self.folder(generation), ignore_errors=True)
 
     def add(self, generation: str, passages: list[Passage], vectors: np.ndarray, batch: int = 500) -> None:
@@ -413,10 +456,11 @@ class VectorStore:
 
     def all_passages(self, generation: str, with_vectors: bool = False):
         """Every passage of a generation, in document order (and their vectors as one matrix)."""
-        col = self.collection(generation)
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
-        with self._guard("reading passages"):
-            got = col.get(include=include)
+        with self._reading(generation):
+            col = self.collection(generation)
+            with self._guard("reading passages"):
+                got = col.get(include=include)
         rows = sorted(
             range(len(got["ids"])), key=lambda r: (got["metadatas"][r]["doc_id"], got["metadatas"][r].get("ordinal", 0))
         )
@@ -432,9 +476,10 @@ class VectorStore:
 
     def query(self, generation: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(passage id, cosine similarity) of the n nearest passages matching `where`."""
-        col = self.collection(generation)
-        with self._guard("searching"):
-            got = col.query(query_embeddings=[vector.tolist()], n_results=n, where=where or None, include=["distances"])
+        with self._reading(generation):
+            col = self.collection(generation)
+            with self._guard("searching"):
+                got = col.query(query_embeddings=[vector.tolist()], n_results=n, where=where or None, include=["distances"])
         return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0])]
 
 
@@ -455,6 +500,43 @@ def write_atomic(path: Path, text: str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+# Below this much free space, a write error of Chroma (which does not always say so) is a full disk.
+LOW_SPACE_BYTES = 64 * 1024 * 1024
+
+
+def storage_failure(err: BaseException, folder: Path) -> str | None:
+    """If a write to the index at `folder` failed because the disk is full, a sentence saying so; else None.
+
+    Chroma reports a full disk in many ways, some without a word about it ("InternalError: Error in
+    compaction: Failed to apply logs to the metadata segment"): a storage error of Chroma while the
+    disk has little room left counts as a full disk.
+    """
+    import errno
+    import shutil
+
+    text = f"{err.__class__.__name__}: {err}"
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the disk holding {folder}"
+    if any(w in text.lower() for w in ("no space left", "disk is full", "disk full", "database or disk is full", "quota exceeded")):
+        return f"no space left on the disk holding {folder}"
+    chroma = type(err).__module__.startswith("chromadb") or "compaction" in text.lower()
+    if not chroma or isinstance(err, (IndexMissing, StoreUnavailable)):
+        return None
+    try:
+        free = shutil.disk_usage(_existing(Path(folder))).free
+    except OSError:
+        return None
+    if free < LOW_SPACE_BYTES:
+        return f"no space left on the disk holding {folder} (only {free / 1e6:.1f} MB free)"
+    return None
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
     return path
 
 

@@ -17,6 +17,9 @@ class SourceFile:
     doc_id: str  # POSIX path relative to the corpus root, e.g. "seeds/000_c0f20d1b9c390d7f.txt"
     sha256: str
     size: int
+    # The bytes read (and hashed) through the loader's one open of the file: parse reads these, not the path.
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    problem: str | None = None  # why the loader did not read it (a link, a FIFO, no permission)
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ class Citation:
     passage_id: str | None = None
     start: int | None = None  # offsets of the quote in the cleaned document text
     end: int | None = None
+    generation: str | None = None  # the index generation quoted: start/end are offsets in its text
 
     def to_json(self) -> dict:
         return {
@@ -167,6 +171,7 @@ class Answer:
     mode: str = "extractive"
     latency_ms: float | None = None
     interpreted_as: str | None = None  # the standalone question a follow-up was read as
+    generation: str | None = None  # the index generation the answer was read from
 
     def to_json(self) -> dict:
         return {

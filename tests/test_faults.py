@@ -90,3 +90,23 @@ def test_disk_full_while_ingesting_leaves_the_live_index(tmp_path, make_settings
         assert answer.citations, "the live index is still queryable"
     finally:
         subprocess.run(["umount", "-l", str(index)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_inside_chroma_gives_the_message_not_a_traceback(tmp_path, embedding_cache):
+    # Chroma reports this one as "InternalError: Error in compaction: Failed to apply logs to the metadata
+    # segment", with no word about the disk: a first ingest of the whole corpus on a disk of a few MB.
+    index = tmp_path / "tiny-disk"
+    if not _mount_tmpfs(index, "6m"):
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        env = dict(os.environ, ASSISTANT_PATHS__CORPUS=str(ROOT / "corpus"), ASSISTANT_PATHS__INDEX=str(index),
+                   ASSISTANT_PATHS__CACHE=str(embedding_cache), PYTHONPATH=str(ROOT))
+        done = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 2, f"a full disk is a reported failure (exit 2), not a crash: exit {done.returncode}\n{done.stderr[-1500:]}"
+        assert "no space left" in done.stderr and str(index) in done.stderr, f"the message names the disk: {done.stderr[-800:]}"
+        assert "Traceback" not in done.stderr, f"no raw traceback: {done.stderr[-800:]}"
+        assert "free some space" in done.stderr, "and says the way out"
+    finally:
+        subprocess.run(["umount", "-l", str(index)], capture_output=True)

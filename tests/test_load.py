@@ -139,14 +139,36 @@ def test_missing_root_is_refused(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
-def test_symlink_leaving_the_root_is_skipped(tree, tmp_path):
+def test_links_are_named_but_never_read(tree, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("ne pas indexer", encoding="utf-8")
+    (tmp_path / "outside").mkdir()
     (tree / "link.txt").symlink_to(secret)
     (tree / "inside.txt").symlink_to(tree / "b.txt")
-    ids = [s.doc_id for s in iter_sources(tree)]
-    assert "link.txt" not in ids, "a symlink to a file outside the corpus is not read"
-    assert "inside.txt" in ids, "a symlink that stays inside the corpus is kept"
+    (tree / "folder").symlink_to(tmp_path / "outside")
+    sources = {s.doc_id: s for s in iter_sources(tree)}
+    for name in ("link.txt", "inside.txt", "folder"):
+        assert name in sources, f"{name}, a link, is yielded so that ingest can name it"
+        assert sources[name].data is None and "symbolic link" in (sources[name].problem or ""), (
+            f"{name} is not read, and says why: {sources[name].problem}")
+    assert sources["b.txt"].data == (tree / "b.txt").read_bytes() and sources["b.txt"].problem is None, "regular files are read"
+
+
+def test_a_fifo_is_named_and_never_opened_for_long(tree):
+    os.mkfifo(tree / "pipe.txt")
+    source = next(s for s in iter_sources(tree) if s.doc_id == "pipe.txt")
+    assert source.data is None and "not a regular file" in (source.problem or ""), f"a FIFO is not read: {source.problem}"
+
+
+def test_the_bytes_hashed_are_the_bytes_parsed(tree):
+    source = next(s for s in iter_sources(tree) if s.doc_id == "b.txt")
+    assert hashlib.sha256(source.data).hexdigest() == source.sha256, "the hash is that of the bytes handed to parse"
+
+
+def test_reading_stops_past_the_size_limit(tree):
+    (tree / "big.txt").write_bytes(b"x" * 5000)
+    source = next(s for s in iter_sources(tree, max_bytes=100) if s.doc_id == "big.txt")
+    assert len(source.data) == 101 and source.size == 5000, "no more than the limit plus one byte is read; the size is the file's"
 
 
 def test_the_real_corpus_walk():

@@ -44,11 +44,17 @@ def start_chroma(path: Path, port: int) -> subprocess.Popen:
 @pytest.fixture
 def chroma_server(tmp_path):
     port = free_port()
-    proc = start_chroma(tmp_path / "chroma-data", port)
-    yield {"port": port, "path": tmp_path / "chroma-data", "proc": proc}
+    server = {"port": port, "path": tmp_path / "chroma-data", "proc": start_chroma(tmp_path / "chroma-data", port)}
+    yield server
+    # The server running now: a test may have stopped the first one and started another.
+    proc = server["proc"]
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
 
 
 @pytest.mark.slow
@@ -79,3 +85,34 @@ def test_server_outage_is_reported_and_recovered(chroma_server, tmp_path, make_s
         assistant.ask(question)
     chroma_server["proc"] = start_chroma(chroma_server["path"], chroma_server["port"])
     assert assistant.ask(question).citations, "recovers without a restart once the server is back"
+
+
+def _chroma_processes(under: Path) -> list[int]:
+    """Pids of `chroma run` processes whose data folder is under `under`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"chroma") for part in argv[:2]) and b"run" in argv and str(under).encode() in b" ".join(argv):
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_the_outage_test_leaves_no_chroma_server_behind(tmp_path):
+    if os.environ.get("NESTED_SERVER_MODE_TEST"):
+        pytest.skip("this test runs the outage test in a nested pytest, not itself")
+    base = tmp_path / "nested"
+    env = dict(os.environ, NESTED_SERVER_MODE_TEST="1")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={base}",
+                           f"{Path(__file__)}::test_server_outage_is_reported_and_recovered"],
+                          env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=600)
+    left = _chroma_processes(base)
+    for pid in left:  # do not let this test leak what it found
+        os.kill(pid, signal.SIGKILL)
+    assert done.returncode == 0, f"the outage test passes: {done.stdout[-2000:]}"
+    assert not left, f"the chroma server restarted by the outage test must be stopped with the test ({len(left)} left running)"
