@@ -26,7 +26,7 @@ from pathlib import Path
 import gradio as gr
 from starlette.middleware import Middleware
 
-from . import cite, explore, feedback, generate, prompts, store, tag
+from . import cite, explore, feedback, prompts, store, tag
 from .errors import AssistantError, ConfigError
 from .types import Answer, Citation, Filters
 

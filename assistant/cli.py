@@ -239,7 +239,7 @@ def update(
     paths: Optional[list[Path]] = typer.Argument(None, help="New or changed documents (copied into corpus/<dest>/ if outside it)."),
     dest: str = typer.Option("added", help="Corpus subfolder for documents given from outside the corpus."),
     gate_file: Optional[Path] = typer.Option(None, "--gate", help="Gate thresholds (TOML); default eval/gate.toml."),
-    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default eval/questions.jsonl."),
+    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default: the development set eval/questions.jsonl and the held-out set eval/heldout.jsonl, each gated."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),

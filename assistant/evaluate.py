@@ -21,6 +21,15 @@ from .retrieve import _fold, words
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 DEFAULT_GATE = Path(__file__).resolve().parent.parent / "eval" / "gate.toml"
+DEFAULT_HELDOUT = Path(__file__).resolve().parent.parent / "eval" / "heldout.jsonl"
+
+
+def gate_sets() -> dict[str, list]:
+    """The sets `assistant update` judges: the development set and, when present, the frozen held-out set."""
+    sets = {"development": load_questions(DEFAULT_SET)}
+    if DEFAULT_HELDOUT.exists():
+        sets["held-out"] = load_questions(DEFAULT_HELDOUT)
+    return sets
 KS = (1, 3, 5, 10)
 
 

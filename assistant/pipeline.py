@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import chunk as chunking
-from . import load, parse, tag
+from . import cite, load, parse, tag
 from . import store as store_module
 from .config import Settings, load_settings
 from .embed import Embedder, make_embedder
@@ -372,7 +372,9 @@ class Assistant:
 
         root = Path(self.settings.paths.corpus)
         thresholds = evaluate.load_gate(gate_file)
-        questions = evaluate.load_questions(eval_set)
+        # The development set and the frozen held-out set are each judged, overall and per language;
+        # an explicit --set replaces both.
+        sets = {"set": evaluate.load_questions(eval_set)} if eval_set else evaluate.gate_sets()
         report_dir = Path(report_dir or Path(self.settings.paths.data) / "eval")
         folder = self._update_folder()
         with self._ingest_lock():
@@ -380,22 +382,30 @@ class Assistant:
             try:
                 staging = _stage_files(root, [Path(p) for p in paths or []], dest, folder / "files")
                 live = self.catalog.live()
-                baseline = None
-                if live:
-                    baseline = self._baseline(live, questions, report_dir)
+                baselines = {name: self._baseline(live, qs, report_dir) if live else None for name, qs in sets.items()}
                 staged = self._ingest(None, promote=False, progress=progress, staged=staging)
                 if staged.generation is None or staged.generation == live:
                     reasons = [f"{d}: {m}" for d, m in staged.problems.items()]
                     if reasons:
                         return {"status": "blocked", "reasons": reasons, "ingest": staged.to_json()}
                     return {"status": "unchanged", "reasons": [], "ingest": staged.to_json()}
-                result = evaluate.evaluate(self.pinned(staged.generation), questions)
-                reasons = evaluate.gate(result, baseline, thresholds)
+                pinned = self.pinned(staged.generation)
+                new_docs = set(staged.added) | set(staged.changed)
+                reasons, results, reports = [], {}, {}
+                for name, questions in sets.items():
+                    if progress:
+                        progress(f"eval:{name}", 0, len(questions))
+                    result = evaluate.evaluate(pinned, questions)
+                    baseline = baselines[name]
+                    if baseline:
+                        scorer = cite.SupportScorer(self.embedder)
+                        result["displaced"] = evaluate.displaced(result, baseline, new_docs, scorer.supports)
+                    reasons += evaluate.gate(result, baseline, thresholds, name if len(sets) > 1 else "")
+                    results[name] = result
+                    reports[name] = str(evaluate.write_report(
+                        result, report_dir / f"update-{staged.generation}" / name,
+                        evaluate.compare(result, baseline) if baseline else None)["md"])
                 reasons += [f"{d}: {m}" for d, m in staged.problems.items()]
-                paths_written = evaluate.write_report(
-                    result, report_dir / f"update-{staged.generation}",
-                    evaluate.compare(result, baseline) if baseline else None,
-                )
                 if reasons:
                     self.discard(staged.generation)
                     status = "blocked"
@@ -405,10 +415,15 @@ class Assistant:
                     write_atomic(folder / "promote.json", json.dumps({"generation": staged.generation}))
                     self.promote(staged.generation)
                     status = "promoted"
+                first = next(iter(sets))
                 return {
                     "status": status, "reasons": reasons, "generation": staged.generation, "ingest": staged.to_json(),
-                    "summary": result["summary"]["all"], "baseline": baseline["summary"]["all"] if baseline else None,
-                    "report": str(paths_written["md"]),
+                    "summary": results[first]["summary"]["all"],
+                    "baseline": baselines[first]["summary"]["all"] if baselines[first] else None,
+                    "sets": {name: {"summary": {col: r["summary"][col] for col in evaluate.GATED_COLUMNS},
+                                    "displaced": r.get("displaced", []), "report": reports[name]}
+                             for name, r in results.items()},
+                    "report": reports[first],
                 }
             finally:
                 # Promoted: its files go into the corpus; otherwise they are dropped.
@@ -443,7 +458,9 @@ class Assistant:
         """The eval of the live index, cached per generation."""
         from . import evaluate
 
-        path = report_dir / f"baseline-{live}.json"
+        # Keyed by the generation and the questions: another set has another baseline.
+        key = hashlib.sha1("\n".join(q.id + q.question for q in questions).encode()).hexdigest()[:10]
+        path = report_dir / f"baseline-{live}-{key}.json"
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
         result = evaluate.evaluate(self.pinned(live), questions)

@@ -111,3 +111,41 @@ def test_every_key_fact_is_in_a_gold_document_and_either_form_counts():
     assert evaluate.fact_present(fact, "Les 3 et 4 décembre 2015, une soixantaine de participants")
     assert evaluate.fact_present(fact, "held in Porto on 3-4 December.")
     assert not evaluate.fact_present(fact, "Les 4 et 5 novembre 2025, à Lagos")
+
+
+def _summary(**cols):
+    return {"summary": {col: dict(values) for col, values in cols.items()}, "questions": [], "gold_missing": {}}
+
+
+def test_the_gate_guards_each_language():
+    # Overall passage hit@5 holds (0.92 -> 0.91), French falls 4 points: blocked, and the reason says French.
+    thresholds = {"max_drop_points": 2, "no_drop": ["passage_hit@5"], "minimum": {}, "maximum": {}}
+    before = _summary(all={"passage_hit@5": 0.92}, **{"lang:en": {"passage_hit@5": 0.92}, "lang:fr": {"passage_hit@5": 0.92}})
+    after = _summary(all={"passage_hit@5": 0.91}, **{"lang:en": {"passage_hit@5": 0.94}, "lang:fr": {"passage_hit@5": 0.88}})
+    reasons = evaluate.gate(after, before, thresholds, "held-out")
+    assert len(reasons) == 1 and "(fr)" in reasons[0] and reasons[0].startswith("held-out:"), \
+        f"only the French drop blocks, named with its set: {reasons}"
+    assert not evaluate.gate(before, before, thresholds), "no change, no reason"
+    floor = {"max_drop_points": 2, "no_drop": [], "minimum": {"abstention_recall": 0.85}, "maximum": {}}
+    low_en = _summary(all={"abstention_recall": 0.9}, **{"lang:en": {"abstention_recall": 0.8}, "lang:fr": {"abstention_recall": 1.0}})
+    assert any("(en)" in r for r in evaluate.gate(low_en, None, floor)), "a floor holds in each language too"
+
+
+def test_a_new_document_saying_the_same_is_reported_beside_the_gold():
+    from assistant.cite import SupportScorer
+    from assistant.config import EmbedSettings
+    from assistant.embed import make_embedder
+
+    gold = "MIEUX a intégré à la formation des exemples et des exercices basés sur des scénarios"
+    new = ("MIEUX integrated into the training examples and exercises based on scenarios reflecting the "
+           "irregular migration routes")
+    before = {"questions": [{"id": "q", "answerable": True, "passage_rank": 2}]}
+    after = {"questions": [{"id": "q", "answerable": True, "passage_rank": None, "gold_passages": [gold],
+                            "top": [{"doc_id": "old.txt", "text": "unrelated"}, {"doc_id": "added/new.txt", "text": new}]}]}
+    says_same = SupportScorer(make_embedder(EmbedSettings())).supports  # the real multilingual judge
+    assert not says_same(gold, "The annual report lists the countries that requested support in 2018."), \
+        "an unrelated passage does not say the same"
+    out = evaluate.displaced(after, before, {"added/new.txt"}, says_same)
+    assert out == [{"id": "q", "gold": gold, "new_doc": "added/new.txt", "new_passage": new}], \
+        f"the new passage is shown beside the gold it displaced: {out}"
+    assert not evaluate.displaced(after, before, {"other.txt"}, says_same), "only new or changed documents count"
