@@ -607,22 +607,23 @@ def _years_in(text: str, lang: str) -> set[int]:
 
 @dataclass
 class _Seen:
-    """A context's words, analysed once in its language."""
+    """A context's words, analysed once in its language. Figures are read in the passage and its
+    heading only: a number in the next paragraph may be another meeting's."""
 
     stems: set[str]
     folded: set[str]
-    numbers: list[tuple[int, int]]  # (value, token position)
-    tokens: list[str]
+    numbers: list[tuple[int, int]]  # (value, token position) in `tokens`
+    tokens: list[str]  # the passage's own words, with its heading's
+    own: str  # the passage's own text, with its heading
 
 
 def _seen(ctx: Context) -> _Seen:
     lang = ctx.passage.language
     full = f"{ctx.head} {ctx.text}"
-    toks = words(full)
-    stems = set(analyze(full, lang))
-    folded = {_fold(t) for t in toks}
-    numbers = _numbers_in(toks, lang)
-    return _Seen(stems=stems, folded=folded, numbers=numbers, tokens=toks)
+    own = f"{ctx.head} {ctx.passage.text}"
+    toks = words(own)
+    return _Seen(stems=set(analyze(full, lang)), folded={_fold(t) for t in words(full)},
+                 numbers=_numbers_in(toks, lang), tokens=toks, own=own)
 
 
 def _numbers_in(toks: list[str], lang: str) -> list[tuple[int, int]]:
@@ -750,11 +751,11 @@ def check_count(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 
 def check_money(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
-    return bool(_MONEY.search(ctx.text))
+    return bool(_MONEY.search(seen.own))
 
 
 def check_percent(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
-    return bool(_PERCENT.search(_fold(ctx.text)))
+    return bool(_PERCENT.search(_fold(seen.own)))
 
 
 def check_date(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:

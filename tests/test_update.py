@@ -46,7 +46,7 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     broken.parent.mkdir()
     broken.write_text(original[:start] + original[end:], encoding="utf-8")
     (corpus / PERU_CASE_STUDY).write_text(broken.read_text(encoding="utf-8"), encoding="utf-8")
-    outcome = live_copy.update([])
+    outcome = live_copy.update([], eval_set=evaluate.DEFAULT_SET)
     assert outcome["status"] == "blocked", f"a document that breaks gold passages is blocked: {outcome['reasons']}"
     assert any("no longer in the corpus" in r or "went from" in r for r in outcome["reasons"]), outcome["reasons"]
     assert live_copy.catalog.live() == live_before, "the live index is unchanged"
@@ -56,7 +56,7 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     # Harmful: a corrupted file.
     bad = tmp_path / "incoming" / "case_study_broken.pdf"
     bad.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj trailer garbage")
-    outcome = live_copy.update([bad])
+    outcome = live_copy.update([bad], eval_set=evaluate.DEFAULT_SET)
     assert outcome["status"] == "blocked", "a corrupted file blocks the update"
     assert any("case_study_broken.pdf" in r for r in outcome["reasons"]), f"the reason names the file: {outcome['reasons']}"
     assert not (corpus / "added" / "case_study_broken.pdf").exists(), "the refused file is taken out of the corpus"
@@ -67,7 +67,7 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     good.write_text(
         "MIEUX Action: Moldova – Labour migration\n\nThe Action supported the Moldovan National Employment Agency "
         "in drafting information material for citizens who plan to work abroad legally.", encoding="utf-8")
-    outcome = live_copy.update([good])
+    outcome = live_copy.update([good], eval_set=evaluate.DEFAULT_SET)
     assert outcome["status"] == "promoted", f"a harmless update passes: {outcome['reasons']}"
     assert live_copy.catalog.live() != live_before, "and goes live"
     assert "added/moldova_labour_migration_en.txt" in live_copy.documents(), "with the new document"
