@@ -15,12 +15,14 @@ from pathlib import Path
 
 from . import cite, tag
 from .cite import SupportScorer, fold_ws
+from .config import shipped
 from .errors import AssistantError, BadQuestion
 from .store import write_atomic
 from .retrieve import _fold, words
 
-DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
-DEFAULT_GATE = Path(__file__).resolve().parent.parent / "eval" / "gate.toml"
+# The checkout's eval/ (the copy users edit), else the copy packaged in the wheel; paths.eval overrides it.
+DEFAULT_SET = shipped("eval") / "questions.jsonl"
+DEFAULT_GATE = shipped("eval") / "gate.toml"
 KS = (1, 3, 5, 10)
 
 

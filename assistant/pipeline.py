@@ -38,6 +38,11 @@ UPDATE_FOLDER = "update"
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
+def _stage(progress: Progress | None, stage: str):
+    """An eval's (done, total) progress reported as one stage of `progress`."""
+    return (lambda done, total: progress(stage, done, total)) if progress else None
+
+
 @dataclass
 class IngestReport:
     generation: str | None
@@ -367,14 +372,15 @@ class Assistant:
                 live = self.catalog.live()
                 baseline = None
                 if live:
-                    baseline = self._baseline(live, questions, report_dir)
+                    baseline = self._baseline(live, questions, report_dir, progress)
                 staged = self._ingest(None, promote=False, progress=progress, staged=staging)
                 if staged.generation is None or staged.generation == live:
                     reasons = [f"{d}: {m}" for d, m in staged.problems.items()]
                     if reasons:
                         return {"status": "blocked", "reasons": reasons, "ingest": staged.to_json()}
                     return {"status": "unchanged", "reasons": [], "ingest": staged.to_json()}
-                result = evaluate.evaluate(self.pinned(staged.generation), questions)
+                result = evaluate.evaluate(self.pinned(staged.generation), questions,
+                                           progress=_stage(progress, "evaluate"))
                 reasons = evaluate.gate(result, baseline, thresholds)
                 reasons += [f"{d}: {m}" for d, m in staged.problems.items()]
                 paths_written = evaluate.write_report(
@@ -424,14 +430,14 @@ class Assistant:
                 os.replace(tmp, target)  # whole or not at all
         shutil.rmtree(folder, ignore_errors=True)
 
-    def _baseline(self, live: str, questions, report_dir: Path) -> dict:
+    def _baseline(self, live: str, questions, report_dir: Path, progress: Progress | None = None) -> dict:
         """The eval of the live index, cached per generation."""
         from . import evaluate
 
         path = report_dir / f"baseline-{live}.json"
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
-        result = evaluate.evaluate(self.pinned(live), questions)
+        result = evaluate.evaluate(self.pinned(live), questions, progress=_stage(progress, "baseline"))
         write_atomic(path, json.dumps(result, ensure_ascii=False))
         return result
 
