@@ -19,7 +19,7 @@ EXIT_CODES = [
     (0, "done (an answer or an abstention, a report, an update that went live or had nothing to do)"),
     (1, "unexpected failure (a bug: please report the traceback)"),
     (2, "usage error: unknown command or option, or a value outside the option's choices"),
-    (3, "settings: an invalid setting, preset (--config) or prompt file"),
+    (3, "settings: an invalid setting, preset (--config) or prompt file, or a backend whose extra is missing"),
     (4, "no index yet at paths.index: run `assistant ingest`"),
     (5, "the Chroma server did not answer (store.chroma_url, store.timeout_s)"),
     (6, "a request the assistant cannot carry out: a question, document, eval set or baseline it cannot use, "
@@ -60,13 +60,11 @@ def _global(
 ):
     global _quiet
     _quiet = quiet
-    if quiet:
-        level = logging.ERROR
-    else:
-        level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    ours = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    # Libraries stay at warnings unless -vv.
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
-                        level=logging.DEBUG if verbose >= 2 else logging.ERROR if quiet else logging.WARNING)
-    logging.getLogger("assistant").setLevel(level)
+                        level=logging.DEBUG if ours == logging.DEBUG else max(ours, logging.WARNING))
+    logging.getLogger("assistant").setLevel(ours)
 
 
 def _settings(config: Optional[Path], **overrides):

