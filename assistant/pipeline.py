@@ -27,7 +27,7 @@ from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
-PIPELINE_VERSION = "11"
+PIPELINE_VERSION = "12"
 # Passages written to Chroma at once during an ingest.
 WRITE_BATCH = 2000
 # Passages embedded, then cached, at once: an ingest interrupted in a long document keeps what it made.

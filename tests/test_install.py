@@ -102,6 +102,11 @@ def test_the_package_runs_from_the_wheel_with_its_data_inside(wheel_env):
 @pytest.mark.slow
 def test_packaged_copies_are_the_top_level_files(wheel_env):
     package = wheel_env["site"] / "assistant"
+    # pyproject.toml lists the packages by name: a new subpackage must be added there.
+    sources = sorted(str(p.relative_to(ROOT / "assistant")) for p in (ROOT / "assistant").rglob("*")
+                     if p.suffix in (".py", ".tsv", ".txt") and "__pycache__" not in p.parts)
+    missing = [name for name in sources if not (package / name).is_file()]
+    assert not missing, f"every module and resource of assistant/ is in the wheel (pyproject.toml packages): {missing}"
     for inside, (top, patterns) in PACKAGED.items():
         expected = sorted({p.name for pattern in patterns for p in (ROOT / top).glob(pattern) if p.is_file()})
         found = sorted(p.name for p in (package / inside).iterdir() if p.is_file())
