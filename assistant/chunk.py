@@ -22,7 +22,28 @@ _CARRY_COUNTRIES = 2
 _LABEL_WORDS = 12
 # "M. Mody Guirandou Ndiaye, Secrétaire Permanent…": a speaker, named by title; the last word is the surname.
 _SPEAKER = re.compile(r"\b(?:M\.|Mme|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+((?:[A-ZÀ-Ý][\w’'-]+\s+){0,3}[A-ZÀ-Ý][\w’'-]+)")
-_END = re.compile(r"[.!?…]+[»”\"')\]]*(?=\s+[«“\"'(\[]?[A-ZÀ-ÖØ-Þ0-9•■])")
+# A sentence ends at . ! ? … before a capital, a digit, a bullet, or a lower-case list marker ("b. ", "iv) ").
+_END = re.compile(r"[.!?…]+[»”\"')\]]*(?=\s+(?:[«“\"'(\[]?[A-ZÀ-ÖØ-Þ0-9•■]|\(?(?:[a-z]|[ivx]{1,5})[.)]\s))")
+
+
+# List markers: "1.", "12.", "a.", "iv."
+_MARKER = re.compile(r"\d{1,3}|[a-z]|[ivx]{1,5}")
+# Before a list marker: the start of its sentence, or of its line or item (after ':' or ';'), then
+# perhaps a bullet or an opening bracket.
+_BEFORE_MARKER = re.compile(r"(?:^|[\n:;])[^\S\n]*[•■*–-]?\s*\(?$")
+
+
+def _ends_sentence(before: str, word: str) -> bool:
+    """Does the period after `word` end a sentence? `before` is the sentence's text up to the word.
+
+    Not after an abbreviation ("M. Ndiaye", "p. 12"), an initial ("J. Smith"), or a list marker
+    ("a.", "1.", "iv.") opening its sentence, line or item; after any other word, however short
+    ("… from the EU. The …", "… à la TP. S'appuyant …"), it does.
+    """
+    token = word.lower().strip(".").lstrip("([«“\"'")
+    if token in _ABBREV or len(token) == 1 and token.isalpha():
+        return False
+    return not (_MARKER.fullmatch(token) and _BEFORE_MARKER.search(before))
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -41,9 +62,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             start = spans[-1][1]
         end = m.end()
         word = re.search(r"(\S+)$", text[start : m.start() + 1])
-        token = word.group(1).lower().rstrip(".") if word else ""
-        # "M." / "N°." / a lone enumerator "1." or "a." are not sentence ends.
-        if token in _ABBREV or re.fullmatch(r"[a-z0-9]{1,2}", token) and m.group(0).startswith("."):
+        if word and m.group(0).startswith(".") and not _ends_sentence(text[start : start + word.start()], word.group(1)):
             continue
         spans.append((start, end))
         start = end

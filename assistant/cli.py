@@ -3,21 +3,68 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import typer
 
-from .errors import AssistantError
+from . import __version__
+from .errors import AssistantError, BadDocument, BadQuestion, ConfigError, IndexMissing, StoreUnavailable
+
+# Exit codes: 2 stays click's usage error; the assistant's own failures each have their own code.
+EXIT_CODES = [
+    (0, "done (an answer or an abstention, a report, an update that went live or had nothing to do)"),
+    (1, "unexpected failure (a bug: please report the traceback)"),
+    (2, "usage error: unknown command or option, or a value outside the option's choices"),
+    (3, "settings: an invalid setting, preset (--config) or prompt file, or a backend whose extra is missing"),
+    (4, "no index yet at paths.index: run `assistant ingest`"),
+    (5, "the Chroma server did not answer (store.chroma_url, store.timeout_s)"),
+    (6, "a request the assistant cannot carry out: a question, document, eval set or baseline it cannot use, "
+        "a port in use, another ingest running"),
+    (7, "`assistant update` blocked by the gate: the live index is unchanged"),
+    (130, "interrupted (Ctrl+C)"),
+]
+EXIT_BLOCKED = 7
+_ERROR_CODES = [(ConfigError, 3), (IndexMissing, 4), (StoreUnavailable, 5), (BadQuestion, 6), (BadDocument, 6)]
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Bilingual (French/English) assistant over good practices in migration governance.",
+    epilog="Exit codes:\n\b\n" + "\n".join(f"  {code:>3}  {what}" for code, what in EXIT_CODES),
 )
 
+log = logging.getLogger(__name__)
+
 ConfigOpt = typer.Option(None, "--config", help="TOML settings file (a preset); see presets/.")
+Language = Literal["fr", "en"]
+# -q: no progress bars (set by the global options).
+_quiet = False
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"assistant {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    verbose: int = typer.Option(0, "-v", "--verbose", count=True,
+                                help="Log what the assistant does on stderr (-v: steps, -vv: debugging, libraries included)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Quieter: no progress bars, and log lines only for errors."),
+):
+    global _quiet
+    _quiet = quiet
+    ours = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    # Libraries stay at warnings unless -vv.
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+                        level=logging.DEBUG if ours == logging.DEBUG else max(ours, logging.WARNING))
+    logging.getLogger("assistant").setLevel(ours)
 
 
 def _settings(config: Optional[Path], **overrides):
@@ -34,12 +81,35 @@ def _assistant(config: Optional[Path], index: Optional[Path] = None, corpus: Opt
         paths["index"] = index
     if corpus:
         paths["corpus"] = corpus
-    return Assistant(_settings(config, paths=paths))
+    settings = _settings(config, paths=paths)
+    log.info("settings from %s; index %s, corpus %s, prompts %s", config or "defaults and ASSISTANT_* variables",
+             settings.paths.index, settings.paths.corpus, settings.paths.prompts or "shipped")
+    return Assistant(settings)
 
 
-def _fail(err: Exception, code: int = 2):
+def _fail(err: Exception):
     typer.secho(str(err), fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
+    raise typer.Exit(next((code for kind, code in _ERROR_CODES if isinstance(err, kind)), 6))
+
+
+@contextmanager
+def _stages(as_json: bool, names: dict[str, str]):
+    """A progress bar per stage on stderr (none with --json, -q, or when stderr is no terminal); yields the callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), transient=True, disable=as_json or _quiet or not sys.stderr.isatty()) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int):
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(names.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield progress
+
+
+_INGEST_STAGES = {"parse": "Parsing", "embed": "Embedding"}
 
 
 @app.command()
@@ -54,19 +124,9 @@ def ingest(
 
     Example: assistant ingest            (then: assistant ingest corpus/en/new_page.html)
     """
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     try:
         assistant = _assistant(config, index, corpus)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TimeRemainingColumn(), transient=True, disable=as_json or not sys.stderr.isatty()) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int):
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task({"parse": "Parsing", "embed": "Embedding"}.get(stage, stage), total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with _stages(as_json, _INGEST_STAGES) as progress:
             report = assistant.ingest(path, progress=progress)
     except AssistantError as err:
         _fail(err)
@@ -113,33 +173,38 @@ def status(
         typer.secho(f"Problem: {message}", fg=typer.colors.YELLOW)
 
 
-def _filters(country, lang, source, year=None, section=None, action=None):
+def _countries(values: Optional[list[str]]) -> list[str]:
+    """--country values (ISO codes or names, English or French) as ISO codes; a usage error otherwise."""
     from . import tag
-    from .types import Filters
 
     codes = []
-    for c in country or []:
-        found = tag.find_countries(c) or ((c.upper(),) if len(c) == 2 else ())
+    for c in values or []:
+        found = tag.find_countries(c) or ((c.upper(),) if len(c) == 2 and c.isalpha() else ())
         if not found:
-            raise AssistantError(f"Unknown country '{c}' (--country): give an ISO code such as PE or a name such as Peru")
+            raise typer.BadParameter(f"unknown country '{c}': give an ISO code such as PE or a name such as Peru")
         codes.extend(found)
-    if lang and lang not in ("fr", "en"):
-        raise AssistantError(f"Unknown language '{lang}' (--lang): choose fr or en")
-    return Filters(countries=codes, language=None, sources=list(source or []), years=list(year or []),
+    return codes
+
+
+def _filters(countries, lang, source, year=None, section=None, action=None):
+    from .types import Filters
+
+    return Filters(countries=list(countries or []), language=lang, sources=list(source or []), years=list(year or []),
                    section=section, action=action)
 
 
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question, in French or English."),
-    country: Optional[list[str]] = typer.Option(None, "--country", help="Only passages about this country (ISO code or name); repeatable."),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Answer language (fr or en); default: the question's."),
-    source_lang: Optional[str] = typer.Option(None, "--source-lang", help="Only passages in this language (fr or en)."),
+    country: Optional[list[str]] = typer.Option(None, "--country", callback=_countries,
+                                                help="Only passages about this country (ISO code or name); repeatable."),
+    lang: Optional[Language] = typer.Option(None, "--lang", help="Answer language; default: the question's."),
+    source_lang: Optional[Language] = typer.Option(None, "--source-lang", help="Only passages in this language."),
     source: Optional[list[str]] = typer.Option(None, "--source", help="Only this document (path under corpus/); repeatable."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Only documents of this year; repeatable."),
     section: Optional[str] = typer.Option(None, "--section", help="Only this section (e.g. Pratiques)."),
     action: Optional[str] = typer.Option(None, "--action", help="Only this action (e.g. 'MIEUX Peru III')."),
-    k: Optional[int] = typer.Option(None, "-k", help="Passages used as evidence."),
+    k: Optional[int] = typer.Option(None, "-k", min=1, max=50, help="Passages used as evidence (1-50)."),
     llm: Optional[str] = typer.Option(None, "--llm", help="Generative mode: URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
@@ -156,8 +221,7 @@ def ask(
             assistant.settings.llm.backend = "openai"
             assistant.settings.llm.url = llm
             mode = "generative"
-        filters = _filters(country, None, source, year, section, action)
-        filters.language = source_lang
+        filters = _filters(country, source_lang, source, year, section, action)
         result = assistant.ask(question, filters, language=lang, k=k, mode=mode)
     except AssistantError as err:
         _fail(err)
@@ -174,10 +238,11 @@ def ask(
 
 @app.command("eval")
 def eval_command(
-    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions (JSON Lines); default eval/questions.jsonl."),
+    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions (JSON Lines); default questions.jsonl in paths.eval."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous eval.json to compare with, question by question."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder; default <paths.data>/eval/latest."),
-    mode: str = typer.Option("extractive", "--mode", help="extractive or generative (needs llm settings)."),
+    mode: Literal["extractive", "generative"] = typer.Option(
+        "extractive", "--mode", help="generative needs llm settings (llm.backend, llm.url)."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     crosscheck: bool = typer.Option(False, "--crosscheck", help="Also score retrieval with llama-index's RetrieverEvaluator (hit_rate, mrr) and report any difference."),
@@ -191,7 +256,7 @@ def eval_command(
 
     try:
         assistant = _assistant(config, index)
-        questions = evaluate.load_questions(eval_set)
+        questions = evaluate.load_questions(_eval_file(assistant.settings, eval_set, "questions.jsonl"))
         with _bar(as_json) as bar:
             task = bar.add_task("Evaluating", total=len(questions))
             result = evaluate.evaluate(assistant, questions, mode=None if mode == "extractive" else mode,
@@ -238,8 +303,8 @@ def eval_command(
 def update(
     paths: Optional[list[Path]] = typer.Argument(None, help="New or changed documents (copied into corpus/<dest>/ if outside it)."),
     dest: str = typer.Option("added", help="Corpus subfolder for documents given from outside the corpus."),
-    gate_file: Optional[Path] = typer.Option(None, "--gate", help="Gate thresholds (TOML); default eval/gate.toml."),
-    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default: the development set eval/questions.jsonl and the held-out set eval/heldout.jsonl, each gated."),
+    gate_file: Optional[Path] = typer.Option(None, "--gate", help="Gate thresholds (TOML); default gate.toml in paths.eval."),
+    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default: questions.jsonl (development) and heldout.jsonl (held-out) in paths.eval, each gated overall and per language."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
@@ -250,9 +315,17 @@ def update(
     Example: assistant update ~/Downloads/new_case_study.pdf
     """
     try:
-        outcome = _assistant(config, index, corpus).update(paths or [], dest=dest, gate_file=gate_file, eval_set=eval_set)
+        assistant = _assistant(config, index, corpus)
+        settings = assistant.settings
+        with _stages(as_json, {**_INGEST_STAGES, "baseline": "Evaluating the live index",
+                               "evaluate": "Evaluating the update"}) as progress:
+            outcome = assistant.update(paths or [], dest=dest, gate_file=_eval_file(settings, gate_file, "gate.toml"),
+                                       eval_set=eval_set, eval_dir=settings.paths.eval, progress=progress)
     except AssistantError as err:
         _fail(err)
+    except KeyboardInterrupt:
+        typer.secho("Interrupted: the live index is unchanged.", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130)
     if as_json:
         typer.echo(json.dumps(outcome, ensure_ascii=False, indent=2))
     elif outcome["status"] == "promoted":
@@ -265,20 +338,27 @@ def update(
         for reason in outcome["reasons"]:
             typer.echo(f"  - {reason}")
     if outcome["status"] == "blocked":
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_BLOCKED)
+
+
+def _eval_file(settings, given: Optional[Path], name: str) -> Optional[Path]:
+    """An eval file given on the command line, else `name` in paths.eval when set (None: the shipped one)."""
+    if given:
+        return given
+    return Path(settings.paths.eval) / name if settings.paths.eval else None
 
 
 def _bar(quiet: bool):
     from rich.progress import BarColumn, Progress, TextColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    transient=True, disable=quiet or not sys.stderr.isatty())
+                    transient=True, disable=quiet or _quiet or not sys.stderr.isatty())
 
 
 @app.command()
 def chat(
     host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default: settings chat.host, 127.0.0.1)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default: settings chat.port, 7860)."),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: settings chat.port, 7860)."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     config: Optional[Path] = ConfigOpt,
 ):
@@ -312,7 +392,7 @@ def _themes(values: Optional[list[str]]) -> list[str]:
         by_label = [t for t in tag.THEMES for lang in ("en", "fr") if tag.theme_label(t, lang).casefold() == v.casefold()]
         found = by_label or list(tag.find_themes(v))
         if not found:
-            raise AssistantError(f"Unknown theme '{value}' (--theme): choose one of {', '.join(tag.THEMES)}")
+            raise typer.BadParameter(f"unknown theme '{value}': choose one of {', '.join(tag.THEMES)}")
         out.append(found[0])
     return out
 
@@ -321,9 +401,11 @@ def _themes(values: Optional[list[str]]) -> list[str]:
 def similar(
     text: Optional[str] = typer.Argument(None, help="A practice described in your own words (French or English)."),
     action: Optional[str] = typer.Option(None, "--action", help="Or an action of the index, e.g. 'MIEUX Peru (2017-2018)'."),
-    country: Optional[list[str]] = typer.Option(None, "--country", help="Only practices about this country (ISO code or name); repeatable."),
-    theme: Optional[list[str]] = typer.Option(None, "--theme", help="Only this theme (e.g. training, smuggling); repeatable."),
-    k: int = typer.Option(10, "-k", help="Passages to show, grouped by action."),
+    country: Optional[list[str]] = typer.Option(None, "--country", callback=_countries,
+                                                help="Only practices about this country (ISO code or name); repeatable."),
+    theme: Optional[list[str]] = typer.Option(None, "--theme", callback=_themes,
+                                              help="Only this theme (e.g. training, smuggling); repeatable."),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="Passages to show, grouped by action (1-100)."),
     as_json: bool = typer.Option(False, "--json", help="Print the groups as JSON."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     config: Optional[Path] = ConfigOpt,
@@ -336,8 +418,7 @@ def similar(
 
     try:
         assistant = _assistant(config, index)
-        countries = _filters(country, None, None).countries
-        groups = explore.similar(assistant, text=text, action=action, countries=countries, themes=_themes(theme), k=k)
+        groups = explore.similar(assistant, text=text, action=action, countries=country, themes=theme, k=k)
     except AssistantError as err:
         _fail(err)
     if as_json:

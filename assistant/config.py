@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -16,13 +17,35 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def shipped(name: str) -> Path:
+    """The folder `prompts` or `eval` that ships with the assistant.
+
+    In a source checkout (an editable install) it is the top-level copy, the one users edit; an
+    installed wheel carries the same files inside the package (pyproject.toml maps the top-level
+    folders there at build time), read through importlib.resources.
+
+    >>> (shipped("prompts") / "en.toml").is_file()
+    True
+    """
+    top = _CHECKOUT / name
+    if (_CHECKOUT / "pyproject.toml").is_file() and top.is_dir():
+        return top
+    # A wheel installs unpacked, so the packaged folder is a real directory.
+    return Path(str(resources.files("assistant").joinpath(f"_{name}")))
+
 
 class PathSettings(BaseModel):
     corpus: Path = Field(Path("corpus"), description="Folder of documents to index (MANIFEST.tsv optional).")
     index: Path = Field(Path("index"), description="Home of the persisted index: catalog, embedding cache, Chroma files.")
     data: Path = Field(Path("data"), description="Feedback log, exports and eval reports.")
     cache: Path | None = Field(None, description="Embedding cache file; default: embeddings.sqlite inside paths.index.")
-    prompts: Path | None = Field(None, description="Folder of prompt/label files; default: the prompts/ shipped with the package.")
+    prompts: Path | None = Field(None, description="Folder of prompt/label files (en.toml, fr.toml, ui_*.toml, *_en.txt, *_fr.txt); "
+                                 "default: prompts/ of the source checkout, else the copy inside the installed package.")
+    eval: Path | None = Field(None, description="Folder of the eval sets (questions.jsonl) and the update gate (gate.toml); "
+                              "default: eval/ of the source checkout, else the copy inside the installed package.")
 
 
 class EmbedSettings(BaseModel):
@@ -37,7 +60,8 @@ class StoreSettings(BaseModel):
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); empty: embedded Chroma under paths.index.")
     collection_prefix: str = Field("passages", description="Prefix of the Chroma collections, one per index generation.")
     keep_generations: int = Field(2, ge=1, le=10, description="Index generations kept on disk (the live one included).")
-    timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the Chroma server before reporting an outage.")
+    timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for an answer of the Chroma server (any call, writes "
+                             "included) before reporting an outage.")
 
 
 class ChunkSettings(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from functools import cached_property
@@ -68,6 +69,13 @@ class SentenceTransformerEmbedder:
             )
         if not os.path.isdir(model_path):
             raise ConfigError(f"Cannot load the embedding model at {model_path}: no such folder (embed.model_path)")
+        # torch and sentence-transformers are an extra: the default e5 backend runs on numpy alone.
+        if importlib.util.find_spec("sentence_transformers") is None:
+            raise ConfigError(
+                "embed.backend=sentence-transformers needs the 'sentence-transformers' extra (it brings torch, about "
+                "750 MB): pip install -c constraints.txt 'migration-assistant[sentence-transformers]' (in a checkout: "
+                ".venv/bin/pip install -c constraints.txt -e '.[sentence-transformers]'), or set embed.backend=e5"
+            )
         self.model_path = model_path
         self.batch_size = batch_size
         # Parent folder + folder: stable across machines, unlike the absolute path.

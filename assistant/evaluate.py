@@ -15,20 +15,24 @@ from pathlib import Path
 
 from . import cite, tag
 from .cite import SupportScorer, fold_ws
+from .config import shipped
 from .errors import AssistantError, BadQuestion
 from .store import write_atomic
 from .retrieve import _fold, words
 
-DEFAULT_SET = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
-DEFAULT_GATE = Path(__file__).resolve().parent.parent / "eval" / "gate.toml"
-DEFAULT_HELDOUT = Path(__file__).resolve().parent.parent / "eval" / "heldout.jsonl"
+# The checkout's eval/ (the copy users edit), else the copy packaged in the wheel; paths.eval overrides it.
+DEFAULT_SET = shipped("eval") / "questions.jsonl"
+DEFAULT_GATE = shipped("eval") / "gate.toml"
+DEFAULT_HELDOUT = shipped("eval") / "heldout.jsonl"
 
 
-def gate_sets() -> dict[str, list]:
-    """The sets `assistant update` judges: the development set and, when present, the frozen held-out set."""
-    sets = {"development": load_questions(DEFAULT_SET)}
-    if DEFAULT_HELDOUT.exists():
-        sets["held-out"] = load_questions(DEFAULT_HELDOUT)
+def gate_sets(folder: Path | None = None) -> dict[str, list]:
+    """The sets `assistant update` judges: the development set and, when present, the frozen
+    held-out set, from `folder` (paths.eval) or the shipped eval/."""
+    folder = Path(folder) if folder else shipped("eval")
+    sets = {"development": load_questions(folder / "questions.jsonl")}
+    if (folder / "heldout.jsonl").exists():
+        sets["held-out"] = load_questions(folder / "heldout.jsonl")
     return sets
 KS = (1, 3, 5, 10)
 

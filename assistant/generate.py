@@ -102,6 +102,8 @@ def _openai_like(s, api_base: str):
 
 
 def _llama_cpp(s):
+    """A GGUF file answered in-process by llama.cpp's own server (the prebuilt xllamacpp wheel), on a
+    free loopback port, through the same OpenAI-compatible client as a remote server."""
     from pathlib import Path
 
     path = Path(s.model)
@@ -109,62 +111,37 @@ def _llama_cpp(s):
         raise ConfigError(f"llm.model (ASSISTANT_LLM__MODEL) must be the path of a GGUF file for llm.backend=llama-cpp; "
                           f"'{s.model}' is not a file")
     try:
-        from llama_index.llms.llama_cpp import LlamaCPP
+        import xllamacpp
     except ImportError:
-        raise ConfigError("llm.backend=llama-cpp needs the 'llama-cpp' extra: "
-                          ".venv/bin/pip install -c constraints.txt '.[llama-cpp]'") from None
-    holder: dict = {}
+        raise ConfigError("llm.backend=llama-cpp needs the 'llama-cpp' extra (a prebuilt llama.cpp): "
+                          "pip install -c constraints.txt '.[llama-cpp]'") from None
+    params = xllamacpp.CommonParams()
+    params.model.path = str(path)
+    params.model_alias = {"local"}
+    # One slot owns the whole context; requests queue; the server applies the GGUF's chat template.
+    params.n_ctx = CONTEXT_WINDOW
+    params.n_parallel = 1
+    params.port = 0
+    params.verbosity = -1
     try:
-        llm = LlamaCPP(model_path=str(path), temperature=s.temperature, max_new_tokens=s.max_tokens,
-                       context_window=CONTEXT_WINDOW, verbose=False,
-                       model_kwargs={"n_ctx": CONTEXT_WINDOW, "verbose": False},
-                       messages_to_prompt=lambda messages: holder["format"](messages),
-                       completion_to_prompt=lambda text: text)
-    except ValueError as err:
+        server = xllamacpp.Server(params)
+    except RuntimeError as err:
         raise ConfigError(f"Cannot load {path} (llm.model): {err}; is it a GGUF file llama.cpp can read?") from None
-    holder["format"] = _chat_template(llm._model)
-    return _Locked(llm)
+    return _InProcess(_openai_like(s.model_copy(update={"model": "local"}), server.listening_address + "/v1"), server)
 
 
-def _chat_template(model):
-    """Format messages with the chat template stored in the GGUF file, as a server would."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+class _InProcess:
+    """The client of an in-process llama.cpp server, keeping the server alive as long as it is used."""
 
-    template = model.metadata.get("tokenizer.chat_template")
-    if not template:
-        raise ConfigError("The GGUF file given as llm.model has no chat template (tokenizer.chat_template); "
-                          "use an instruction-tuned model")
-    def piece(token_id: int) -> str:
-        return model.detokenize([token_id], special=True).decode("utf-8", errors="ignore") if token_id >= 0 else ""
-
-    formatter = Jinja2ChatFormatter(template=template, eos_token=piece(model.token_eos()), bos_token=piece(model.token_bos()),
-                                    add_generation_prompt=True)
-
-    def format_messages(messages) -> str:
-        rendered = formatter(messages=[{"role": m.role.value, "content": m.content or ""} for m in messages]).prompt
-        # When the vocabulary adds its BOS token on tokenizing, the template's own would double it.
-        bos = piece(model.token_bos())
-        if bos and rendered.startswith(bos) and model._model.add_bos_token():
-            return rendered[len(bos):]
-        return rendered
-
-    return format_messages
-
-
-class _Locked:
-    """One in-process llama.cpp model answers one request at a time."""
-
-    def __init__(self, llm):
+    def __init__(self, llm, server):
         self.llm = llm
-        self.lock = threading.Lock()
+        self.server = server
 
     def chat(self, messages):
-        with self.lock:
-            return self.llm.chat(messages)
+        return self.llm.chat(messages)
 
     def stream_chat(self, messages):
-        with self.lock:
-            yield from self.llm.stream_chat(messages)
+        yield from self.llm.stream_chat(messages)
 
 
 def _failure(s, err: Exception) -> LLMUnavailable:

@@ -27,7 +27,7 @@ from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
-PIPELINE_VERSION = "11"
+PIPELINE_VERSION = "12"
 # Passages written to Chroma at once during an ingest.
 WRITE_BATCH = 2000
 # Passages embedded, then cached, at once: an ingest interrupted in a long document keeps what it made.
@@ -36,6 +36,11 @@ EMBED_BATCH = 64
 UPDATE_FOLDER = "update"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _stage(progress: Progress | None, stage: str):
+    """An eval's (done, total) progress reported as one stage of `progress`."""
+    return (lambda done, total: progress(stage, done, total)) if progress else None
 
 
 @dataclass
@@ -360,7 +365,8 @@ class Assistant:
 
     # -- update: staged ingest, eval, gate, swap --------------------------------------------------
     def update(self, paths: list[Path] | None = None, *, dest: str = "added", gate_file: Path | None = None,
-               eval_set: Path | None = None, report_dir: Path | None = None, progress: Progress | None = None) -> dict:
+               eval_set: Path | None = None, report_dir: Path | None = None, progress: Progress | None = None,
+               eval_dir: Path | None = None) -> dict:
         """The corpus-update workflow: stage the new documents, evaluate, swap in only if the gate passes.
 
         Files given from outside the corpus are copied into a staging folder inside paths.index, read
@@ -374,7 +380,7 @@ class Assistant:
         thresholds = evaluate.load_gate(gate_file)
         # The development set and the frozen held-out set are each judged, overall and per language;
         # an explicit --set replaces both.
-        sets = {"set": evaluate.load_questions(eval_set)} if eval_set else evaluate.gate_sets()
+        sets = {"set": evaluate.load_questions(eval_set)} if eval_set else evaluate.gate_sets(eval_dir)
         report_dir = Path(report_dir or Path(self.settings.paths.data) / "eval")
         folder = self._update_folder()
         with self._ingest_lock():
@@ -382,7 +388,8 @@ class Assistant:
             try:
                 staging = _stage_files(root, [Path(p) for p in paths or []], dest, folder / "files")
                 live = self.catalog.live()
-                baselines = {name: self._baseline(live, qs, report_dir) if live else None for name, qs in sets.items()}
+                baselines = {name: self._baseline(live, qs, report_dir, progress) if live else None
+                             for name, qs in sets.items()}
                 staged = self._ingest(None, promote=False, progress=progress, staged=staging)
                 if staged.generation is None or staged.generation == live:
                     reasons = [f"{d}: {m}" for d, m in staged.problems.items()]
@@ -393,9 +400,7 @@ class Assistant:
                 new_docs = set(staged.added) | set(staged.changed)
                 reasons, results, reports = [], {}, {}
                 for name, questions in sets.items():
-                    if progress:
-                        progress(f"eval:{name}", 0, len(questions))
-                    result = evaluate.evaluate(pinned, questions)
+                    result = evaluate.evaluate(pinned, questions, progress=_stage(progress, "evaluate"))
                     baseline = baselines[name]
                     if baseline:
                         scorer = cite.SupportScorer(self.embedder)
@@ -454,7 +459,7 @@ class Assistant:
                 os.replace(tmp, target)  # whole or not at all
         shutil.rmtree(folder, ignore_errors=True)
 
-    def _baseline(self, live: str, questions, report_dir: Path) -> dict:
+    def _baseline(self, live: str, questions, report_dir: Path, progress: Progress | None = None) -> dict:
         """The eval of the live index, cached per generation."""
         from . import evaluate
 
@@ -463,7 +468,7 @@ class Assistant:
         path = report_dir / f"baseline-{live}-{key}.json"
         if path.exists():
             return json.loads(path.read_text(encoding="utf-8"))
-        result = evaluate.evaluate(self.pinned(live), questions)
+        result = evaluate.evaluate(self.pinned(live), questions, progress=_stage(progress, "baseline"))
         write_atomic(path, json.dumps(result, ensure_ascii=False))
         return result
 

@@ -7,9 +7,11 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
+from .config import shipped
 from .errors import ConfigError
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# The checkout's prompts/ (the copy users edit), else the copy packaged in the wheel; paths.prompts overrides it.
+DEFAULT_DIR = shipped("prompts")
 
 
 @lru_cache(maxsize=16)

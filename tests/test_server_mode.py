@@ -116,3 +116,31 @@ def test_the_outage_test_leaves_no_chroma_server_behind(tmp_path):
         os.kill(pid, signal.SIGKILL)
     assert done.returncode == 0, f"the outage test passes: {done.stdout[-2000:]}"
     assert not left, f"the chroma server restarted by the outage test must be stopped with the test ({len(left)} left running)"
+
+
+@pytest.mark.slow
+def test_a_server_that_stops_answering_is_an_outage_after_store_timeout(chroma_server, tmp_path, make_settings):
+    # A frozen `chroma run` (SIGSTOP) still accepts connections: only store.timeout_s ends the wait.
+    corpus = copy_corpus(tmp_path / "corpus", SMALL)
+    url = f"http://127.0.0.1:{chroma_server['port']}"
+    settings = make_settings(corpus, store={"chroma_url": url, "timeout_s": 1.5})
+    assistant = Assistant(settings)
+    assistant.ingest()
+    question = "What did MIEUX do in Jordan?"
+    assert assistant.ask(question).citations, "answers while the server is up"
+    proc = chroma_server["proc"]
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=url):
+            assistant.ask(question)
+        waited = time.monotonic() - started
+        assert waited < 20, f"a connected client gives up after store.timeout_s (1.5 s), not Chroma's endless wait: {waited:.1f} s"
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="within 1.5 s"):
+            Assistant(settings).ask(question)
+        waited = time.monotonic() - started
+        assert waited < 20, f"a new connection gives up after store.timeout_s (1.5 s): {waited:.1f} s"
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    assert assistant.ask(question).citations, "answers again once the server answers"
