@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from dataclasses import replace
-from functools import lru_cache
 
 from . import cite, decide, prompts, tag
 from .chunk import split_sentences
 from .errors import BadQuestion
-from .retrieve import QuestionInfo, _fold, analyze, words
+from .retrieve import QuestionInfo, _fold, analyze, detect_language, words
 from .types import Answer, Citation, Evidence, Statement
 
 _FOLLOW_UP = re.compile(

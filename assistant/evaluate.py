@@ -9,11 +9,11 @@ import statistics
 import time
 import tomllib
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import cite, tag
+from . import tag
 from .cite import SupportScorer, fold_ws
 from .config import shipped
 from .errors import AssistantError, BadQuestion

@@ -14,7 +14,7 @@ from . import cite, prompts
 from .cite import is_instruction
 from .chunk import split_sentences
 from .errors import AssistantError, ConfigError
-from .types import Answer, Citation, Evidence, Filters, Statement
+from .types import Answer, Citation, Evidence, Statement
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import chunk as chunking
-from . import cite, load, parse, tag
+from . import cite, load, parse
 from . import store as store_module
 from .config import Settings, load_settings
 from .embed import Embedder, make_embedder

@@ -8,13 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from assistant.errors import AssistantError
 from assistant.pipeline import Assistant
-from assistant.types import Filters
 
 from .conftest import CORPUS, ROOT, copy_corpus
 
