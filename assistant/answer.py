@@ -93,7 +93,8 @@ def abstain(question: str, lang: str, decision: decide.Decision, pool: list[Evid
     passages about the question's entities as related material (not a stray word's)."""
     message = abstention_message(lang, decision)
     related = []
-    about = decision.about or ([] if decision.absent else pool)
+    # Passages about the question's entities; when one is nowhere in the corpus, the nearest ones.
+    about = decision.about or pool
     for ev in about[: settings.answer.related]:
         spans = split_sentences(ev.passage.text)
         a, b = spans[0] if spans else (0, len(ev.passage.text))

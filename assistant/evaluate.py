@@ -334,7 +334,10 @@ def gate(current: dict, baseline: dict | None, thresholds: dict, name: str = "")
             if v is not None and v > ceiling and (before is None or before <= ceiling or v > before):
                 reasons.append(f"{where}{metric}{label} is {v} (maximum {ceiling}"
                                + (f", live index {before})" if before is not None else ")"))
-        max_drop = thresholds.get("max_drop_points", 2) / 100
+        # Each language has half the questions, so one question moves its figures twice as much.
+        points = thresholds.get("max_drop_points", 2) if col == "all" else thresholds.get(
+            "max_drop_points_language", thresholds.get("max_drop_points", 2) * 1.5)
+        max_drop = points / 100
         for metric in thresholds.get("no_drop", []) if baseline else []:
             if s.get(metric) is not None and b.get(metric) is not None:
                 lower_is_better = metric in ("false_abstention",) or metric.endswith("_ms")
