@@ -23,7 +23,7 @@ EXIT_CODES = [
     (4, "no index yet at paths.index: run `assistant ingest`"),
     (5, "the Chroma server did not answer (store.chroma_url, store.timeout_s)"),
     (6, "a request the assistant cannot carry out: a question, document, eval set or baseline it cannot use, "
-        "a port in use, another ingest running"),
+        "a full disk, a port in use, another ingest running"),
     (7, "`assistant update` blocked by the gate: the live index is unchanged"),
     (130, "interrupted (Ctrl+C)"),
 ]

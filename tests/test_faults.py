@@ -103,7 +103,7 @@ def test_a_full_disk_inside_chroma_gives_the_message_not_a_traceback(tmp_path, e
                    ASSISTANT_PATHS__CACHE=str(embedding_cache), PYTHONPATH=str(ROOT))
         done = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT,
                               capture_output=True, text=True, timeout=600)
-        assert done.returncode == 2, f"a full disk is a reported failure (exit 2), not a crash: exit {done.returncode}\n{done.stderr[-1500:]}"
+        assert done.returncode == 6, f"a full disk is a reported failure (exit 6), not a crash: exit {done.returncode}\n{done.stderr[-1500:]}"
         assert "no space left" in done.stderr and str(index) in done.stderr, f"the message names the disk: {done.stderr[-800:]}"
         assert "Traceback" not in done.stderr, f"no raw traceback: {done.stderr[-800:]}"
         assert "free some space" in done.stderr, "and says the way out"

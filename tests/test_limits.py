@@ -138,7 +138,7 @@ def test_a_description_over_the_question_limit_is_refused(shipped):
     with pytest.raises(BadQuestion, match=str(limit)):
         explore.similar(shipped, text="formation des agents aux frontières " * (limit // 30 + 1))
     result = CliRunner().invoke(cli_app, ["similar", "x" * (limit + 1), "--index", str(shipped.settings.paths.index)])
-    assert result.exit_code == 2 and str(limit) in result.output, f"`assistant similar` says the limit: {result.output[-300:]}"
+    assert result.exit_code == 6 and str(limit) in result.output, f"`assistant similar` says the limit (exit 6): {result.output[-300:]}"
 
 
 @pytest.fixture(scope="module")
