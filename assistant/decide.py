@@ -24,7 +24,7 @@ from functools import lru_cache
 from importlib import resources
 
 from . import tag
-from .retrieve import QuestionInfo, _fold, analyze, analyze_question, stopwords, words
+from .retrieve import COGNATE_PREFIX, QuestionInfo, _fold, analyze, analyze_question, stopwords, words
 from .types import Evidence, Known, Passage
 
 # Kinds of constraint, in the order their failure is reported when no context meets them all.
@@ -158,7 +158,6 @@ def _derived(stems: frozenset[str], have: set[str]) -> bool:
 
 # -- reading the question ------------------------------------------------------------------------------
 
-_DIGITS = re.compile(r"(?<![\w.,])(\d{1,3}(?:[ ,.\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d+)?(?![\w])")
 _PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpour\s?cent\b|\bpercent\b|\b(?:half|third|quarter|moitie|tiers|quart)\b")
 _MONEY = re.compile(
     r"(?:€|\$|£|\b(?:eur|euros?|usd|us\$|dollars?|francs?|fcfa|cfa|gbp|chf)\b)\s?\d|"
@@ -222,11 +221,6 @@ def _wh(question: str, lang: str, folded: list[str]) -> tuple[str | None, int, i
             if 0 <= j <= end + 3:
                 return "count", j, j + len(phrase)
     return kind, i, end
-
-
-def _content(fold_word: str, raw: str, lang: str) -> bool:
-    stops = stopwords("fr") | stopwords("en")
-    return len(fold_word) > 2 and fold_word not in stops and not raw[:1].isdigit()
 
 
 def read_question(question: str | QuestionInfo, lang: str | None = None) -> Ask:
@@ -648,9 +642,6 @@ def _has_term(term: str, q_lang: str, ctx: Context, seen: _Seen) -> bool:
     if stems & seen.stems or _derived(stems, seen.stems):
         return True
     return ctx.passage.language != q_lang and _cognate(term, seen.folded)
-
-
-COGNATE_PREFIX = 6
 
 
 def _cognate(term: str, have: set[str]) -> bool:
