@@ -293,7 +293,7 @@ def _read(info: QuestionInfo) -> Ask:
             out.append(Constraint("percent", noun, terms=(noun,), article=article))
         elif f in _words_of("date_nouns", lang):
             out.append(Constraint("date", noun, terms=(noun,), article=article))
-        else:
+        elif f not in _words_of("open_nouns", lang):
             out.append(Constraint("focus", noun, terms=(noun,), article=article))
     if wh == "when" and not noun:
         out.append(Constraint("date", raw[w0], terms=()))

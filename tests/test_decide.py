@@ -259,6 +259,10 @@ def test_the_lexicon_examples_read_as_stated():
         lang = "fr" if question.split()[0] in ("Quelles", "Quel") else "en"
         got = [c.label for c in decide.read_question(question, lang).constraints if c.kind in ("focus", "money")]
         assert got == [noun], f"resources/question.toml: {question!r} asks for {noun!r}, got {got}"
+    for question, noun in lex["open_nouns"]["examples"]:
+        lang = "fr" if question.split()[0] in ("Sur", "Quels", "Quelles") else "en"
+        got = [c.label for c in decide.read_question(question, lang).constraints if c.kind in ("focus", "money")]
+        assert got == ([noun] if noun else []), f"resources/question.toml: {question!r} asks for {noun or 'no noun'}, got {got}"
 
 
 def test_the_synonym_examples_match():
