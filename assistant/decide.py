@@ -29,7 +29,7 @@ from .types import Evidence, Known, Passage
 
 # Kinds of constraint, in the order their failure is reported when no context meets them all.
 ENTITY_KINDS = ("country", "action", "place", "name")
-KINDS = ENTITY_KINDS + ("year", "figure", "count", "money", "percent", "date", "focus", "predicate")
+KINDS = ENTITY_KINDS + ("year", "month", "figure", "count", "money", "percent", "date", "location", "focus", "predicate")
 # Kinds whose answer is a quantity: the sentence that gives it is the one to quote.
 QUANTITY_KINDS = ("count", "money", "percent")
 
@@ -269,6 +269,11 @@ def _read(info: QuestionInfo) -> Ask:
     for first, last, label in _year_spans(text, lang):
         out.append(Constraint("year", label, values=(first, last)))
 
+    # A month with its year ("in March 2018", "en mars 2018"): the context must give that month.
+    for i, (r, f) in enumerate(toks[:-1]):
+        if f in _full_months() and _YEAR1.fullmatch(toks[i + 1][0]):
+            out.append(Constraint("month", f"{r} {toks[i + 1][0]}", values=(month_names()[f],)))
+
     # Figures the question gives ("over 5000 children"), exact or approximate.
     for value, approx, label in _figures(text, lang):
         out.append(Constraint("figure", label, values=(value,), approximate=approx))
@@ -297,6 +302,11 @@ def _read(info: QuestionInfo) -> Ask:
             out.append(Constraint("focus", noun, terms=(noun,), article=article))
     if wh == "when" and not noun:
         out.append(Constraint("date", raw[w0], terms=()))
+    if wh == "where":
+        out.append(Constraint("location", raw[w0], terms=()))
+    cost = next((r for r, f in toks[max(w1, 0):] if f in _words_of("money_verbs", lang)), None)
+    if cost and wh in ("which", "count") and not noun and not ask.of("money"):
+        out.append(Constraint("money", cost, terms=(cost,)))  # "What did the handbook cost?"
     # The predicate: required when it is what the question turns on: who did it, why it happened,
     # and, in a passive question, what was done ("what was decided", "which recommendations were
     # adopted"); never a light verb.
@@ -363,6 +373,17 @@ def _offset_of(text: str, toks: list[tuple[str, str]], index: int) -> int:
     return len(text)
 
 
+def _sentence_starts(text: str, toks) -> set[int]:
+    """Token positions that open a sentence inside the question ("… du Dialogue. Pouvez-vous…")."""
+    out, pos = set(), 0
+    for n, (r, _) in enumerate(toks):
+        found = text.find(r, pos)
+        if found > 0 and text[:found].rstrip()[-1:] in ".?!:;":
+            out.add(n)
+        pos = found + len(r) if found >= 0 else pos
+    return out
+
+
 def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     """Names (a body, a programme, a process): runs of capitalised words ("Middle East", "European
     Commission"), not the word that starts the question, countries, demonyms, cities, months, action
@@ -370,6 +391,7 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     stops = stopwords("fr") | stopwords("en")
     folded = [f for _, f in toks]
     starts = _clause_starts(text, folded)
+    sentences = _sentence_starts(text, toks)
     action_words = {_fold(w) for c in ask.of("action") for w in words(c.label)}
     country_words = {_fold(w) for code in ask.info.countries for names in tag.country_names(code).values()
                      for n in names for w in words(n)}
@@ -377,27 +399,45 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     question_words = {p for ph in _phrases(lexicon()["wh"]["which"], lang) for p in ph}
     out: list[str] = []
     run: list[str] = []
+
+    def flush() -> None:
+        name = " ".join(run)
+        if run and (len(run) > 1 or len(_fold(name)) >= 3) and name not in out:
+            out.append(name)
+        run.clear()
+
     for i, (r, f) in enumerate(toks + [("", "")]):
-        name_like = (r[:1].isupper() and i not in starts and len(f) >= 2 and f not in stops
-                     and f not in action_words | country_words | city_words | question_words and f not in _MONTHS
+        if i in sentences:
+            flush()  # a name never runs across a full stop
+        name_like = (r[:1].isupper() and i not in starts | sentences and len(f) >= 2 and f not in stops
+                     and f not in action_words | country_words | city_words | question_words and f not in _full_months()
                      and not tag.find_countries(r) and not tag.is_demonym(r) and not tag.is_language_name(r))
         if name_like:
             run.append(r)
-            continue
-        if run:
-            name = " ".join(run)
-            if (len(run) > 1 or len(_fold(name)) >= 3) and name not in out:
-                out.append(name)
-            run = []
+        else:
+            flush()
     return out
 
 
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december "
-    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre".split())
+@lru_cache(maxsize=1)
+def month_names() -> dict[str, int]:
+    """Every month name and abbreviation of resources/months.tsv, folded, with its number."""
+    text = resources.files("assistant.resources").joinpath("months.tsv").read_text(encoding="utf-8")
+    out: dict[str, int] = {}
+    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith(("#", "fr\t"))]
+    for n, row in enumerate(rows, 1):
+        for cell in row[:2]:
+            for name in cell.split("|"):
+                out[_fold(name)] = n
+    return out
+
+
+def _full_months() -> frozenset[str]:
+    return frozenset(m for m in month_names() if len(m) > 3 or m == "mai")
 
 
 _COPULAS = frozenset({"was", "were", "is", "are", "been", "be", "etait", "etaient", "est", "sont", "ete", "fut", "seront", "sera"})
+_DETERMINERS = frozenset({"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "that", "our", "my"})
 _FRENCH_NOUN_ASKERS = frozenset({"quel", "quelle", "quels", "quelles", "lequel", "laquelle", "lesquels", "lesquelles",
                                  "combien", "nombre"})
 
@@ -435,7 +475,9 @@ def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[st
         if r[:1].isupper() or r[:1].isdigit():
             break
         if (after_aux or found or lang == "en") and (_participle(f, lang) or f in light):
-            break  # "What was decided", "what replaced…": the verb is asked; "how many people attended"
+            break
+        if found and lang == "en" and i + 1 < len(toks) and toks[i + 1][1] in _DETERMINERS:
+            break  # "Which agencies co-ran the trainings": a word before "the" is the verb  # "What was decided", "what replaced…": the verb is asked; "how many people attended"
         found = (r, i)
         if lang == "fr":
             break
@@ -714,6 +756,21 @@ def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     return any(first <= y <= last for y in years)
 
 
+def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """The month the question names, in the passage, its heading or its neighbours."""
+    months = month_names()
+    return any(months.get(_fold(w)) == c.values[0] for w in words(f"{ctx.head} {ctx.text}"))
+
+
+def check_location(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """A "where" question needs a place in the passage: a city or country the question does not
+    already name ("Where did the Timorese officials go?" -> "a study visit to Thailand")."""
+    named_cities = {_fold(city) for city, _ in tag.find_cities(ask.info.text)}
+    if any(_fold(city) not in named_cities for city, _ in tag.find_cities(seen.own)):
+        return True
+    return bool(set(tag.find_countries(seen.own)) - set(ask.info.countries))
+
+
 def check_figure(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     want = c.values[0]
     for value, _ in seen.numbers:
@@ -733,7 +790,8 @@ def check_count(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
         wanted |= stems_for(term, q_lang, lang)
     if any(_fold(t) in _words_of("people_nouns", q_lang) for t in c.terms):
         wanted |= set(analyze(" ; ".join(lexicon()["people_nouns"][lang]), lang))
-    positions = {i for _, i in seen.numbers}
+    given = {v for v, _ in _numbers_in(words(ask.info.text), q_lang)}  # "les deux refuges": 2 is not the answer
+    positions = {i for v, i in seen.numbers if v not in given}
     for i, tok in enumerate(seen.tokens):
         # The number stands with its noun: "22 participants", "une soixantaine de participants".
         if set(analyze(tok, lang)) & wanted and any(j in positions for j in range(max(0, i - COUNT_REACH), i)):
@@ -784,6 +842,8 @@ CHECKS = {
     "money": check_money,
     "percent": check_percent,
     "date": check_date,
+    "month": check_month,
+    "location": check_location,
     "place": check_place,
     "focus": check_focus,
     "predicate": check_term,
