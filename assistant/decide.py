@@ -724,7 +724,7 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     translated (Mediterranean / Méditerranée) or as a plural."""
     have = seen.folded | ctx.document
     lang = ctx.passage.language
-    for t in tag.expand_terms(c.label, lang) if len(c.terms) > 1 else ():
+    for t in tag.expand_terms(c.label, lang) if len(words(c.label)) > 1 else ():
         if all(_fold(w) in have for w in words(t)):
             return True  # Middle East / Moyen-Orient
     for word in c.terms:
@@ -972,11 +972,18 @@ def _absent(ask: Ask, known: Known) -> Constraint | None:
             return c
         if c.kind == "action" and c.label not in known_actions:
             return c
-        if c.kind == "name" and not all(_known_name(w, vocabulary, ask.info.language) for w in c.terms):
+        if c.kind == "name" and not all(_known_name(w, vocabulary, ask.info.language) for w in c.terms) and \
+                not _known_translation(c.label, vocabulary, ask.info.language):
             return c
         if c.kind == "place" and not _known_name(c.terms[0], vocabulary, ask.info.language) and c.terms[1] not in known_countries:
             return c
     return None
+
+
+def _known_translation(label: str, vocabulary: set[str], lang: str) -> bool:
+    """A name of several words that the corpus writes in the other language (Middle East / Moyen-Orient)."""
+    other = "fr" if lang == "en" else "en"
+    return len(words(label)) > 1 and any(all(_fold(w) in vocabulary for w in words(t)) for t in tag.expand_terms(label, other))
 
 
 def _known_name(word: str, vocabulary: set[str], lang: str) -> bool:

@@ -406,3 +406,15 @@ def test_verbs_and_categories_read_across_languages(question, lang):
     assert judge(question, evidence, lang).answerable, f"{question!r}: the synonym classes bridge the languages"
     cancelled = "Pourquoi l'action au Timor-Leste a-t-elle été annulée ?"
     assert not judge(cancelled, [timor], "fr").answerable, "a verb the source does not state is still required"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("What does GLO.ACT do in the Middle East?", "en"),
+    ("Que fait GLO.ACT au Moyen-Orient ?", "fr"),
+])
+def test_a_name_of_several_words_is_known_by_its_translation(question, lang):
+    french = passage("GLO.ACT Asie et Moyen-Orient aide les autorités à lutter contre le trafic de migrants.", lang="fr")
+    english = passage("GLO.ACT Asia and the Middle East helps authorities fight migrant smuggling.")
+    for evidence in ([french], [english]):
+        d = judge(question, evidence, lang)
+        assert d.answerable, f"{question!r} over {evidence[0].language}: the name is there, translated ({d.missing})"
