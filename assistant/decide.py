@@ -311,7 +311,7 @@ def _read(info: QuestionInfo) -> Ask:
     # and, in a passive question, what was done ("what was decided", "which recommendations were
     # adopted"); never a light verb.
     verb, passive = _predicate(toks, after, noun_at, lang, aux, light, qualifiers, wh)
-    if verb and (wh in ("who", "why") or (wh == "which" and passive)):
+    if verb and (wh in ("who", "why", "how") or (wh in ("which", "when") and passive)):
         out.append(Constraint("predicate", verb, terms=(verb,)))
     return ask
 
@@ -507,6 +507,7 @@ def _participle(folded: str, lang: str) -> bool:
     return bool(_PARTICIPLE_FR.search(folded)) and len(folded) > 4
 
 
+_BARE_AUX = frozenset({"did", "does", "do", "will", "would", "can", "could", "should", "may", "might"})
 _BE = frozenset({"was", "were", "is", "are", "been", "be", "being", "ete", "est", "sont", "etait", "etaient", "fut", "furent"})
 
 
@@ -516,7 +517,7 @@ def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers
     an auxiliary, a participle ("was the MIEUX action in Thailand interrupted", "ont été adoptées") or
     the verb closing "did SUBJECT VERB". An inverted verb ("devaient-elles") is an auxiliary."""
     stops = stopwords("fr") | stopwords("en")
-    seen_aux, passive = False, False
+    seen_aux, passive, bare = False, False, False
     run: list[str] = []
     run_closed = False
     for i in range(max(start, 0), len(toks)):
@@ -531,11 +532,18 @@ def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers
             if run:
                 run_closed = True
             passive = passive or f in _BE  # "was adopted", "ont été adoptées", "has been signed"
+            bare = lang == "en" and f in _BARE_AUX
             seen_aux = True
             continue
         if not seen_aux:
             continue
-        if content and _participle(f, lang):
+        if bare and f in _DETERMINERS and i - 1 > start and toks[i - 1][1] not in aux:
+            # "How did the people trained in Tumbes rate the course": after "did", the verb is the word
+            # before its object; a participle in the subject is not the verb.
+            before = toks[i - 1]
+            if len(before[1]) > 2 and before[1] not in stops and not before[0][:1].isupper():
+                return (None if before[1] in light else before[0]), False
+        if content and _participle(f, lang) and not bare:
             # English keeps the participle after the subject, however long ("was the action in Thailand
             # cancelled"); French right after its auxiliary.
             return (None if f in light else r), passive
@@ -757,9 +765,9 @@ def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 
 def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
-    """The month the question names, in the passage, its heading or its neighbours."""
+    """The month the question names, in the passage or its heading, where its year is given."""
     months = month_names()
-    return any(months.get(_fold(w)) == c.values[0] for w in words(f"{ctx.head} {ctx.text}"))
+    return any(months.get(_fold(w)) == c.values[0] for w in words(seen.own))
 
 
 def check_location(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:

@@ -418,3 +418,25 @@ def test_a_name_of_several_words_is_known_by_its_translation(question, lang):
     for evidence in ([french], [english]):
         d = judge(question, evidence, lang)
         assert d.answerable, f"{question!r} over {evidence[0].language}: the name is there, translated ({d.missing})"
+
+
+@pytest.mark.parametrize("question, lang", [
+    ("How did the officials trained in Tumbes rate the course?", "en"),
+    ("Comment les agents formés à Tumbes ont-ils évalué le cours ?", "fr"),
+    ("When was the training module finished?", "en"),
+    ("Quand le module de formation a-t-il été achevé ?", "fr"),
+])
+def test_the_verb_of_a_how_or_when_question_must_be_in_the_context(question, lang):
+    course = passage("In 2018 MIEUX ran a course on migrant smuggling for 40 officials in Tumbes, Peru; the training module "
+                     "was drafted with the border police.", countries=("PE",))
+    d = judge(question, [course], lang)
+    assert not d.answerable and d.missing.kind == "predicate", f"{question!r}: the course is documented, not that ({d.missing})"
+
+
+def test_a_participle_in_the_subject_is_not_the_verb():
+    got = [c.label for c in decide.read_question("How did the people trained in Tumbes rate the course?", "en").constraints
+           if c.kind == "predicate"]
+    assert got == ["rate"], f"after 'did', the verb is the word before the object, got {got}"
+    adapted = passage("Peru adapted its training to the border posts with scenario-based exercises.", countries=("PE",))
+    for q, lang in [("How did Peru adapt its training?", "en"), ("Comment le Pérou a-t-il adapté sa formation ?", "fr")]:
+        assert judge(q, [adapted], lang).answerable, f"{q!r}: the passage says how Peru adapted it"
