@@ -311,7 +311,9 @@ def _read(info: QuestionInfo) -> Ask:
     # and, in a passive question, what was done ("what was decided", "which recommendations were
     # adopted"); never a light verb.
     verb, passive = _predicate(toks, after, noun_at, lang, aux, light, qualifiers, wh)
-    if verb and (wh in ("who", "why", "how") or (wh in ("which", "when") and passive)):
+    # "How fast", "how long", "how often": "how" before a word that is not an auxiliary asks a degree.
+    manner = wh == "how" and w1 < len(toks) and (lang == "fr" or toks[w1][1] in aux)
+    if verb and (wh in ("who", "why") or manner or (wh in ("which", "when") and passive)):
         out.append(Constraint("predicate", verb, terms=(verb,)))
     return ask
 
@@ -543,7 +545,9 @@ def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers
             before = toks[i - 1]
             if len(before[1]) > 2 and before[1] not in stops and not before[0][:1].isupper():
                 return (None if before[1] in light else before[0]), False
-        if content and _participle(f, lang) and not bare:
+        adjective = lang == "en" and i + 1 < len(toks) and len(toks[i + 1][1]) > 2 and \
+            toks[i + 1][1] not in stops and not toks[i + 1][0][:1].isupper()
+        if content and _participle(f, lang) and not bare and not adjective:
             # English keeps the participle after the subject, however long ("was the action in Thailand
             # cancelled"); French right after its auxiliary.
             return (None if f in light else r), passive
@@ -750,8 +754,24 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 
 def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """A city named in the passage or its section, in a neighbour when the passage names no other
+    place, or in a title that names no other city (a page listing "Cidade Velha 2016, Brussels 2016, Porto 2015" is about none of them); or
+    the city's country first among the passage's (officials in Lima: a passage about Peru)."""
     city, code = c.terms
-    return _fold(city) in seen.folded or all(_fold(w) in seen.folded for w in words(city)) or code in _about(ctx, ask)
+    p = ctx.passage
+
+    def names(text: str) -> bool:
+        have = {_fold(w) for w in words(text)}
+        return all(_fold(w) in have for w in words(city))
+
+    if names(f"{p.section or ''} {p.text}"):
+        return True
+    elsewhere = {code for _, code in tag.find_cities(p.text)} | set(tag.find_countries(p.text))
+    if (not elsewhere or code in elsewhere) and names(ctx.text):
+        return True  # a neighbour names it, and the passage is not about another place
+    if names(p.title) and {_fold(x) for x, _ in tag.find_cities(p.title)} <= {_fold(city)}:
+        return True
+    return code in (tuple(p.action_countries) or tuple(p.countries))[:1]
 
 
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -774,9 +794,10 @@ def check_location(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A "where" question needs a place in the passage: a city or country the question does not
     already name ("Where did the Timorese officials go?" -> "a study visit to Thailand")."""
     named_cities = {_fold(city) for city, _ in tag.find_cities(ask.info.text)}
-    if any(_fold(city) not in named_cities for city, _ in tag.find_cities(seen.own)):
+    if any(_fold(city) not in named_cities for city, _ in tag.find_cities(ctx.passage.text)):
         return True
-    return bool(set(tag.find_countries(seen.own)) - set(ask.info.countries))
+    # The passage's own countries: an expert's or a host's country is not where it happened.
+    return bool(set(tag.find_countries(ctx.passage.text)) & set(ctx.passage.countries) - set(ask.info.countries))
 
 
 def check_figure(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:

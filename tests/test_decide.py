@@ -440,3 +440,15 @@ def test_a_participle_in_the_subject_is_not_the_verb():
     adapted = passage("Peru adapted its training to the border posts with scenario-based exercises.", countries=("PE",))
     for q, lang in [("How did Peru adapt its training?", "en"), ("Comment le Pérou a-t-il adapté sa formation ?", "fr")]:
         assert judge(q, [adapted], lang).answerable, f"{q!r}: the passage says how Peru adapted it"
+
+
+@pytest.mark.parametrize("question, lang, verb", [
+    ("How fast can MIEUX start an Action?", "en", None),
+    ("How long did the action last?", "en", None),
+    ("How did Peru adapt its training?", "en", "adapt"),
+    ("Comment le Pérou a-t-il adapté sa formation ?", "fr", "adapté"),
+    ("Comment s'appelait le plan de suivi ?", "fr", None),
+])
+def test_how_asks_a_manner_only_before_an_auxiliary(question, lang, verb):
+    got = [c.label for c in decide.read_question(question, lang).constraints if c.kind == "predicate"]
+    assert got == ([verb] if verb else []), f"{question!r}: the verb required is {verb}, got {got}"
