@@ -304,7 +304,7 @@ def update(
     paths: Optional[list[Path]] = typer.Argument(None, help="New or changed documents (copied into corpus/<dest>/ if outside it)."),
     dest: str = typer.Option("added", help="Corpus subfolder for documents given from outside the corpus."),
     gate_file: Optional[Path] = typer.Option(None, "--gate", help="Gate thresholds (TOML); default gate.toml in paths.eval."),
-    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default: questions.jsonl (development) and heldout.jsonl (held-out) in paths.eval, each gated overall and per language."),
+    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default: questions.jsonl and dev2.jsonl (development) and heldout.jsonl (held-out) in paths.eval, each gated overall and per language."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),

@@ -27,10 +27,12 @@ DEFAULT_HELDOUT = shipped("eval") / "heldout.jsonl"
 
 
 def gate_sets(folder: Path | None = None) -> dict[str, list]:
-    """The sets `assistant update` judges: the development set and, when present, the frozen
-    held-out set, from `folder` (paths.eval) or the shipped eval/."""
+    """The sets `assistant update` judges: the development set, and when present the second
+    development set and the frozen held-out set, from `folder` (paths.eval) or the shipped eval/."""
     folder = Path(folder) if folder else shipped("eval")
     sets = {"development": load_questions(folder / "questions.jsonl")}
+    if (folder / "dev2.jsonl").exists():
+        sets["development 2"] = load_questions(folder / "dev2.jsonl")
     if (folder / "heldout.jsonl").exists():
         sets["held-out"] = load_questions(folder / "heldout.jsonl")
     return sets
