@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import html
 import json
 import logging
 import math
@@ -16,444 +15,28 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from . import cite, explore, feedback, prompts, store, tag
+from . import explore, feedback
 from .errors import AssistantError, ConfigError
-from .types import Answer, Citation, Filters
+from .types import Answer, Filters
+from .views import (  # noqa: F401  (re-exported: the app's callers and tests name them from here)
+    LANGUAGES, STREAM_INTERVAL_S, Labels, Turn, _choice_lists, _Choices, _choices, _filters_json, coverage_figure,
+    coverage_frame, esc, export_markdown, find_citation, first_source, md_safe, messages, render_abstention, render_answer,
+    render_error, render_practices, render_source, render_writing, throttled, write_atomic,
+)
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("en", "fr")
-WINDOW_CHARS = 450  # context shown on each side of a cited quote in the source panel
 PBKDF2_ITERATIONS = 600_000
 TARPIT_S = 1.0  # longest delay before telling a backing-off client to wait
-STREAM_INTERVAL_S = 0.1  # at most ten chat updates a second while the LLM writes an answer
-
-
-# -- words -------------------------------------------------------------------------------------
-
-
-def _ui_file(folder: str, lang: str) -> dict:
-    return prompts.load_toml(folder, f"ui_{lang}")
-
-
-class Labels:
-    """The interface's words in one language, from prompts/ui_<lang>.toml.
-
-    >>> Labels("fr")("chat.ask")
-    'Demander'
-    """
-
-    def __init__(self, lang: str, folder: Path | None = None):
-        self.lang = lang if lang in LANGUAGES else "en"
-        self.folder = str(folder or prompts.DEFAULT_DIR)
-        self.data = _ui_file(self.folder, self.lang)
-
-    def __call__(self, key: str, **values) -> str:
-        node = self.data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ConfigError(f"Label file {self.folder}/ui_{self.lang}.toml has no '{key}'")
-            node = node[part]
-        return node.format(**values) if values else node
-
-    def country(self, code: str) -> str:
-        try:
-            return tag.country_label(code, self.lang)
-        except ValueError:
-            return code
-
-    def theme(self, slug: str) -> str:
-        try:
-            return tag.theme_label(slug, self.lang)
-        except ValueError:
-            return slug
-
-    def language_name(self, code: str) -> str:
-        return prompts.text(self.lang, f"labels.language_{code}") if code in LANGUAGES else code
-
-
-# -- escaping ----------------------------------------------------------------------------------
-
-# The chat renders messages as Markdown: besides HTML, neutralise what Markdown would turn into
-# emphasis, links, code, maths or autolinks. Numeric references are never read as syntax.
-_MD_SAFE = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+!|~$:.@=-"}
-_MD_SAFE.update({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "\n": " ", "\r": " "})
-_MD_TABLE = str.maketrans(_MD_SAFE)
-
-
-def md_safe(text: str) -> str:
-    """Text (from a document or a user) as inert HTML inside a Markdown message.
-
-    >>> md_safe("<b>*x*</b>")
-    '&lt;b&gt;&#42;x&#42;&lt;/b&gt;'
-    """
-    return str(text).translate(_MD_TABLE)
-
-
-def esc(text) -> str:
-    """Text as inert HTML (for gr.HTML panels, which do not read Markdown)."""
-    return html.escape(str(text), quote=True)
-
-
-def _plain(text) -> str:
-    """Text for an exported Markdown file: markup made inert, apostrophes left readable."""
-    return html.escape(str(text), quote=False)
-
-
-# -- one exchange of the conversation ----------------------------------------------------------
-
-
-@dataclass
-class Turn:
-    question: str
-    answer: Answer | None = None
-    error: str | None = None  # the message shown instead of an answer
-    filters: Filters = field(default_factory=Filters)
-
-
-def _cite_link(kind: str, t: int, n: int, label: str, title: str) -> str:
-    return f'<a class="cite" href="#{kind}-{t}-{n}" title="{esc(title)}">{label}</a>'
-
-
-def _inline(text: str, t: int, known: set[int], L: Labels) -> str:
-    """A line of an answer: citation markers become links, except inside a «quote» (a source's own [3])."""
-    out, pos, depth = [], 0, 0
-    for m in re.finditer(r"«|»|\[(\d+)\]", text):
-        out.append(md_safe(text[pos : m.start()]))
-        token = m.group(0)
-        if token == "«":
-            depth += 1
-        elif token == "»":
-            depth = max(0, depth - 1)
-        if m.group(1) and depth == 0 and int(m.group(1)) in known:
-            n = int(m.group(1))
-            out.append(_cite_link("cite", t, n, f"[{n}]", L("answer.cite_hint", n=n)))
-        else:
-            out.append(md_safe(token))
-        pos = m.end()
-    out.append(md_safe(text[pos:]))
-    return "".join(out)
-
-
-def _where(c: Citation, L: Labels) -> str:
-    bits = [c.section or "", c.action or "", ", ".join(L.country(x) for x in c.countries[:4]), str(c.year or "")]
-    return " · ".join(b for b in bits if b)
-
-
-def render_answer(t: int, answer: Answer, L: Labels) -> str:
-    """One answer as chat HTML: the text with numbered links, then its sources (or the abstention box)."""
-    if answer.abstained:
-        return render_abstention(t, answer, L)
-    known = {c.n for c in answer.citations}
-    parts = ['<div class="answer">']
-    if answer.interpreted_as:
-        parts.append(f'<p class="read-as">↪ {md_safe(L("answer.interpreted_as", question=answer.interpreted_as))}</p>')
-    items: list[str] = []
-
-    def flush():
-        if items:
-            parts.append("<ul>" + "".join(items) + "</ul>")
-            items.clear()
-
-    for line in answer.answer.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith(("- ", "* ")):
-            items.append(f"<li>{_inline(line[2:], t, known, L)}</li>")
-            continue
-        flush()
-        header = re.fullmatch(r"\*\*(.+?)\*\*(.*)", line)
-        if header:
-            parts.append(f'<p class="group"><strong>{md_safe(header.group(1))}</strong>{_inline(header.group(2), t, known, L)}</p>')
-        else:
-            parts.append(f"<p>{_inline(line, t, known, L)}</p>")
-    flush()
-    if answer.citations:
-        parts.append(f'<div class="sources"><p class="sources-h">{md_safe(L("answer.sources"))}</p><ol>')
-        for c in answer.citations:
-            where = _where(c, L)
-            parts.append(
-                f"<li>{_cite_link('cite', t, c.n, f'[{c.n}]', L('answer.cite_hint', n=c.n))} "
-                f'{_cite_link("cite", t, c.n, md_safe(c.title), c.source)}'
-                + (f' <span class="where">— {md_safe(where)}</span>' if where else "") + "</li>"
-            )
-        parts.append("</ol></div>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def render_abstention(t: int, answer: Answer, L: Labels) -> str:
-    message = answer.answer.split("\n\n")[0].strip()
-    parts = [
-        '<div class="abstain">',
-        f'<p class="abstain-h"><span class="icon">⊘</span> {md_safe(L("answer.not_in_corpus"))}</p>',
-    ]
-    if answer.interpreted_as:
-        parts.append(f'<p class="read-as">↪ {md_safe(L("answer.interpreted_as", question=answer.interpreted_as))}</p>')
-    parts.append(f"<p>{md_safe(message)}</p>")
-    if answer.related:
-        parts.append(f'<div class="related"><p class="related-h">{md_safe(L("answer.related"))}</p><ul>')
-        for c in answer.related:
-            parts.append(
-                f"<li>{_cite_link('rel', t, c.n, f'[{c.n}]', L('answer.cite_hint', n=c.n))} "
-                f"« {md_safe(c.quote)} » — {_cite_link('rel', t, c.n, md_safe(c.title), c.source)}</li>"
-            )
-        parts.append("</ul></div>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def render_error(message: str, L: Labels) -> str:
-    return (f'<div class="failure"><p class="failure-h"><span class="icon">⚠</span> {md_safe(L("answer.error_title"))}</p>'
-            f"<p>{md_safe(message)}</p></div>")
-
-
-def render_writing(text: str, L: Labels) -> str:
-    """The LLM's answer while it is written: inert text under a note that it is not verified yet."""
-    lines = "".join(f"<p>{md_safe(line.strip())}</p>" for line in text.splitlines() if line.strip())
-    return f'<div class="writing"><p class="writing-h">{md_safe(L("answer.writing"))}</p>{lines}</div>'
-
-
-def messages(turns: list[Turn], L: Labels, pending: str | None = None, writing: str | None = None) -> list[dict]:
-    """The conversation in the Chatbot's message format; `writing` is the pending question's answer so far."""
-    out = []
-    for t, turn in enumerate(turns):
-        out.append({"role": "user", "content": md_safe(turn.question)})
-        if turn.answer is not None:
-            out.append({"role": "assistant", "content": render_answer(t, turn.answer, L)})
-        else:
-            out.append({"role": "assistant", "content": render_error(turn.error or "", L)})
-    if pending is not None:
-        out.append({"role": "user", "content": md_safe(pending)})
-        if writing is not None:
-            out.append({"role": "assistant", "content": render_writing(writing, L)})
-    return out
-
-
-def throttled(items: Iterable[str | Answer], interval: float = STREAM_INTERVAL_S) -> Iterator[str | Answer]:
-    """Text deltas then an Answer (as Assistant.stream_ask yields them) as the whole text so far, at most
-    once every `interval` seconds, then the Answer.
-
-    >>> list(throttled(["Peru ", "trained ", "judges."], interval=60))
-    ['Peru ']
-    """
-    text, shown = "", float("-inf")
-    for item in items:
-        if isinstance(item, Answer):
-            yield item
-            continue
-        text += item
-        now = time.monotonic()
-        if now - shown >= interval:
-            shown = now
-            yield text
-
-
-# -- the source panel --------------------------------------------------------------------------
-
-
-def find_citation(turns: list[Turn], key: str) -> Citation | None:
-    """The citation a link points at: "cite-<turn>-<n>" or "rel-<turn>-<n>" (related material)."""
-    m = re.fullmatch(r"(cite|rel)-(\d+)-(\d+)", (key or "").strip())
-    if not m:
-        return None
-    t, n = int(m.group(2)), int(m.group(3))
-    if t >= len(turns) or turns[t].answer is None:
-        return None
-    pool = turns[t].answer.citations if m.group(1) == "cite" else turns[t].answer.related
-    return next((c for c in pool if c.n == n), None)
-
-
-def _window(text: str, start: int, end: int, size: int = WINDOW_CHARS) -> tuple[int, int]:
-    """Bounds of the context around [start, end): about `size` characters each side, cut at a paragraph
-    break in the outer two thirds of that context, else at a space."""
-    a = max(0, start - size)
-    b = min(len(text), end + size)
-    if a > 0:
-        para = text.find("\n\n", a, max(a, start - size // 3))
-        a = para + 2 if para >= 0 else (text.find(" ", a, start) + 1 or a)
-    if b < len(text):
-        para = text.rfind("\n\n", min(b, end + size // 3), b)
-        space = text.rfind(" ", end, b)
-        b = para if para >= 0 else (space if space > end else b)
-    return a, b
-
-
-def render_source(assistant, c: Citation | None, L: Labels) -> str:
-    """The cited passage highlighted in its surrounding text, the document's details, and the whole document."""
-    if c is None:
-        return f'<div class="source empty">{esc(L("source.empty"))}</div>'
-    try:
-        text, note = _quoted_text(assistant, c, L)
-    except AssistantError as err:
-        return f'<div class="source failure">{esc(err)}</div>'
-    meta = [
-        ("source.action", c.action),
-        ("source.countries", ", ".join(L.country(x) for x in c.countries)),
-        ("source.section", c.section),
-        ("source.year", c.year),
-        ("source.language", L.language_name(c.language)),
-        ("source.document", f"corpus/{c.source}"),
-    ]
-    rows = "".join(f"<dt>{esc(L(k))}</dt><dd>{esc(v)}</dd>" for k, v in meta if v)
-    head = (f'<div class="source"><p class="src-title"><span class="src-n">[{c.n}]</span> {esc(c.title)}</p>'
-            f'<dl class="src-meta">{rows}</dl>')
-    if not text:
-        return head + f'<p class="failure">{esc(L("source.missing"))}</p></div>'
-    span = _quote_span(c, text)
-    if span is None:
-        why = L("source.changed_gone") if note else L("source.not_located")
-        return head + f'<blockquote class="src-window">{esc(c.quote)}</blockquote><p class="note">{esc(why)}</p></div>'
-    if note:
-        head += f'<p class="note">{esc(note)}</p>'
-    start, end = span
-    a, b = _window(text, start, end)
-    window = (("… " if a > 0 else "") + esc(text[a:start]) + f"<mark>{esc(text[start:end])}</mark>"
-              + esc(text[end:b]) + (" …" if b < len(text) else ""))
-    full = esc(text[:start]) + f'<mark class="in-doc">{esc(text[start:end])}</mark>' + esc(text[end:])
-    return (head + f'<blockquote class="src-window">{window}</blockquote>'
-            f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
-            f'<div class="doc-text">{full}</div></details></div>')
-
-
-def _quoted_text(assistant, c: Citation, L: Labels) -> tuple[str | None, str]:
-    """The document text a citation's offsets refer to, and a note when it is not that text any more.
-
-    A citation is pinned to the generation it quoted; that text is used while the catalog keeps it.
-    Once that generation is gone, the live text stands in, with a note if the document changed.
-    """
-    if c.generation:
-        pinned = assistant.document_text(c.source, c.generation)
-        if pinned is not None:
-            return pinned, ""
-    text = assistant.document_text(c.source)
-    if text and c.generation and not _at_offsets(c, text):
-        return text, L("source.changed")
-    return text, ""
-
-
-def _at_offsets(c: Citation, text: str) -> bool:
-    return c.start is not None and c.end is not None and cite.fold_ws(text[c.start : c.end]) == cite.fold_ws(c.quote)
-
-
-def _quote_span(c: Citation, text: str) -> tuple[int, int] | None:
-    if c.start is not None and c.end is not None and text[c.start : c.end].strip() and (
-            c.generation is None or _at_offsets(c, text)):
-        return c.start, c.end
-    return cite.locate(c.quote, text)
-
-
-# -- comparable practices and coverage ---------------------------------------------------------
-
-
-def render_practices(groups: list[explore.PracticeGroup], L: Labels, excluded: str = "") -> str:
-    if not groups:
-        return f'<div class="practices empty">{esc(L("similar.none"))}</div>'
-    n = sum(len(g.passages) for g in groups)
-    parts = [f'<div class="practices"><p class="practices-h">{esc(L("similar.heading", n=n, groups=len(groups)))}</p>']
-    if excluded:
-        parts.append(f'<p class="note">{esc(L("similar.excluded", what=excluded))}</p>')
-    for g in groups:
-        facts = [
-            (L("similar.countries"), ", ".join(L.country(c) for c in g.countries)),
-            (L("similar.years"), g.years or ""),
-            (L("similar.themes"), ", ".join(L.theme(t) for t in g.themes[:5])),
-        ]
-        parts.append(f'<div class="practice"><p class="practice-h">{esc(g.action or L("similar.no_action"))}</p>')
-        parts.append('<p class="practice-facts">' + "".join(
-            f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v) + "</p><ul>")
-        for c in g.passages:
-            where = " · ".join(x for x in (c.title, c.section or "", str(c.year or "")) if x)
-            parts.append(f'<li><blockquote>{esc(c.quote)}</blockquote><p class="practice-src">{esc(where)} — corpus/{esc(c.source)}</p></li>')
-        parts.append("</ul></div>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def coverage_frame(cov: explore.Coverage, L: Labels):
-    """The coverage table with translated headers: one row per country, one column per theme."""
-    import pandas as pd
-
-    columns = [L("coverage.country")] + [L.theme(t) for t in cov.themes] + [L("coverage.total")]
-    rows = [[L.country(c)] + cov.table()[i] + [cov.totals.get(c, 0)] for i, c in enumerate(cov.countries)]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def coverage_figure(cov: explore.Coverage, L: Labels, top: int = 30):
-    """A country × theme heat map of the `top` most documented countries: pale cells are where the corpus is thin."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    countries = cov.countries[:top]
-    data = np.array(cov.table()[:top] or [[0]], dtype=float)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(cov.themes) + 3), max(3.0, 0.3 * len(countries) + 2.4)))
-    im = ax.imshow(data, cmap="Blues", aspect="auto", vmin=0)
-    ax.set_xticks(range(len(cov.themes)), [L.theme(t) for t in cov.themes], rotation=40, ha="right", fontsize=8)
-    ax.set_yticks(range(len(countries)), [L.country(c) for c in countries], fontsize=8)
-    high = data.max() or 1
-    for i in range(len(countries)):
-        for j in range(len(cov.themes)):
-            v = int(data[i, j])
-            if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > high * 0.55 else "#1f2937")
-    fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label=L("coverage.y"))
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
-def export_markdown(turns: list[Turn], L: Labels) -> str:
-    """The conversation as Markdown with each answer's citations (document text HTML-escaped)."""
-    now = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
-    out = [f"# {L('export.title')}", "", f"_{L('export.exported', time=now)}_", ""]
-    for i, turn in enumerate(turns, 1):
-        out += [f"## {i}. {_plain(turn.question)}", ""]
-        if not turn.filters.is_empty():
-            out += [f"_{L('export.filters')}: {_plain(_filters_text(turn.filters, L))}_", ""]
-        if turn.answer is None:
-            out += [f"> ⚠ {_plain(turn.error or '')}", ""]
-            continue
-        a = turn.answer
-        if a.interpreted_as:
-            out += [f"_{L('export.interpreted_as')}: {_plain(a.interpreted_as)}_", ""]
-        out += [_plain(a.answer), ""]
-        cited = a.related if a.abstained else a.citations
-        if cited:
-            out += [f"### {L('export.related') if a.abstained else L('export.sources')}", ""]
-            for c in cited:
-                where = _where(c, L)
-                out.append(f"{c.n}. **{_plain(c.title)}**" + (f" — {_plain(where)}" if where else "") + f" — `corpus/{c.source}`")
-                out.append(f"   > « {_plain(' '.join(c.quote.split()))} »")
-            out.append("")
-    return "\n".join(out).rstrip() + "\n"
-
-
-def write_atomic(folder: Path, name: str, text: str) -> Path:
-    """Write folder/name whole or not at all (see store.write_atomic)."""
-    return store.write_atomic(folder / name, text)
-
-
-def _filters_text(f: Filters, L: Labels) -> str:
-    bits = [", ".join(L.country(c) for c in f.countries), L.language_name(f.language) if f.language else "",
-            ", ".join(f.sources), ", ".join(str(y) for y in f.years), f.action or ""]
-    return " · ".join(b for b in bits if b)
 
 
 # -- login -------------------------------------------------------------------------------------
@@ -732,48 +315,280 @@ class ChatApp(gr.Blocks):
         return super().launch(*args, **kwargs)
 
 
+
+class _Context:
+    """What every tab's builder shares: the assistant, the labels, and the components a language switch relabels."""
+
+    def __init__(self, assistant):
+        self.assistant = assistant
+        self.folder = assistant.settings.paths.prompts
+        self.data_dir = Path(assistant.settings.paths.data)
+        self.settings = assistant.settings.chat
+        self.L0 = self.labels("en")
+        # The filters start empty and are filled by app.load, once the page is open: the page Gradio
+        # serves before a login (and its API description) must not list the corpus.
+        self.ch0 = _choice_lists(_Choices(), self.L0)
+        self.relabel: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
+        self.ui_lang: gr.Radio | None = None
+
+    def labels(self, lang: str) -> Labels:
+        return Labels(lang, self.folder)
+
+    def named(self, component, **keys):
+        """Remember which label keys a component shows, so a language switch can rewrite them."""
+        self.relabel.append((component, keys))
+        return component
+
+    def relabelled(self, L: Labels) -> list:
+        out = []
+        for _, keys in self.relabel:
+            update = {}
+            for attr, key in keys.items():
+                update[attr] = re.sub(r"\{([\w.]+)\}", lambda m: L(m.group(1)), key) if "{" in key else L(key)
+            out.append(gr.update(**update))
+        return out
+
+
 @dataclass
-class _Choices:
-    countries: list[str] = field(default_factory=list)
-    documents: list[tuple[str, str]] = field(default_factory=list)  # (title, doc_id)
-    years: list[int] = field(default_factory=list)
-    actions: list[str] = field(default_factory=list)
-    themes: list[str] = field(default_factory=list)
-    problem: str = ""
+class _Tab:
+    """What a tab gives the language switch: dropdowns to refill (component, choice list), and views to redraw."""
+
+    choices: list[tuple[gr.components.Component, str]] = field(default_factory=list)
+    states: list = field(default_factory=list)  # inputs its redraw needs
+    views: list = field(default_factory=list)  # outputs its redraw fills
+    redraw: object = None  # (L, *states) -> list of values for `views`
 
 
-def _choices(assistant) -> _Choices:
-    """What the filters offer, from the catalog alone (cheap: the retriever is not built for this)."""
-    try:
-        docs = assistant.documents()
-    except AssistantError as err:
-        return _Choices(problem=str(err))
-    countries = sorted({c for d in docs.values() for c in d.countries})
-    themes_seen = {t for d in docs.values() for t in d.themes}
-    return _Choices(
-        countries=countries,
-        documents=sorted(((d.title, d.doc_id) for d in docs.values()), key=lambda x: x[0].lower()),
-        years=sorted({d.year for d in docs.values() if d.year}, reverse=True),
-        actions=sorted({a for d in docs.values() for a in d.actions}),
-        themes=[t for t in tag.THEMES if t in themes_seen],
-    )
+def _chat_tab(ctx: _Context) -> _Tab:
+    """The conversation with its filters, its source panel, feedback and export."""
+    assistant, named, L0, ch0 = ctx.assistant, ctx.named, ctx.L0, ctx.ch0
+    turns = gr.State([])
+    selected = gr.State("")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=220, elem_id="filters"):
+            named(gr.Markdown(f"### {L0('filters.heading')}"), value="### {filters.heading}")
+            f_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"),
+                                          elem_id="f-country"), label="filters.country")
+            f_language = named(gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"),
+                                           elem_id="f-language"), label="filters.language")
+            f_document = named(gr.Dropdown(ch0["documents"], multiselect=True, label=L0("filters.document"),
+                                           elem_id="f-document"), label="filters.document")
+            f_year = named(gr.Dropdown(ch0["years"], multiselect=True, label=L0("filters.year"), elem_id="f-year"),
+                           label="filters.year")
+            f_reset = named(gr.Button(L0("filters.reset"), size="sm", elem_id="f-reset"), value="filters.reset")
+        with gr.Column(scale=3, min_width=420):
+            chatbot = named(gr.Chatbot(label=L0("chat.chatbot"), show_label=False, elem_id="chatbot", height=560,
+                                       latex_delimiters=[], placeholder=L0("chat.empty"), buttons=[],
+                                       feedback_options=("Like", "Dislike")),
+                            label="chat.chatbot", placeholder="chat.empty")
+            with gr.Row():
+                question = named(gr.Textbox(label=L0("chat.question"), placeholder=L0("chat.question_placeholder"),
+                                            scale=5, lines=1, max_lines=4, elem_id="question", autofocus=True),
+                                 label="chat.question", placeholder="chat.question_placeholder")
+                ask = named(gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"),
+                            value="chat.ask")
+            with gr.Row():
+                comment = named(gr.Textbox(label=L0("feedback.comment"), placeholder=L0("feedback.comment_placeholder"),
+                                           scale=4, lines=1, elem_id="fb-comment",
+                                           max_length=ctx.settings.max_comment_chars),
+                                label="feedback.comment", placeholder="feedback.comment_placeholder")
+                with gr.Column(scale=2, min_width=200):
+                    export = named(gr.Button(L0("export.button"), size="sm", elem_id="export"), value="export.button")
+                    clear = named(gr.Button(L0("chat.clear"), size="sm", elem_id="clear"), value="chat.clear")
+            status = gr.Markdown("", elem_id="status")
+            export_file = named(gr.File(label=L0("export.file"), visible=False, elem_id="export-file"), label="export.file")
+        with gr.Column(scale=2, min_width=320):
+            named(gr.Markdown(f"### {L0('source.heading')}"), value="### {source.heading}")
+            source = gr.HTML(render_source(assistant, None, L0), elem_id="source-panel", js_on_load=SOURCE_JS,
+                             padding=False)
+    bridge = gr.HTML("", html_template="<span></span>", js_on_load=BRIDGE_JS, elem_id="cite-bridge")
+    ui_lang = ctx.ui_lang
+
+    def current_filters(countries, language, documents, years) -> Filters:
+        return Filters(countries=list(countries or []), language=language if language in LANGUAGES else None,
+                       sources=list(documents or []), years=[int(y) for y in years or []])
+
+    # -- asking ------------------------------------------------------------------------------------
+    def respond(text, turns_v, countries, language, documents, years, lang, selected_v):
+        L = ctx.labels(lang)
+        text = text or ""
+        filters = current_filters(countries, language, documents, years)
+        # Show the question at once; the answer follows.
+        yield messages(turns_v, L, pending=text), "", turns_v, gr.skip(), selected_v, ""
+        history = [(t.question, t.answer.answer) for t in turns_v if t.answer is not None]
+        try:
+            if assistant.settings.llm.backend != "none":
+                # The LLM's text shows while it is written; the verified answer then replaces it. Only the
+                # conversation changes meanwhile, so a question being typed is not wiped. If the event stops
+                # early, closing() ends the LLM request then, not whenever the stream is garbage-collected.
+                result = None
+                with closing(assistant.stream_ask(text, filters, history=history)) as stream:
+                    for item in throttled(stream):
+                        if isinstance(item, Answer):
+                            result = item
+                        else:
+                            yield (messages(turns_v, L, pending=text, writing=item), gr.skip(), gr.skip(), gr.skip(),
+                                   gr.skip(), gr.skip())
+                if result is None:
+                    raise AssistantError(L("errors.generic", error="the answer stream ended without an answer"))
+            else:
+                result = assistant.ask(text, filters, history=history)
+            turn = Turn(question=text, answer=result, filters=filters)
+        except AssistantError as err:
+            turn = Turn(question=text, error=str(err), filters=filters)
+        except Exception as err:  # the app must stay up whatever a question does
+            log.exception("question failed: %r", text)
+            turn = Turn(question=text, error=L("errors.generic", error=f"{type(err).__name__}: {err}"), filters=filters)
+        new_turns = turns_v + [turn]
+        sel = first_source(new_turns) or selected_v
+        yield (messages(new_turns, L), "", new_turns, render_source(assistant, find_citation(new_turns, sel), L), sel, "")
+
+    limit = ctx.settings.max_concurrency
+    ask_inputs = [question, turns, f_country, f_language, f_document, f_year, ui_lang, selected]
+    ask_outputs = [chatbot, question, turns, source, selected, status]
+    ask.click(respond, ask_inputs, ask_outputs, concurrency_limit=limit)
+    question.submit(respond, ask_inputs, ask_outputs, concurrency_limit=limit)
+
+    def open_source(key, turns_v, lang):
+        c = find_citation(turns_v, key)
+        return render_source(assistant, c, ctx.labels(lang)), key if c else ""
+
+    bridge.click(open_source, [bridge, turns, ui_lang], [source, selected])
+
+    def reset_filters():
+        return gr.update(value=[]), gr.update(value="any"), gr.update(value=[]), gr.update(value=[])
+
+    f_reset.click(reset_filters, None, [f_country, f_language, f_document, f_year])
+
+    def new_conversation(lang):
+        return [], [], render_source(assistant, None, ctx.labels(lang)), "", "", gr.update(value=None, visible=False)
+
+    clear.click(new_conversation, [ui_lang], [chatbot, turns, source, selected, status, export_file])
+    chatbot.clear(new_conversation, [ui_lang], [chatbot, turns, source, selected, status, export_file])
+
+    # -- feedback and export -----------------------------------------------------------------------
+    def on_like(turns_v, comment_v, lang, data: gr.LikeData, request: gr.Request):
+        L = ctx.labels(lang)
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        t = int(index) // 2
+        if t >= len(turns_v) or turns_v[t].answer is None:
+            return L("feedback.not_an_answer"), comment_v
+        limit = ctx.settings.max_comment_chars
+        if comment_v and len(comment_v) > limit:
+            # Checked here too: the page's own limit does not bind a request sent without it.
+            return L("feedback.too_long", n=len(comment_v), limit=limit), gr.skip()
+        vote = "up" if data.liked is True else "down" if data.liked is False else "cleared"
+        turn = turns_v[t]
+        record = feedback.FeedbackRecord.for_answer(
+            vote, turn.answer, comment=comment_v or "", filters=_filters_json(turn.filters),
+            user=getattr(request, "username", None), ui_language=L.lang,
+        )
+        try:
+            feedback.append(ctx.data_dir, record)
+        except OSError as err:
+            return L("feedback.failed", error=str(err)), comment_v
+        return L({"up": "feedback.saved_up", "down": "feedback.saved_down"}.get(vote, "feedback.saved_cleared")), ""
+
+    chatbot.like(on_like, [turns, comment, ui_lang], [status, comment])
+
+    def on_export(turns_v, lang):
+        L = ctx.labels(lang)
+        if not turns_v:
+            return gr.update(value=None, visible=False), L("export.empty")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = write_atomic(ctx.data_dir / "exports", f"conversation-{stamp}-{secrets.token_hex(3)}.md",
+                            export_markdown(turns_v, L))
+        return gr.update(value=str(path), visible=True), ""
+
+    export.click(on_export, [turns, ui_lang], [export_file, status])
+
+    def redraw(L, turns_v, selected_v):
+        return [messages(turns_v, L), render_source(assistant, find_citation(turns_v, selected_v), L)]
+
+    return _Tab(choices=[(f_country, "countries"), (f_language, "languages"), (f_document, "documents"), (f_year, "years")],
+                states=[turns, selected], views=[chatbot, source], redraw=redraw)
 
 
-def _choice_lists(ch: _Choices, L: Labels) -> dict[str, list[tuple[str, str]]]:
-    """Dropdown choices (label, value) in the interface language; values are ISO codes, doc ids, slugs."""
-    countries = sorted(((L.country(c), c) for c in ch.countries), key=lambda x: x[0])
-    return {
-        "countries": countries,
-        "languages": [(L("filters.language_any"), "any"), (L("filters.language_fr"), "fr"), (L("filters.language_en"), "en")],
-        "documents": [(_short(t), d) for t, d in ch.documents],
-        "years": [(str(y), str(y)) for y in ch.years],
-        "actions": [(a, a) for a in ch.actions],
-        "themes": [(L.theme(t), t) for t in ch.themes],
-    }
+def _similar_tab(ctx: _Context) -> _Tab:
+    """Comparable practices from other countries and actions."""
+    assistant, named, L0, ch0 = ctx.assistant, ctx.named, ctx.L0, ctx.ch0
+    practices = gr.State(([], ""))
+    named(gr.Markdown(L0("similar.intro")), value="{similar.intro}")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            s_text = named(gr.Textbox(label=L0("similar.text"), placeholder=L0("similar.text_placeholder"), lines=3,
+                                      elem_id="s-text"), label="similar.text", placeholder="similar.text_placeholder")
+            s_action = named(gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action"),
+                             label="similar.action")
+            s_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("similar.country"),
+                                          elem_id="s-country"), label="similar.country")
+            s_theme = named(gr.Dropdown(ch0["themes"], multiselect=True, label=L0("similar.theme"), elem_id="s-theme"),
+                            label="similar.theme")
+            s_k = named(gr.Slider(3, 30, value=10, step=1, label=L0("similar.k"), elem_id="s-k"), label="similar.k")
+            s_find = named(gr.Button(L0("similar.find"), variant="primary", elem_id="s-find"), value="similar.find")
+        with gr.Column(scale=2):
+            s_out = gr.HTML("", elem_id="similar-out", js_on_load=None, padding=False)
+
+    def find_similar(text, action, countries, themes, k, lang):
+        L = ctx.labels(lang)
+        if not (text or "").strip() and not action:
+            return ([], ""), f'<div class="practices empty">{esc(L("similar.need_input"))}</div>'
+        try:
+            groups = explore.similar(assistant, text=text, action=action or None, countries=list(countries or []),
+                                     themes=list(themes or []), k=int(k), language=L.lang)
+        except AssistantError as err:
+            return ([], ""), f'<div class="practices empty">{esc(err)}</div>'
+        left_out = [action] if action else []
+        left_out += [L.country(c) for c in sorted(explore.excluded(assistant, text, action or None)[1])]
+        excluded = ", ".join(left_out)
+        return (groups, excluded), render_practices(groups, L, excluded)
+
+    inputs = [s_text, s_action, s_country, s_theme, s_k, ctx.ui_lang]
+    s_find.click(find_similar, inputs, [practices, s_out])
+    s_text.submit(find_similar, inputs, [practices, s_out])
+
+    def redraw(L, practices_v):
+        groups, excluded = practices_v or ([], "")
+        return [render_practices(groups, L, excluded) if (groups or excluded) else ""]
+
+    return _Tab(choices=[(s_action, "actions"), (s_country, "countries"), (s_theme, "themes")],
+                states=[practices], views=[s_out], redraw=redraw)
 
 
-def _short(title: str, n: int = 90) -> str:
-    return title if len(title) <= n else title[: n - 1] + "…"
+def _coverage_tab(ctx: _Context, tab: gr.Tab) -> _Tab:
+    """Passages per country and theme, as a heat map and a table; drawn when the tab is first opened."""
+    named, L0 = ctx.named, ctx.L0
+    coverage_lang = gr.State("")  # language the tab was last drawn in; "" until first opened
+    named(gr.Markdown(L0("coverage.intro")), value="{coverage.intro}")
+    c_thin = gr.Markdown("", elem_id="coverage-thin")
+    c_plot = named(gr.Plot(label=L0("coverage.plot"), show_label=False, elem_id="coverage-plot"), label="coverage.plot")
+    c_table = named(gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
+                    label="coverage.table")
+    outputs = [c_thin, c_plot, c_table]
+
+    def draw(L: Labels) -> list:
+        try:
+            cov = explore.coverage(ctx.assistant)
+        except AssistantError as err:
+            return [gr.update(value=f"⚠ {err}"), gr.update(value=None), gr.update(value=None)]
+        cells = len(cov.countries) * len(cov.themes)
+        thin = (f"**{L('coverage.chart', top=min(30, len(cov.countries)), total=len(cov.countries))}** "
+                + L("coverage.thin", n=len(cov.thin()), cells=cells))
+        return [gr.update(value=thin), gr.update(value=coverage_figure(cov, L)),
+                gr.update(value=coverage_frame(cov, L), column_widths=["150px"] + ["90px"] * (len(cov.themes) + 1))]
+
+    def show_coverage(lang, coverage_v):
+        if coverage_v == lang:
+            return [gr.skip()] * len(outputs) + [lang]
+        return draw(ctx.labels(lang)) + [lang]
+
+    tab.select(show_coverage, [ctx.ui_lang, coverage_lang], outputs + [coverage_lang])
+
+    def redraw(L, coverage_v):
+        # The chart takes a second or two to draw: redraw it only if it has been shown.
+        return draw(L) + [L.lang] if coverage_v else [gr.skip()] * len(outputs) + [""]
+
+    return _Tab(states=[coverage_lang], views=outputs + [coverage_lang], redraw=redraw)
 
 
 def build_app(assistant) -> gr.Blocks:
@@ -781,297 +596,65 @@ def build_app(assistant) -> gr.Blocks:
 
     >>> build_app(Assistant()).launch(server_name="127.0.0.1", server_port=7860)  # doctest: +SKIP
     """
-    folder = assistant.settings.paths.prompts
-    data_dir = Path(assistant.settings.paths.data)
-
-    def labels(lang: str) -> Labels:
-        return Labels(lang, folder)
-
-    L0 = labels("en")
-    # The filters start empty and are filled by app.load, once the page is open: the page Gradio
-    # serves before a login (and its API description) must not list the corpus.
-    ch0 = _choice_lists(_Choices(), L0)
-    relabel: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
-
-    def named(component, **keys):
-        """Remember which label keys a component shows, so a language switch can rewrite them."""
-        relabel.append((component, keys))
-        return component
-
-    chat_settings = assistant.settings.chat
+    ctx = _Context(assistant)
+    L0, named = ctx.L0, ctx.named
     with ChatApp(title=L0("app.title")) as app:
-        app.login_guard = LoginGuard(chat_settings.login_attempts, chat_settings.login_backoff_s, chat_settings.login_backoff_max_s)
-        app.labels_folder = folder
-        turns = gr.State([])
-        coverage_lang = gr.State("")  # language the coverage tab was last drawn in; "" until first opened
-        practices = gr.State(([], ""))
-        selected = gr.State("")
-
+        app.login_guard = LoginGuard(ctx.settings.login_attempts, ctx.settings.login_backoff_s,
+                                     ctx.settings.login_backoff_max_s)
+        app.labels_folder = ctx.folder
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
                 named(gr.Markdown(f"# {L0('app.title')}\n{L0('app.subtitle')}", elem_id="app-title"),
-                              value="# {app.title}\n{app.subtitle}")
+                      value="# {app.title}\n{app.subtitle}")
             with gr.Column(scale=1, min_width=200):
-                ui_lang = named(gr.Radio([("English", "en"), ("Français", "fr")], value="en", label=L0("app.language"),
-                                         elem_id="ui-lang"), label="app.language")
+                ctx.ui_lang = named(gr.Radio([("English", "en"), ("Français", "fr")], value="en",
+                                             label=L0("app.language"), elem_id="ui-lang"), label="app.language")
         index_status = gr.Markdown("", elem_id="index-status")
 
         with gr.Tabs():
             with named(gr.Tab(L0("tabs.chat"), id="chat", elem_id="tab-chat"), label="tabs.chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=1, min_width=220, elem_id="filters"):
-                        named(gr.Markdown(f"### {L0('filters.heading')}"), value="### {filters.heading}")
-                        f_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"),
-                                                      elem_id="f-country"), label="filters.country")
-                        f_language = named(gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"),
-                                                       elem_id="f-language"), label="filters.language")
-                        f_document = named(gr.Dropdown(ch0["documents"], multiselect=True, label=L0("filters.document"),
-                                                       elem_id="f-document"), label="filters.document")
-                        f_year = named(gr.Dropdown(ch0["years"], multiselect=True, label=L0("filters.year"), elem_id="f-year"),
-                                       label="filters.year")
-                        f_reset = named(gr.Button(L0("filters.reset"), size="sm", elem_id="f-reset"), value="filters.reset")
-                    with gr.Column(scale=3, min_width=420):
-                        chatbot = named(gr.Chatbot(label=L0("chat.chatbot"), show_label=False, elem_id="chatbot", height=560, latex_delimiters=[],
-                                                   placeholder=L0("chat.empty"), buttons=[],
-                                                   feedback_options=("Like", "Dislike")),
-                                        label="chat.chatbot", placeholder="chat.empty")
-                        with gr.Row():
-                            question = named(gr.Textbox(label=L0("chat.question"), placeholder=L0("chat.question_placeholder"),
-                                                        scale=5, lines=1, max_lines=4, elem_id="question", autofocus=True),
-                                             label="chat.question", placeholder="chat.question_placeholder")
-                            ask = named(gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"),
-                                        value="chat.ask")
-                        with gr.Row():
-                            comment = named(gr.Textbox(label=L0("feedback.comment"), placeholder=L0("feedback.comment_placeholder"),
-                                                       scale=4, lines=1, elem_id="fb-comment", max_length=chat_settings.max_comment_chars),
-                                            label="feedback.comment", placeholder="feedback.comment_placeholder")
-                            with gr.Column(scale=2, min_width=200):
-                                export = named(gr.Button(L0("export.button"), size="sm", elem_id="export"), value="export.button")
-                                clear = named(gr.Button(L0("chat.clear"), size="sm", elem_id="clear"), value="chat.clear")
-                        status = gr.Markdown("", elem_id="status")
-                        export_file = named(gr.File(label=L0("export.file"), visible=False, elem_id="export-file"),
-                                            label="export.file")
-                    with gr.Column(scale=2, min_width=320):
-                        named(gr.Markdown(f"### {L0('source.heading')}"), value="### {source.heading}")
-                        source = gr.HTML(render_source(assistant, None, L0), elem_id="source-panel", js_on_load=SOURCE_JS,
-                                         padding=False)
-                bridge = gr.HTML("", html_template="<span></span>", js_on_load=BRIDGE_JS, elem_id="cite-bridge")
-
+                chat = _chat_tab(ctx)
             with named(gr.Tab(L0("tabs.similar"), id="similar", elem_id="tab-similar"), label="tabs.similar"):
-                named(gr.Markdown(L0("similar.intro")), value="{similar.intro}")
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=1, min_width=280):
-                        s_text = named(gr.Textbox(label=L0("similar.text"), placeholder=L0("similar.text_placeholder"), lines=3,
-                                                  elem_id="s-text"), label="similar.text", placeholder="similar.text_placeholder")
-                        s_action = named(gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action"),
-                                         label="similar.action")
-                        s_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("similar.country"),
-                                                      elem_id="s-country"), label="similar.country")
-                        s_theme = named(gr.Dropdown(ch0["themes"], multiselect=True, label=L0("similar.theme"), elem_id="s-theme"),
-                                        label="similar.theme")
-                        s_k = named(gr.Slider(3, 30, value=10, step=1, label=L0("similar.k"), elem_id="s-k"), label="similar.k")
-                        s_find = named(gr.Button(L0("similar.find"), variant="primary", elem_id="s-find"), value="similar.find")
-                    with gr.Column(scale=2):
-                        s_out = gr.HTML("", elem_id="similar-out", js_on_load=None, padding=False)
-
-            with named(gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage") as coverage_tab:
-                named(gr.Markdown(L0("coverage.intro")), value="{coverage.intro}")
-                c_thin = gr.Markdown("", elem_id="coverage-thin")
-                c_plot = named(gr.Plot(label=L0("coverage.plot"), show_label=False, elem_id="coverage-plot"), label="coverage.plot")
-                c_table = named(gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
-                                label="coverage.table")
-
-        # -- helpers shared by the events --------------------------------------------------------
-        def relabelled(L: Labels) -> list:
-            out = []
-            for component, keys in relabel:
-                update = {}
-                for attr, key in keys.items():
-                    update[attr] = re.sub(r"\{([\w.]+)\}", lambda m: L(m.group(1)), key) if "{" in key else L(key)
-                out.append(gr.update(**update))
-            return out
-
-        def choice_updates(L: Labels):
-            ch = _choices(assistant)
-            lists = _choice_lists(ch, L)
-            return [gr.update(choices=lists[key]) for key in
-                    ("countries", "languages", "documents", "years", "actions", "countries", "themes")] + [
-                gr.update(value=f"⚠ {ch.problem}" if ch.problem else "")]
-
-        def coverage_updates(L: Labels):
-            try:
-                cov = explore.coverage(assistant)
-            except AssistantError as err:
-                return [gr.update(value=f"⚠ {err}"), gr.update(value=None), gr.update(value=None)]
-            cells = len(cov.countries) * len(cov.themes)
-            thin = (f"**{L('coverage.chart', top=min(30, len(cov.countries)), total=len(cov.countries))}** "
-                    + L("coverage.thin", n=len(cov.thin()), cells=cells))
-            return [gr.update(value=thin), gr.update(value=coverage_figure(cov, L)), gr.update(value=coverage_frame(cov, L), column_widths=["150px"] + ["90px"] * (len(cov.themes) + 1))]
-
-        def current_filters(countries, language, documents, years) -> Filters:
-            return Filters(countries=list(countries or []), language=language if language in LANGUAGES else None,
-                           sources=list(documents or []), years=[int(y) for y in years or []])
-
-        label_outputs = [c for c, _ in relabel]
-        choice_outputs = [f_country, f_language, f_document, f_year, s_action, s_country, s_theme, index_status]
-        coverage_outputs = [c_thin, c_plot, c_table]
-        view_outputs = [chatbot, source, s_out]
-
-        def views(lang, turns_v, selected_v, practices_v):
-            L = labels(lang)
-            groups, excluded = practices_v or ([], "")
-            return [
-                messages(turns_v, L),
-                render_source(assistant, find_citation(turns_v, selected_v), L),
-                render_practices(groups, L, excluded) if (groups or excluded) else "",
-            ]
-
-        def switch_language(lang, turns_v, selected_v, practices_v, coverage_v):
-            L = labels(lang)
-            # The coverage chart takes a second or two to draw: redraw it only if it has been shown.
-            coverage = coverage_updates(L) + [lang] if coverage_v else [gr.skip()] * len(coverage_outputs) + [""]
-            return relabelled(L) + choice_updates(L) + coverage + views(lang, turns_v, selected_v, practices_v)
-
-        def on_load(lang):
-            # A fresh page has nothing to re-render: only labels and choices follow the language.
-            # The "loaded" class tells a test (or a user script) that the page is ready.
-            L = labels(lang)
-            choices = choice_updates(L)
-            choices[-1]["elem_classes"] = ["loaded"]
-            return [lang] + relabelled(L) + choices
-
-        all_outputs = label_outputs + choice_outputs + coverage_outputs + [coverage_lang] + view_outputs
-        app.load(on_load, [ui_lang], [ui_lang] + label_outputs + choice_outputs, js=DETECT_LANGUAGE_JS)
-        ui_lang.input(switch_language, [ui_lang, turns, selected, practices, coverage_lang], all_outputs)
-
-        def show_coverage(lang, coverage_v):
-            if coverage_v == lang:
-                return [gr.skip()] * len(coverage_outputs) + [lang]
-            return coverage_updates(labels(lang)) + [lang]
-
-        coverage_tab.select(show_coverage, [ui_lang, coverage_lang], coverage_outputs + [coverage_lang])
-
-        # -- asking --------------------------------------------------------------------------------
-        def respond(text, turns_v, countries, language, documents, years, lang, selected_v):
-            L = labels(lang)
-            text = text or ""
-            filters = current_filters(countries, language, documents, years)
-            # Show the question at once; the answer follows.
-            yield messages(turns_v, L, pending=text), "", turns_v, gr.skip(), selected_v, ""
-            history = [(t.question, t.answer.answer) for t in turns_v if t.answer is not None]
-            try:
-                if assistant.settings.llm.backend != "none":
-                    # The LLM's text shows while it is written; the verified answer then replaces it. Only the
-                    # conversation changes meanwhile, so a question being typed is not wiped. If the event stops
-                    # early, closing() ends the LLM request then, not whenever the stream is garbage-collected.
-                    result = None
-                    with closing(assistant.stream_ask(text, filters, history=history)) as stream:
-                        for item in throttled(stream):
-                            if isinstance(item, Answer):
-                                result = item
-                            else:
-                                yield (messages(turns_v, L, pending=text, writing=item), gr.skip(), gr.skip(), gr.skip(),
-                                       gr.skip(), gr.skip())
-                    if result is None:
-                        raise AssistantError(L("errors.generic", error="the answer stream ended without an answer"))
-                else:
-                    result = assistant.ask(text, filters, history=history)
-                turn = Turn(question=text, answer=result, filters=filters)
-            except AssistantError as err:
-                turn = Turn(question=text, error=str(err), filters=filters)
-            except Exception as err:  # the app must stay up whatever a question does
-                log.exception("question failed: %r", text)
-                turn = Turn(question=text, error=L("errors.generic", error=f"{type(err).__name__}: {err}"), filters=filters)
-            new_turns = turns_v + [turn]
-            t = len(new_turns) - 1
-            first = None
-            if turn.answer is not None:
-                pool = turn.answer.related if turn.answer.abstained else turn.answer.citations
-                if pool:
-                    first = f"{'rel' if turn.answer.abstained else 'cite'}-{t}-{pool[0].n}"
-            sel = first or selected_v
-            yield (messages(new_turns, L), "", new_turns, render_source(assistant, find_citation(new_turns, sel), L), sel, "")
-
-        ask_inputs = [question, turns, f_country, f_language, f_document, f_year, ui_lang, selected]
-        ask_outputs = [chatbot, question, turns, source, selected, status]
-        ask.click(respond, ask_inputs, ask_outputs, concurrency_limit=assistant.settings.chat.max_concurrency)
-        question.submit(respond, ask_inputs, ask_outputs, concurrency_limit=assistant.settings.chat.max_concurrency)
-
-        def open_source(key, turns_v, lang):
-            c = find_citation(turns_v, key)
-            return render_source(assistant, c, labels(lang)), key if c else ""
-
-        bridge.click(open_source, [bridge, turns, ui_lang], [source, selected])
-
-        def reset_filters():
-            return gr.update(value=[]), gr.update(value="any"), gr.update(value=[]), gr.update(value=[])
-
-        f_reset.click(reset_filters, None, [f_country, f_language, f_document, f_year])
-
-        def new_conversation(lang):
-            return [], [], render_source(assistant, None, labels(lang)), "", "", gr.update(value=None, visible=False)
-
-        clear.click(new_conversation, [ui_lang], [chatbot, turns, source, selected, status, export_file])
-        chatbot.clear(new_conversation, [ui_lang], [chatbot, turns, source, selected, status, export_file])
-
-        # -- feedback and export -------------------------------------------------------------------
-        def on_like(turns_v, comment_v, lang, data: gr.LikeData, request: gr.Request):
-            L = labels(lang)
-            index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-            t = int(index) // 2
-            if t >= len(turns_v) or turns_v[t].answer is None:
-                return L("feedback.not_an_answer"), comment_v
-            limit = chat_settings.max_comment_chars
-            if comment_v and len(comment_v) > limit:
-                # Checked here too: the page's own limit does not bind a request sent without it.
-                return L("feedback.too_long", n=len(comment_v), limit=limit), gr.skip()
-            vote = "up" if data.liked is True else "down" if data.liked is False else "cleared"
-            turn = turns_v[t]
-            record = feedback.FeedbackRecord.for_answer(
-                vote, turn.answer, comment=comment_v or "", filters=_filters_json(turn.filters),
-                user=getattr(request, "username", None), ui_language=L.lang,
-            )
-            try:
-                feedback.append(data_dir, record)
-            except OSError as err:
-                return L("feedback.failed", error=str(err)), comment_v
-            return L({"up": "feedback.saved_up", "down": "feedback.saved_down"}.get(vote, "feedback.saved_cleared")), ""
-
-        chatbot.like(on_like, [turns, comment, ui_lang], [status, comment])
-
-        def on_export(turns_v, lang):
-            L = labels(lang)
-            if not turns_v:
-                return gr.update(value=None, visible=False), L("export.empty")
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            path = write_atomic(data_dir / "exports", f"conversation-{stamp}-{secrets.token_hex(3)}.md", export_markdown(turns_v, L))
-            return gr.update(value=str(path), visible=True), ""
-
-        export.click(on_export, [turns, ui_lang], [export_file, status])
-
-        # -- comparable practices ------------------------------------------------------------------
-        def find_similar(text, action, countries, themes, k, lang):
-            L = labels(lang)
-            if not (text or "").strip() and not action:
-                return ([], ""), f'<div class="practices empty">{esc(L("similar.need_input"))}</div>'
-            try:
-                groups = explore.similar(assistant, text=text, action=action or None, countries=list(countries or []),
-                                         themes=list(themes or []), k=int(k), language=L.lang)
-            except AssistantError as err:
-                return ([], ""), f'<div class="practices empty">{esc(err)}</div>'
-            left_out = [action] if action else []
-            left_out += [L.country(c) for c in sorted(explore.excluded(assistant, text, action or None)[1])]
-            excluded = ", ".join(left_out)
-            return (groups, excluded), render_practices(groups, L, excluded)
-
-        s_find.click(find_similar, [s_text, s_action, s_country, s_theme, s_k, ui_lang], [practices, s_out])
-        s_text.submit(find_similar, [s_text, s_action, s_country, s_theme, s_k, ui_lang], [practices, s_out])
+                similar = _similar_tab(ctx)
+            with named(gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage") as tab:
+                coverage = _coverage_tab(ctx, tab)
+        tabs = (chat, similar, coverage)
+        _language_events(ctx, app, index_status, tabs)
     return app
 
 
-def _filters_json(f: Filters) -> dict:
-    return {k: v for k, v in {"countries": f.countries, "language": f.language, "sources": f.sources,
-                               "years": f.years, "action": f.action, "section": f.section}.items() if v}
+def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, tabs: tuple[_Tab, ...]) -> None:
+    """Page load (labels and choices in the browser's language) and the language switch (everything redrawn)."""
+    label_outputs = [c for c, _ in ctx.relabel]
+    choice_outputs = [c for tab in tabs for c, _ in tab.choices] + [index_status]
+    states = [s for tab in tabs for s in tab.states]
+    views = [v for tab in tabs for v in tab.views]
+
+    def choice_updates(L: Labels):
+        ch = _choices(ctx.assistant)
+        lists = _choice_lists(ch, L)
+        return [gr.update(choices=lists[key]) for tab in tabs for _, key in tab.choices] + [
+            gr.update(value=f"⚠ {ch.problem}" if ch.problem else "")]
+
+    def switch_language(lang, *values):
+        L = ctx.labels(lang)
+        redrawn, i = [], 0
+        for tab in tabs:
+            redrawn += tab.redraw(L, *values[i : i + len(tab.states)])
+            i += len(tab.states)
+        return ctx.relabelled(L) + choice_updates(L) + redrawn
+
+    def on_load(lang):
+        # A fresh page has nothing to redraw: only labels and choices follow the language.
+        # The "loaded" class tells a test (or a user script) that the page is ready.
+        L = ctx.labels(lang)
+        choices = choice_updates(L)
+        choices[-1]["elem_classes"] = ["loaded"]
+        return [lang] + ctx.relabelled(L) + choices
+
+    app.load(on_load, [ctx.ui_lang], [ctx.ui_lang] + label_outputs + choice_outputs, js=DETECT_LANGUAGE_JS)
+    ctx.ui_lang.input(switch_language, [ctx.ui_lang] + states, label_outputs + choice_outputs + views)
+
 
 
 def serve(assistant, host: str | None = None, port: int | None = None, *, block: bool = True):
