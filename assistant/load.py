@@ -16,7 +16,7 @@ from assistant.types import ManifestEntry, SourceFile
 MANIFEST_NAME = "MANIFEST.tsv"
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 
-_MANIFEST_COLUMNS = ("file", "title", "language", "year", "source_address", "how_complete")
+_MANIFEST_COLUMNS = ("file", "title", "language", "year", "source_address", "how_complete")  # optional: url
 _YEAR_AT_START = re.compile(r"^\s*(\d{4})(?!\d)")
 _CHUNK = 1 << 20
 
@@ -75,7 +75,8 @@ def read_manifest(root: Path) -> dict[str, ManifestEntry]:
             title=row.get("title") or None,
             language=language if language in ("fr", "en") else None,
             year=int(year.group(1)) if year else None,
-            source=row.get("source_address") or None,
+            # The original address: a `url` column if the manifest has one, else its source_address.
+            source=row.get("url") or row.get("source_address") or None,
         )
         first_line[doc_id] = number
     return entries

@@ -177,3 +177,15 @@ def test_the_real_corpus_walk():
     assert len(sources) == 40, f"40 corpus files, MANIFEST.tsv excluded: {len(sources)}"
     assert ids == sorted(ids), "sorted by doc_id"
     assert set(ids) == set(read_manifest(CORPUS)), "every file is in the manifest and the other way round"
+
+
+def test_a_url_column_gives_the_original_address(tmp_path):
+    (tmp_path / "MANIFEST.tsv").write_text(
+        "file\ttitle\turl\tsource_address\n"
+        "a.txt\tA\thttps://example.org/a\ttext of the page\n"
+        "b.txt\tB\t\thttps://example.org/b\n",
+        encoding="utf-8",
+    )
+    entries = read_manifest(tmp_path)
+    assert entries["a.txt"].source == "https://example.org/a", "the url column wins over a source_address description"
+    assert entries["b.txt"].source == "https://example.org/b", "without a url, the source_address is kept"
