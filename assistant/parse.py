@@ -42,6 +42,7 @@ class FileHints:
     titles: list[str] = field(default_factory=list)  # from the file's metadata or layout, best first
     dates: list[str] = field(default_factory=list)  # publication dates from the file's metadata
     running: list[str] = field(default_factory=list)  # running headers removed from the text, most repeated first
+    url: str | None = None  # the page's own address (canonical link or og:url), when it gives one
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
         title=title[:300],
         language=language,
         year=year,
-        source=manifest.source if manifest else None,
+        source=(manifest.source if manifest and manifest.source else None) or hints.url,
         text=text,
         blocks=blocks,
     )
@@ -507,7 +508,11 @@ def _html_hints(soup) -> tuple[FileHints, str]:
     site = (meta("og:site_name", "application-name") or [""])[0]
     page = _fold(_normalise(soup.title.get_text(" "))) if soup.title else ""
     dates = meta(*_HTML_DATES) + [t["datetime"] for t in soup.find_all("time") if t.get("datetime")][:1]
-    return FileHints(titles=meta("og:title")[:1], dates=dates), _without_site(page, site)
+    canonical = soup.find("link", rel=lambda r: r and "canonical" in [x.lower() for x in (r if isinstance(r, list) else [r])])
+    urls = [canonical.get("href", "").strip()] if canonical else []
+    urls += [e.get("content", "").strip() for e in soup.find_all("meta") if (e.get("property") or "").lower() == "og:url"]
+    url = next((u for u in urls if re.match(r"https?://\S+$", u)), None)
+    return FileHints(titles=meta("og:title")[:1], dates=dates, url=url), _without_site(page, site)
 
 
 def _without_site(title: str, site: str) -> str:
@@ -1494,6 +1499,27 @@ def _word_scores(text: str) -> tuple[float, float]:
     fr += 1.0 if re.search(r"\s[?!:;]", text) else 0.0  # French puts a space before ? ! : ;
     fr += 2.0 if re.search(r"-t-(?:il|elle|on)\b|est-ce", text, re.IGNORECASE) else 0.0
     return fr, en
+
+
+def other_language(text: str, min_words: int = 3, min_probability: float = 0.6, fr_en_share: float = 0.3) -> str | None:
+    """The language code of a question that is neither French nor English ("es", "de"…), else None.
+
+    Names are the same in every language, so capitalised words past the first and acronyms are left
+    out. n-gram statistics alone call short English questions Indonesian or Dutch, so the question
+    must also have few French or English function words among at least `min_words` other words.
+
+    >>> other_language("¿Cómo adaptó Perú su formación?"), other_language("How did Peru adapt its training?")
+    ('es', None)
+    """
+    tokens = re.findall(r"[^\W\d_]+", unicodedata.normalize("NFC", text or ""))
+    kept = [w.lower() for i, w in enumerate(tokens) if not w.isupper() and (i == 0 or not w[:1].isupper())]
+    if len(kept) < min_words:
+        return None
+    ranked = _langdetect(" ".join(tokens), only_fr_en=False)
+    if not ranked or ranked[0][0] in ("fr", "en") or ranked[0][1] < min_probability:
+        return None
+    function_words = sum(w in _FR_WORDS or w in _EN_WORDS for w in kept)
+    return ranked[0][0] if function_words < fr_en_share * len(kept) else None
 
 
 def detect_document_language(text: str) -> tuple[str, float]:

@@ -581,3 +581,45 @@ def test_manifest_language_wins(tmp_path):
     path.write_text("MIEUX Pérou III", encoding="utf-8")
     doc = parse(source(path), ManifestEntry(doc_id="court.txt", title="Pérou III", language="fr", year=2020, source="https://x"))
     assert (doc.language, doc.title, doc.year, doc.source) == ("fr", "Pérou III", 2020, "https://x"), "manifest fields fill the Document"
+
+
+def test_html_gives_its_own_address_when_no_manifest_does(tmp_path):
+    page = ("""<!DOCTYPE html><html><head><title>Peru III</title>{link}</head><body><h1>Peru III</h1>
+            <p>Peru trained its border officials to detect migrant smuggling with a new handbook.</p></body></html>""")
+    canonical = tmp_path / "canonical.html"
+    canonical.write_text(page.format(link='<link rel="canonical" href="https://example.org/actions/peru-iii">'), encoding="utf-8")
+    assert parsed(canonical).source == "https://example.org/actions/peru-iii", "a page's canonical link is its address"
+    og = tmp_path / "og.html"
+    og.write_text(page.format(link='<meta property="og:url" content="https://example.org/og">'), encoding="utf-8")
+    assert parsed(og).source == "https://example.org/og", "og:url gives the address when there is no canonical link"
+    none = tmp_path / "none.html"
+    none.write_text(page.format(link='<link rel="canonical" href="javascript:alert(1)">'), encoding="utf-8")
+    assert parsed(none).source is None, "only an http(s) address is taken as the page's address"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How did Peru adapt its training?", None), ("Which countries?", None), ("And in Jordan?", None),
+    ("Training of judges in Peru", None), ("MIEUX Peru III", None), ("border guards training", None),
+    ("Which lessons did MIEUX draw?", None), ("Comment le Pérou a-t-il adapté sa formation ?", None),
+    ("Et en Jordanie ?", None), ("Formation des juges au Pérou", None), ("Quels pays ont formé leurs juges ?", None),
+    ("¿Cómo adaptó Perú su formación?", "es"), ("¿Qué hizo el Perú para la formación de los guardias?", "es"),
+    ("Wie hat Peru seine Ausbildung angepasst?", "de"), ("Was hat Jordanien gegen Menschenhandel getan?", "de"),
+    ("Come ha adattato il Perù la sua formazione?", "it"), ("Como o Peru adaptou a sua formação?", "pt"),
+    ("Hoe heeft Peru zijn opleiding aangepast?", "nl"), ("Как Перу адаптировало обучение?", "ru"),
+])
+def test_a_question_in_neither_french_nor_english_is_recognised(question, expected):
+    from assistant.parse import other_language
+
+    assert other_language(question) == expected, f"{question!r} must be read as {expected or 'French or English'}"
+
+
+def test_no_question_of_the_eval_set_is_taken_for_another_language():
+    import json
+
+    from assistant.parse import other_language
+
+    questions = [json.loads(line)["question"] for line in
+                 (Path(__file__).parent.parent / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(questions) > 50, "the dev set must be there"
+    wrong = [q for q in questions if other_language(q)]
+    assert not wrong, f"French and English questions must never be refused as another language: {wrong}"
