@@ -617,6 +617,27 @@ class Assistant:
         return Prepared(clean=clean, standalone=standalone, language=lang, generative=generative, ask=ask,
                         pool=pool, evidence=evidence, decision=decision, generation=retriever.generation)
 
+    def filter_exclusions(self, question: str, filters: Filters, share: float = 0.1) -> list[str]:
+        """The countries a question names that the index documents but `filters` leave out: the filters keep
+        none (or under `share`) of the passages about them. The chat then blames the filter, not the corpus.
+
+        >>> Assistant().filter_exclusions("How did Peru adapt its training?", Filters(years=[2013]))  # doctest: +SKIP
+        ['PE']
+        """
+        from . import tag
+        from .retrieve import matches
+
+        if filters.is_empty() or not (question or "").strip():
+            return []
+        named = list(dict.fromkeys([*tag.find_countries(question), *(c for _, c in tag.find_cities(question))]))
+        out = []
+        for code in named:
+            about = [p for p in self.retriever.passages if code in p.countries or code in p.action_countries]
+            kept = sum(1 for p in about if matches(p, filters))
+            if about and kept <= share * len(about):
+                out.append(code)
+        return out
+
     def document_text(self, doc_id: str, generation: str | None = None) -> str | None:
         """The cleaned text of a document, in the live generation or in `generation` (None once it is gone)."""
         return self.catalog.text(generation or self._generation(), doc_id)
