@@ -406,19 +406,21 @@ def similar(
     theme: Optional[list[str]] = typer.Option(None, "--theme", callback=_themes,
                                               help="Only this theme (e.g. training, smuggling); repeatable."),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Passages to show, grouped by action (1-100)."),
+    mine: Optional[list[str]] = typer.Option(None, "--my-country", callback=_countries,
+                                             help="Your own country (ISO code or name), always left out; repeatable."),
     as_json: bool = typer.Option(False, "--json", help="Print the groups as JSON."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     config: Optional[Path] = ConfigOpt,
 ):
-    """Comparable practices from other countries and actions, grouped by action, each with its passage.
+    """Comparable practices from other countries and actions, grouped by action, each led by its practice sentence.
 
-    Example: assistant similar "training border guards to spot trafficking victims" --theme training
+    Example: assistant similar "training border guards to spot trafficking victims" --theme training --my-country GH
     """
     from . import explore, tag
 
     try:
         assistant = _assistant(config, index)
-        groups = explore.similar(assistant, text=text, action=action, countries=country, themes=theme, k=k)
+        groups = explore.similar(assistant, text=text, action=action, countries=country, themes=theme, k=k, mine=mine)
     except AssistantError as err:
         _fail(err)
     if as_json:
@@ -430,6 +432,8 @@ def similar(
     for g in groups:
         facts = " · ".join(x for x in (", ".join(tag.country_label(c) for c in g.countries), g.years or "",
                                         ", ".join(tag.theme_label(t) for t in g.themes[:4])) if x)
+        if g.lead is not None:
+            typer.secho(f"« {' '.join(g.lead.quote.split())} »", bold=True)
         typer.secho(f"{g.action or 'Documents tied to no action'}" + (f" — {facts}" if facts else ""), bold=True)
         for c in g.passages:
             typer.echo(f"  « {' '.join(c.quote.split())} »")

@@ -30,6 +30,8 @@ class PracticeGroup:
     themes: list[str]  # theme slugs, most frequent first
     score: float  # best passage score in the group (1.0: the best match of the search)
     passages: list[Citation] = field(default_factory=list)  # quote: the passage text, verbatim
+    # The group's practice in one sentence: the sentence of its passages closest to the search, with its offsets.
+    lead: Citation | None = None
 
     def to_json(self) -> dict:
         return {
@@ -38,6 +40,7 @@ class PracticeGroup:
             "years": self.years,
             "themes": self.themes,
             "score": round(self.score, 4),
+            "lead": self.lead.quote if self.lead else None,
             "passages": [c.to_json() | {"start": c.start, "end": c.end} for c in self.passages],
         }
 
@@ -52,11 +55,12 @@ def _countries_of(p: Passage) -> set[str]:
 
 
 def similar(assistant, text: str | None = None, action: str | None = None, countries: list[str] | None = None,
-            themes: list[str] | None = None, k: int = 10, language: str = "en") -> list[PracticeGroup]:
+            themes: list[str] | None = None, k: int = 10, language: str = "en",
+            mine: list[str] | None = None) -> list[PracticeGroup]:
     """Practices of other countries and actions comparable to a description or to an action.
 
     The picked action's passages, its countries (and the countries a description names) are left
-    out: the point is to learn from elsewhere. `countries` and `themes` keep only passages about one
+    out: the point is to learn from elsewhere; so are the user's own countries (`mine`). `countries` and `themes` keep only passages about one
     of them. At most `k` passages, grouped by action, groups best first. A description longer than
     answer.max_question_chars is refused (BadQuestion, in `language`).
 
@@ -72,7 +76,7 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
         raise BadQuestion(prompts.text(language, "errors.description_too_long", n=len(text), limit=limit))
     retriever = assistant.retriever
     passages = retriever.passages
-    excluded_actions, excluded_countries = excluded(assistant, text, action)
+    excluded_actions, excluded_countries = excluded(assistant, text, action, mine)
     vectors = []
     if action:
         vectors.append(_centroid(assistant, [p for p in passages if p.action == action]))
@@ -112,14 +116,18 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
     if not chosen:
         return []
     top = scores[chosen[0]] or 1.0
-    return _group([(passages[i], scores[i] / top) for i in chosen], assistant)
+    groups = _group([(passages[i], scores[i] / top) for i in chosen], assistant)
+    for g in groups:
+        g.lead = _lead(assistant, g, query)
+    return groups
 
 
-def excluded(assistant, text: str | None = None, action: str | None = None) -> tuple[set[str], set[str]]:
-    """(actions, countries) that `similar` leaves out: the picked action and its countries, and the
-    countries a description names."""
+def excluded(assistant, text: str | None = None, action: str | None = None,
+             mine: list[str] | None = None) -> tuple[set[str], set[str]]:
+    """(actions, countries) that `similar` leaves out: the picked action and its countries, the
+    countries a description names, and the user's own countries (`mine`)."""
     actions_out: set[str] = set()
-    countries_out: set[str] = set()
+    countries_out: set[str] = set(mine or [])
     if action:
         own = [p for p in assistant.retriever.passages if p.action == action]
         if not own:
@@ -134,6 +142,40 @@ def excluded(assistant, text: str | None = None, action: str | None = None) -> t
     if text and text.strip():
         countries_out |= set(tag.find_countries(text))
     return actions_out, countries_out
+
+
+LEAD_MIN_WORDS = 6  # shorter sentences are headings or fragments, not a practice
+# What a practice sentence reads like, in both languages: a card's lead is the sentence closest to the search
+# and to this (what was done), not context such as "Trafficking is a growing problem in the region".
+PRACTICE_PROTOTYPE = ("The action trained officials, organised workshops and study visits, and developed a handbook "
+                      "and procedures. L'action a formé des agents, organisé des ateliers et élaboré un manuel.")
+
+
+def _lead(assistant, g: PracticeGroup, query: np.ndarray) -> Citation | None:
+    """The sentence of a group's passages closest in meaning to the search: what the card leads with."""
+    from .chunk import split_sentences
+
+    whole: list[tuple[Citation, int, int]] = []
+    cut: list[tuple[Citation, int, int]] = []
+    for c in g.passages:
+        for a, b in split_sentences(c.quote):
+            sentence = c.quote[a:b]
+            # A sentence, not a label, a status line ("Specific area: …", "… Completed") nor a list of fields.
+            if len(sentence.split()) < LEAD_MIN_WORDS or "\n" in sentence:
+                continue
+            # One that ends as a sentence, unless the passage's own end cut it off.
+            (whole if re.search(r"[.!?…][»”\")]*$", sentence) else cut).append((c, a, b))
+    candidates = whole or cut
+    if not candidates:
+        return g.passages[0] if g.passages else None
+    vectors = np.asarray(assistant.embedder.embed_passages([c.quote[a:b] for c, a, b in candidates]))
+    practice = assistant.embedder.embed_query(PRACTICE_PROTOTYPE)
+    best = int(np.argmax(vectors @ query + vectors @ practice))
+    c, a, b = candidates[best]
+    start = c.start + a if c.start is not None else None
+    return Citation(n=c.n, source=c.source, title=c.title, section=c.section, action=c.action, countries=c.countries,
+                    quote=c.quote[a:b], score=c.score, language=c.language, year=c.year, passage_id=c.passage_id,
+                    start=start, end=start + (b - a) if start is not None else None)
 
 
 def _centroid(assistant, own: list[Passage]) -> np.ndarray:
@@ -244,8 +286,14 @@ class Coverage:
         }
 
 
+def carried_out_in(p: Passage) -> set[str]:
+    """Where a passage's practice was carried out: its action's countries; for a passage of no action (or an
+    action of unknown country), the countries it names."""
+    return set(p.action_countries) if p.action and p.action_countries else set(p.countries)
+
+
 def coverage(assistant) -> Coverage:
-    """Passages per country (named in the passage or the country of its action) and theme.
+    """Passages per country where the practice was carried out (carried_out_in) and theme.
 
     >>> coverage(Assistant()).count("PE", "training") > 0  # doctest: +SKIP
     True
@@ -253,7 +301,7 @@ def coverage(assistant) -> Coverage:
     counts: Counter = Counter()
     totals: Counter = Counter()
     for p in assistant.retriever.passages:
-        for c in _countries_of(p):
+        for c in carried_out_in(p):
             totals[c] += 1
             for t in set(p.themes):
                 counts[(c, t)] += 1
@@ -261,3 +309,16 @@ def coverage(assistant) -> Coverage:
     used = {t for _, t in counts}
     themes = [t for t in tag.THEMES if t in used] + sorted(used - set(tag.THEMES))
     return Coverage(countries=countries, themes=themes, counts=dict(counts), totals=dict(totals))
+
+
+def cell_passages(assistant, country: str, theme: str | None = None, limit: int = 50) -> list[Citation]:
+    """The passages a coverage cell counts (`theme` None: the country's total), in corpus order."""
+    out = []
+    for p in assistant.retriever.passages:
+        if country in carried_out_in(p) and (theme is None or theme in p.themes):
+            out.append(Citation(n=len(out) + 1, source=p.doc_id, title=p.title, section=p.section, action=p.action,
+                                countries=list(p.countries), quote=p.text, score=1.0, language=p.language, year=p.year,
+                                passage_id=p.id, start=p.start, end=p.end))
+            if len(out) >= limit:
+                break
+    return out

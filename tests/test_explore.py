@@ -78,13 +78,17 @@ def test_similar_needs_a_description_or_a_known_action(shipped):
         explore.similar(shipped, action="MIEUX Atlantis I")
 
 
-def test_coverage_counts_passages_per_country_and_theme(shipped):
+def test_coverage_counts_practices_where_they_were_carried_out(shipped):
     cov = explore.coverage(shipped)
     passages = shipped.retriever.passages
-    about_peru_training = [p for p in passages if "PE" in set(p.countries) | set(p.action_countries) and "training" in p.themes]
-    assert cov.count("PE", "training") == len(about_peru_training) > 0, "Peru's training must count every passage about it"
-    assert cov.totals["PE"] == sum(1 for p in passages if "PE" in set(p.countries) | set(p.action_countries)), \
-        "a country's total must count each of its passages once"
+    where = {p.id: explore.carried_out_in(p) for p in passages}
+    peru_training = [p for p in passages if "PE" in where[p.id] and "training" in p.themes]
+    assert cov.count("PE", "training") == len(peru_training) > 0, "Peru's training must count every practice carried out there"
+    assert cov.totals["PE"] == sum(1 for p in passages if "PE" in where[p.id]), "a country's total counts each passage once"
+    of_an_action = [p for p in passages if p.action and p.action_countries]
+    assert of_an_action, "the corpus holds passages of actions with a known country"
+    assert all(where[p.id] == set(p.action_countries) for p in of_an_action), \
+        "a passage of an action counts for the action's countries only, not for every country it names"
     assert cov.countries[0] == "PE", "Peru, the subject of the case study, must be the most documented country"
     assert cov.count("PE", "no-such-theme") == 0, "an unknown pair counts zero"
     table = cov.table()
@@ -93,6 +97,41 @@ def test_coverage_counts_passages_per_country_and_theme(shipped):
     assert len(cov.thin()) > 0, "a corpus of 40 documents cannot cover every country and theme"
     assert json.loads(json.dumps(cov.to_json()))["counts"]["PE"]["training"] == cov.count("PE", "training"), \
         "the JSON view must carry the same counts"
+    cell = explore.cell_passages(shipped, "PE", "training", limit=1000)
+    assert len(cell) == cov.count("PE", "training"), "a cell opens exactly the passages it counts"
+    for c in cell[:5]:
+        assert shipped.document_text(c.source)[c.start : c.end] == c.quote, "a cell's passage is the document text, verbatim"
+
+
+def test_my_country_is_always_left_out(shipped):
+    text = "training border guards to identify victims of trafficking"
+    before = explore.similar(shipped, text=text, k=12)
+    assert any("TH" in g.countries for g in before), "the test needs a search that finds Thailand's practices"
+    groups = explore.similar(shipped, text=text, k=12, mine=["TH"])
+    assert groups, "practices from elsewhere must still be found"
+    by_id = {p.id: p for p in shipped.retriever.passages}
+    for g in groups:
+        assert "TH" not in g.countries, f"group {g.action} is about Thailand, the user's own country"
+        for c in g.passages:
+            p = by_id[c.passage_id]
+            assert "TH" not in set(p.countries) | set(p.action_countries), f"{p.id} is about Thailand"
+    assert "TH" in explore.excluded(shipped, text, None, ["TH"])[1], "the user's country is listed as left out"
+
+
+def test_each_group_leads_with_a_sentence_of_its_own_passages(shipped):
+    groups = explore.similar(shipped, text="training manual for border officials on migrant smuggling", k=10)
+    assert groups, "a documented practice must find comparable practices"
+    for g in groups:
+        lead = g.lead
+        assert lead is not None, f"group {g.action} must lead with a sentence"
+        assert any(lead.passage_id == c.passage_id for c in g.passages), "the lead comes from one of the group's passages"
+        assert shipped.document_text(lead.source)[lead.start : lead.end] == lead.quote, \
+            "the lead is verbatim at its offsets, so it opens highlighted in the source panel"
+    leads = [g.lead.quote for g in groups]
+    assert all("\n" not in q and len(q.split()) >= explore.LEAD_MIN_WORDS for q in leads), \
+        f"leads are sentences, not labels, status lines or lists of fields: {leads}"
+    whole = [q for q in leads if q.rstrip("»”\")")[-1] in ".!?…"]
+    assert len(whole) * 2 >= len(leads), f"most leads are whole sentences (a passage's cut may end one): {leads}"
 
 
 def test_similar_command_prints_json(shipped):
@@ -105,3 +144,14 @@ def test_similar_command_prints_json(shipped):
     assert groups, "awareness campaigns are documented in the corpus"
     assert all("awareness" in g["themes"] for g in groups), "--theme must keep only that theme"
     assert all(p["quote"] for g in groups for p in g["passages"]), "every passage must carry its quote"
+
+
+def test_similar_command_leaves_out_my_country(shipped):
+    result = CliRunner().invoke(cli_app, [
+        "similar", "training border guards to identify victims of trafficking", "--my-country", "Thailand", "--json",
+        "--index", str(shipped.settings.paths.index), "-k", "8",
+    ])
+    assert result.exit_code == 0, f"`assistant similar --my-country` must succeed: {result.output}"
+    groups = json.loads(result.stdout)
+    assert groups and all("TH" not in g["countries"] for g in groups), "--my-country leaves Thailand out"
+    assert all(g["lead"] for g in groups), "every group carries its lead sentence"
