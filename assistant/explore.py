@@ -60,8 +60,9 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
     """Practices of other countries and actions comparable to a description or to an action.
 
     The picked action's passages, its countries (and the countries a description names) are left
-    out: the point is to learn from elsewhere; so are the user's own countries (`mine`). `countries` and `themes` keep only passages about one
-    of them. At most `k` passages, grouped by action, groups best first. A description longer than
+    out: the point is to learn from elsewhere; so are the user's own countries (`mine`). `countries`
+    and `themes` keep only passages about one of them. At most `k` passages, grouped by action,
+    groups best first, each led by its practice sentence. A description longer than
     answer.max_question_chars is refused (BadQuestion, in `language`).
 
     >>> [g.action for g in similar(Assistant(), action="MIEUX Peru (2017-2018)")][:2]  # doctest: +SKIP
