@@ -29,7 +29,8 @@ from .errors import AssistantError, ConfigError
 from .types import Answer, Filters
 from .views import (  # noqa: F401  (re-exported: the app's callers and tests name them from here)
     LANGUAGES, STREAM_INTERVAL_S, Labels, Turn, _choice_lists, _Choices, _choices, _filters_json, coverage_figure,
-    coverage_frame, esc, export_markdown, find_citation, first_source, md_safe, messages, render_abstention, render_answer,
+    coverage_frame, esc, export_markdown, cited_urls, find_citation, find_practice, first_source, input_problem, md_safe,
+    render_cell, messages, render_abstention, render_answer,
     render_error, render_practices, render_source, render_writing, throttled, write_atomic,
 )
 
@@ -214,7 +215,7 @@ CSS = """
 #app-title h1 { margin-bottom: 0; }
 #app-title p { color: var(--body-text-color-subdued); margin-top: 4px; }
 #index-status:empty { display: none; }
-#cite-bridge { display: none !important; }
+#cite-bridge, .bridge { display: none !important; }
 #chatbot .answer p, #chatbot .abstain p, #chatbot .failure p { margin: 0.3em 0; }
 #chatbot .answer ul { margin: 0.2em 0 0.6em 1.2em; }
 #chatbot .answer li { margin: 0.25em 0; }
@@ -262,27 +263,118 @@ CSS = """
 .practice blockquote { white-space: pre-wrap; margin: 0.3em 0 0 0; padding: 0.3em 0.7em; border-left: 3px solid #93c5fd;
   background: var(--background-fill-secondary); }
 .practice-src { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0.15em 0 0.5em 0; }
+#chatbot .chips { margin: 0 0 0.4em 0; font-size: 0.85em; }
+#chatbot .chips-h { color: var(--body-text-color-subdued); }
+#chatbot .chip { display: inline-block; padding: 0 0.5em; margin: 0 0.2em 0.2em 0; border-radius: 0.8em; background: #e0e7ff;
+  color: #3730a3; }
+#chatbot .filtered { border-left: 4px solid #7c3aed; background: #f5f3ff; color: #2e1065; padding: 0.5em 0.8em; border-radius: 6px;
+  margin-bottom: 0.5em; }
+#chatbot .filtered-h { font-weight: 700; color: #6d28d9; }
+#chatbot a.refilter { font-weight: 600; color: #5b21b6; text-decoration: underline; }
+#chatbot a.original, #source-panel a.original { font-size: 0.85em; color: #1d4ed8; }
+#source-panel a.original { word-break: break-all; }
+#q-counter { min-height: 0; }
+#q-counter-text { font-size: 0.85em; color: var(--body-text-color-subdued); }
+#q-counter-text.over { color: #b91c1c; font-weight: 600; }
+#ask.disabled, #ask:disabled { opacity: 0.5; cursor: not-allowed; }
+.source-close { display: none; }
+.practice-lead { font-size: 1.02em; margin: 0 0 0.3em 0; line-height: 1.45; }
+.practice-lead a.open-src, .practice a.open-src { color: #1d4ed8; font-size: 0.85em; }
+#coverage-cell .cell-h { font-weight: 600; }
+@media (max-width: 760px) {
+  /* Every tab stays on the page: Gradio moves tabs that do not fit (measured on its hidden copy of the tab
+     bar) behind a "more" menu; the copy is shrunk so that none is moved, and the real bar wraps instead. */
+  .tab-container.visually-hidden button { font-size: 1px !important; padding: 0 !important; min-width: 0 !important; }
+  .tab-wrapper { height: auto !important; padding-bottom: 0 !important; }
+  .tab-wrapper [role="tablist"] { flex-wrap: wrap !important; height: auto !important; overflow: visible !important; }
+  .tab-wrapper [role="tablist"] button { padding: 0.35em 0.6em !important; }
+  .overflow-menu { display: none !important; }
+  #source-col { display: none !important; }
+  #source-col.overlay-open { display: flex !important; flex-direction: column !important; flex-wrap: nowrap !important;
+    position: fixed; inset: 0; z-index: 10000; overflow: auto; background: var(--background-fill-primary); padding: 0.8em; margin: 0; width: 100vw; max-width: 100vw; }
+  .overlay-open .source-close { display: inline-block; position: sticky; top: 0; float: right; padding: 0.3em 0.8em;
+    border-radius: 6px; border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); font-weight: 600; }
+  #similar-source-col { display: none !important; }
+  #similar-source-col.overlay-open { display: flex !important; flex-direction: column !important; flex-wrap: nowrap !important;
+    position: fixed; inset: 0; z-index: 10000; overflow: auto; background: var(--background-fill-primary); padding: 0.8em; margin: 0; width: 100vw; max-width: 100vw; }
+}
 """
 
 # Sets the interface language from the browser on load (the Python side never sees navigator).
 DETECT_LANGUAGE_JS = """
-() => ((navigator.language || 'en').toLowerCase().startsWith('fr') ? 'fr' : 'en')
+(lang, ...rest) => {
+  const detected = (navigator.language || 'en').toLowerCase().startsWith('fr') ? 'fr' : 'en';
+  return rest.length ? [detected, ...rest] : detected;
+}
 """
 
 # Citations are links "#cite-<turn>-<n>" inside chat messages (the Chatbot strips data- attributes,
-# not href). One document-level listener hands the clicked key to Python through this component.
+# not href). One document-level listener per bridge hands the clicked key to Python through a hidden
+# component (SELECTOR and NAME are filled in per bridge). On a phone, a citation opens its source column
+# as an overlay (OVERLAY: that column's id). Gradio scopes the app's CSS inside its container, so the
+# overlay's class goes on the column itself, not on <body>.
 BRIDGE_JS = """
-if (window.__citeClick) document.removeEventListener('click', window.__citeClick, true);
-window.__citeClick = (e) => {
-  const a = e.target.closest && e.target.closest('a[href^="#cite-"], a[href^="#rel-"]');
+const name = '__bridge_NAME';
+if (window[name]) document.removeEventListener('click', window[name], true);
+window[name] = (e) => {
+  const a = e.target.closest && e.target.closest("SELECTOR");
   if (!a) return;
   e.preventDefault();
   e.stopPropagation();
   props.value = a.getAttribute('href').slice(1);
   trigger('click');
+  const overlay = OVERLAY && document.getElementById(OVERLAY);
+  if (overlay && window.matchMedia('(max-width: 760px)').matches) overlay.classList.add('overlay-open');
 };
-document.addEventListener('click', window.__citeClick, true);
+document.addEventListener('click', window[name], true);
 """
+
+# The question box: a counter near the limit, Ask disabled while the box is empty or over the limit (the box
+# keeps an over-long question; Python refuses it too, for a request sent without this page). On a phone the
+# filters start folded. The overlay's close button. Polled, because Gradio sets the box without input events.
+INPUT_JS = """
+const limit = LIMIT;
+const tick = () => {
+  const box = document.querySelector('#question textarea');
+  const ask = document.querySelector('#ask');
+  const counter = document.querySelector('#q-counter-text');
+  if (!box || !ask) return;
+  const n = box.value.trim().length;
+  const bad = n === 0 || box.value.length > limit;
+  if (ask.disabled !== bad) ask.disabled = bad;
+  ask.classList.toggle('disabled', bad);
+  if (counter) {
+    counter.textContent = box.value.length > 0.8 * limit ? `${box.value.length} / ${limit}` : '';
+    counter.classList.toggle('over', box.value.length > limit);
+  }
+};
+if (window.__inputTick) clearInterval(window.__inputTick);
+window.__inputTick = setInterval(tick, 200);
+if (window.matchMedia('(max-width: 760px)').matches) {
+  const fold = () => {
+    const b = document.querySelector('#filters-acc > button, #filters-acc .label-wrap');
+    if (!b) return setTimeout(fold, 200);
+    if (b.classList.contains('open') || document.querySelector('#filters-acc #f-country')) b.click();
+  };
+  setTimeout(fold, 300);
+}
+document.addEventListener('click', (e) => {
+  const close = e.target.closest && e.target.closest('.source-close');
+  if (close) close.closest('.overlay-open')?.classList.remove('overlay-open');
+}, true);
+"""
+
+
+def _bridge(elem_id: str, selector: str, overlay: str = "") -> gr.HTML:
+    js = (BRIDGE_JS.replace("NAME", elem_id.replace("-", "_")).replace("SELECTOR", selector)
+          .replace("OVERLAY", repr(overlay)))
+    return gr.HTML("", html_template="<span></span>", js_on_load=js, elem_id=elem_id, elem_classes=["bridge"])
+
+
+def _close_button(L: Labels | None) -> str:
+    """The source overlay's close button (shown on a phone only); with L None, the template a language switch fills."""
+    return f'<button type="button" class="source-close">✕ {esc(L("source.close")) if L else "{source.close}"}</button>'
+
 
 # Opening the whole document scrolls to the cited passage.
 SOURCE_JS = """
@@ -330,6 +422,7 @@ class _Context:
         self.ch0 = _choice_lists(_Choices(), self.L0)
         self.relabel: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
         self.ui_lang: gr.Radio | None = None
+        self.mine_store: gr.BrowserState | None = None
 
     def labels(self, lang: str) -> Labels:
         return Labels(lang, self.folder)
@@ -357,16 +450,19 @@ class _Tab:
     states: list = field(default_factory=list)  # inputs its redraw needs
     views: list = field(default_factory=list)  # outputs its redraw fills
     redraw: object = None  # (L, *states) -> list of values for `views`
+    # (dropdown, gr.BrowserState): a choice this browser remembers, set again when the page loads
+    remembered: list = field(default_factory=list)
 
 
 def _chat_tab(ctx: _Context) -> _Tab:
     """The conversation with its filters, its source panel, feedback and export."""
     assistant, named, L0, ch0 = ctx.assistant, ctx.named, ctx.L0, ctx.ch0
+    limit_chars = assistant.settings.answer.max_question_chars
     turns = gr.State([])
     selected = gr.State("")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=220, elem_id="filters"):
-            named(gr.Markdown(f"### {L0('filters.heading')}"), value="### {filters.heading}")
+        with gr.Column(scale=1, min_width=220, elem_id="filters"), \
+                named(gr.Accordion(L0("filters.heading"), open=True, elem_id="filters-acc"), label="filters.heading"):
             f_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"),
                                           elem_id="f-country"), label="filters.country")
             f_language = named(gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"),
@@ -387,6 +483,9 @@ def _chat_tab(ctx: _Context) -> _Tab:
                                  label="chat.question", placeholder="chat.question_placeholder")
                 ask = named(gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"),
                             value="chat.ask")
+            # Filled by INPUT_JS as the user types: Ask stays disabled on an empty or over-long box.
+            gr.HTML('<span id="q-counter-text" aria-live="polite"></span>', elem_id="q-counter", padding=False,
+                    js_on_load=INPUT_JS.replace("LIMIT", str(limit_chars)))
             with gr.Row():
                 comment = named(gr.Textbox(label=L0("feedback.comment"), placeholder=L0("feedback.comment_placeholder"),
                                            scale=4, lines=1, elem_id="fb-comment",
@@ -397,11 +496,13 @@ def _chat_tab(ctx: _Context) -> _Tab:
                     clear = named(gr.Button(L0("chat.clear"), size="sm", elem_id="clear"), value="chat.clear")
             status = gr.Markdown("", elem_id="status")
             export_file = named(gr.File(label=L0("export.file"), visible=False, elem_id="export-file"), label="export.file")
-        with gr.Column(scale=2, min_width=320):
+        with gr.Column(scale=2, min_width=320, elem_id="source-col"):
+            named(gr.HTML(_close_button(L0), padding=False, elem_id="source-close-row"), value=_close_button(None))
             named(gr.Markdown(f"### {L0('source.heading')}"), value="### {source.heading}")
             source = gr.HTML(render_source(assistant, None, L0), elem_id="source-panel", js_on_load=SOURCE_JS,
                              padding=False)
-    bridge = gr.HTML("", html_template="<span></span>", js_on_load=BRIDGE_JS, elem_id="cite-bridge")
+    bridge = _bridge("cite-bridge", "a[href^='#cite-'], a[href^='#rel-']", overlay="source-col")
+    refilter = _bridge("refilter-bridge", "a[href^='#refilter-']")
     ui_lang = ctx.ui_lang
 
     def current_filters(countries, language, documents, years) -> Filters:
@@ -412,6 +513,11 @@ def _chat_tab(ctx: _Context) -> _Tab:
     def respond(text, turns_v, countries, language, documents, years, lang, selected_v):
         L = ctx.labels(lang)
         text = text or ""
+        problem = input_problem(text, limit_chars, L)
+        if problem is not None:
+            # Nothing is sent and nothing enters the conversation; the question stays in the box to be fixed.
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), problem
+            return
         filters = current_filters(countries, language, documents, years)
         # Show the question at once; the answer follows.
         yield messages(turns_v, L, pending=text), "", turns_v, gr.skip(), selected_v, ""
@@ -433,7 +539,8 @@ def _chat_tab(ctx: _Context) -> _Tab:
                     raise AssistantError(L("errors.generic", error="the answer stream ended without an answer"))
             else:
                 result = assistant.ask(text, filters, history=history)
-            turn = Turn(question=text, answer=result, filters=filters)
+            turn = Turn(question=text, answer=result, filters=filters, excluded=assistant.filter_exclusions(text, filters),
+                        urls=cited_urls(assistant, result))
         except AssistantError as err:
             turn = Turn(question=text, error=str(err), filters=filters)
         except Exception as err:  # the app must stay up whatever a question does
@@ -455,16 +562,31 @@ def _chat_tab(ctx: _Context) -> _Tab:
 
     bridge.click(open_source, [bridge, turns, ui_lang], [source, selected])
 
-    def reset_filters():
-        return gr.update(value=[]), gr.update(value="any"), gr.update(value=[]), gr.update(value=[])
+    filter_inputs = [f_country, f_language, f_document, f_year]
+    no_filters = [[], "any", [], []]
 
-    f_reset.click(reset_filters, None, [f_country, f_language, f_document, f_year])
+    def reset_filters():
+        return no_filters
+
+    f_reset.click(reset_filters, None, filter_inputs)
+
+    def clear_and_ask(key, turns_v):
+        # "Clear the filters and ask again" under an answer the filters emptied: the question goes back in the box.
+        m = re.fullmatch(r"refilter-(\d+)", key or "")
+        if not m or int(m.group(1)) >= len(turns_v):
+            return [gr.skip()] * 5
+        return no_filters + [turns_v[int(m.group(1))].question]
+
+    refilter.click(clear_and_ask, [refilter, turns], filter_inputs + [question]).then(
+        respond, ask_inputs, ask_outputs, concurrency_limit=limit)
 
     def new_conversation(lang):
-        return [], [], render_source(assistant, None, ctx.labels(lang)), "", "", gr.update(value=None, visible=False)
+        empty_source = render_source(assistant, None, ctx.labels(lang))
+        return [[], [], empty_source, "", "", gr.update(value=None, visible=False)] + no_filters
 
-    clear.click(new_conversation, [ui_lang], [chatbot, turns, source, selected, status, export_file])
-    chatbot.clear(new_conversation, [ui_lang], [chatbot, turns, source, selected, status, export_file])
+    fresh = [chatbot, turns, source, selected, status, export_file] + filter_inputs
+    clear.click(new_conversation, [ui_lang], fresh)
+    chatbot.clear(new_conversation, [ui_lang], fresh)
 
     # -- feedback and export -----------------------------------------------------------------------
     def on_like(turns_v, comment_v, lang, data: gr.LikeData, request: gr.Request):
@@ -510,12 +632,15 @@ def _chat_tab(ctx: _Context) -> _Tab:
 
 
 def _similar_tab(ctx: _Context) -> _Tab:
-    """Comparable practices from other countries and actions."""
+    """Comparable practices from other countries and actions, with a source panel of its own."""
     assistant, named, L0, ch0 = ctx.assistant, ctx.named, ctx.L0, ctx.ch0
     practices = gr.State(([], ""))
+    mine_store = ctx.mine_store
     named(gr.Markdown(L0("similar.intro")), value="{similar.intro}")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
+            s_mine = named(gr.Dropdown(ch0["countries"], value=None, label=L0("similar.mine"), elem_id="s-mine"),
+                           label="similar.mine")
             s_text = named(gr.Textbox(label=L0("similar.text"), placeholder=L0("similar.text_placeholder"), lines=3,
                                       elem_id="s-text"), label="similar.text", placeholder="similar.text_placeholder")
             s_action = named(gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action"),
@@ -528,31 +653,51 @@ def _similar_tab(ctx: _Context) -> _Tab:
             s_find = named(gr.Button(L0("similar.find"), variant="primary", elem_id="s-find"), value="similar.find")
         with gr.Column(scale=2):
             s_out = gr.HTML("", elem_id="similar-out", js_on_load=None, padding=False)
+        with gr.Column(scale=2, min_width=300, elem_id="similar-source-col"):
+            named(gr.HTML(_close_button(L0), padding=False), value=_close_button(None))
+            s_source = gr.HTML(render_source(assistant, None, L0), elem_id="similar-source", js_on_load=SOURCE_JS,
+                               padding=False)
+    bridge = _bridge("prac-bridge", "a[href^='#prac-']", overlay="similar-source-col")
+    selected = gr.State("")
 
-    def find_similar(text, action, countries, themes, k, lang):
+    def find_similar(text, action, countries, themes, k, lang, mine=None):
         L = ctx.labels(lang)
         if not (text or "").strip() and not action:
             return ([], ""), f'<div class="practices empty">{esc(L("similar.need_input"))}</div>'
+        own = [mine] if mine else []
         try:
             groups = explore.similar(assistant, text=text, action=action or None, countries=list(countries or []),
-                                     themes=list(themes or []), k=int(k), language=L.lang)
+                                     themes=list(themes or []), k=int(k), language=L.lang, mine=own)
         except AssistantError as err:
             return ([], ""), f'<div class="practices empty">{esc(err)}</div>'
         left_out = [action] if action else []
-        left_out += [L.country(c) for c in sorted(explore.excluded(assistant, text, action or None)[1])]
+        left_out += [L.country(c) for c in sorted(explore.excluded(assistant, text, action or None, own)[1])]
         excluded = ", ".join(left_out)
         return (groups, excluded), render_practices(groups, L, excluded)
 
-    inputs = [s_text, s_action, s_country, s_theme, s_k, ctx.ui_lang]
+    inputs = [s_text, s_action, s_country, s_theme, s_k, ctx.ui_lang, s_mine]
     s_find.click(find_similar, inputs, [practices, s_out])
     s_text.submit(find_similar, inputs, [practices, s_out])
 
-    def redraw(L, practices_v):
-        groups, excluded = practices_v or ([], "")
-        return [render_practices(groups, L, excluded) if (groups or excluded) else ""]
+    def open_practice(key, practices_v, lang):
+        c = find_practice((practices_v or ([], ""))[0], key)
+        return render_source(assistant, c, ctx.labels(lang)), key if c else ""
 
-    return _Tab(choices=[(s_action, "actions"), (s_country, "countries"), (s_theme, "themes")],
-                states=[practices], views=[s_out], redraw=redraw)
+    bridge.click(open_practice, [bridge, practices, ctx.ui_lang], [s_source, selected])
+
+    def remember(mine):
+        return mine or ""
+
+    s_mine.input(remember, [s_mine], [mine_store])
+
+    def redraw(L, practices_v, selected_v):
+        groups, excluded = practices_v or ([], "")
+        return [render_practices(groups, L, excluded) if (groups or excluded) else "",
+                render_source(assistant, find_practice(groups, selected_v), L)]
+
+    return _Tab(choices=[(s_mine, "countries"), (s_action, "actions"), (s_country, "countries"), (s_theme, "themes")],
+                states=[practices, selected], views=[s_out, s_source], redraw=redraw,
+                remembered=[(s_mine, mine_store)])
 
 
 def _coverage_tab(ctx: _Context, tab: gr.Tab) -> _Tab:
@@ -564,7 +709,18 @@ def _coverage_tab(ctx: _Context, tab: gr.Tab) -> _Tab:
     c_plot = named(gr.Plot(label=L0("coverage.plot"), show_label=False, elem_id="coverage-plot"), label="coverage.plot")
     c_table = named(gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
                     label="coverage.table")
+    c_cell = named(gr.HTML(f'<p class="note">{esc(L0("coverage.cell_hint"))}</p>', elem_id="coverage-cell", padding=False),
+                   value='<p class="note">{coverage.cell_hint}</p>')
     outputs = [c_thin, c_plot, c_table]
+
+    def open_cell(lang, evt: gr.SelectData):
+        row, col = (evt.index if isinstance(evt.index, (list, tuple)) else (evt.index, 0))[:2]
+        try:
+            return render_cell(ctx.assistant, explore.coverage(ctx.assistant), int(row), int(col), ctx.labels(lang))
+        except AssistantError as err:
+            return f'<p class="note">{esc(err)}</p>'
+
+    c_table.select(open_cell, [ctx.ui_lang], [c_cell])
 
     def draw(L: Labels) -> list:
         try:
@@ -610,6 +766,9 @@ def build_app(assistant) -> gr.Blocks:
                 ctx.ui_lang = named(gr.Radio([("English", "en"), ("Français", "fr")], value="en",
                                              label=L0("app.language"), elem_id="ui-lang"), label="app.language")
         index_status = gr.Markdown("", elem_id="index-status")
+        # The user's own country, kept in this browser's local storage: a focal point sets it once. Outside the
+        # tabs, since a tab not yet opened is not mounted, and its stored value would not reach the page's load.
+        ctx.mine_store = gr.BrowserState("", storage_key="assistant-my-country")
 
         with gr.Tabs():
             with named(gr.Tab(L0("tabs.chat"), id="chat", elem_id="tab-chat"), label="tabs.chat"):
@@ -644,15 +803,24 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
             i += len(tab.states)
         return ctx.relabelled(L) + choice_updates(L) + redrawn
 
-    def on_load(lang):
-        # A fresh page has nothing to redraw: only labels and choices follow the language.
+    remembered = [(component, store) for tab in tabs for component, store in tab.remembered]
+    choice_components = choice_outputs[:-1]
+
+    def on_load(lang, *stored):
+        # A fresh page has nothing to redraw: only labels and choices follow the language, and the choices
+        # this browser remembers are set again (with their choices, in one update).
         # The "loaded" class tells a test (or a user script) that the page is ready.
         L = ctx.labels(lang)
         choices = choice_updates(L)
+        for (component, _), value in zip(remembered, stored):
+            update = choices[choice_components.index(component)]
+            if value and value in {v for _, v in update["choices"]}:
+                update["value"] = value
         choices[-1]["elem_classes"] = ["loaded"]
         return [lang] + ctx.relabelled(L) + choices
 
-    app.load(on_load, [ctx.ui_lang], [ctx.ui_lang] + label_outputs + choice_outputs, js=DETECT_LANGUAGE_JS)
+    app.load(on_load, [ctx.ui_lang] + [store for _, store in remembered],
+             [ctx.ui_lang] + label_outputs + choice_outputs, js=DETECT_LANGUAGE_JS)
     ctx.ui_lang.input(switch_language, [ctx.ui_lang] + states, label_outputs + choice_outputs + views)
 
 

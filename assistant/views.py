@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import cite, explore, prompts, store, tag
+from . import cite, explore, parse, prompts, store, tag
 from .errors import AssistantError, ConfigError
 from .types import Answer, Citation, Filters
 
@@ -99,6 +99,58 @@ class Turn:
     answer: Answer | None = None
     error: str | None = None  # the message shown instead of an answer
     filters: Filters = field(default_factory=Filters)
+    excluded: list[str] = field(default_factory=list)  # countries the question names that the filters leave out
+    urls: dict[str, str] = field(default_factory=dict)  # doc_id -> the original address of each cited document
+
+
+def source_url(address: str | None) -> str | None:
+    """The original address of a document when its manifest or page gives a web address (http or https)."""
+    address = (address or "").strip()
+    return address if re.match(r"https?://[^\s<>\"']+$", address) else None
+
+
+def cited_urls(assistant, answer: Answer) -> dict[str, str]:
+    """doc_id -> original address, for the documents an answer cites or offers as related."""
+    try:
+        docs = assistant.documents()
+    except AssistantError:
+        return {}
+    out = {}
+    for c in answer.citations + answer.related:
+        doc = docs.get(c.source)
+        url = source_url(doc.source) if doc else None
+        if url:
+            out[c.source] = url
+    return out
+
+
+def filter_chips(f: Filters, L: Labels) -> list[str]:
+    """The active filters as short labels ("Year: 2013"), in the interface language; none when nothing filters."""
+    chips = [f"{L('filters.country')}: {L.country(c)}" for c in f.countries]
+    if f.language:
+        chips.append(f"{L('filters.language')}: {L.language_name(f.language)}")
+    chips += [f"{L('filters.document')}: {_short(s, 40)}" for s in f.sources]
+    chips += [f"{L('filters.year')}: {y}" for y in f.years]
+    return chips
+
+
+def render_chips(f: Filters, L: Labels) -> str:
+    chips = filter_chips(f, L)
+    if not chips:
+        return ""
+    return (f'<p class="chips"><span class="chips-h">{md_safe(L("filters.active"))}</span> '
+            + " ".join(f'<span class="chip">{md_safe(c)}</span>' for c in chips) + "</p>")
+
+
+def render_filtered(t: int, answer: Answer, turn: Turn, L: Labels) -> str:
+    """What the filters left out of the question ("Year: 2013 leaves out Peru"), with a link that clears them and
+    asks again; the sentence is the answer's own (prompts/<lang>.toml), in the asker's language."""
+    what = ", ".join(L.country(c) for c in turn.excluded)
+    filters = ", ".join(filter_chips(turn.filters, L))
+    sentence = prompts.text(answer.language, "filters.excluded", filters=filters, what=what)
+    return (f'<div class="filtered"><p class="filtered-h"><span class="icon">⚲</span> {md_safe(L("filters.left_out"))}</p>'
+            f"<p>{md_safe(sentence)}</p>"
+            f'<p><a class="refilter" href="#refilter-{t}">{md_safe(L("filters.clear_and_ask"))}</a></p></div>')
 
 
 def _cite_link(kind: str, t: int, n: int, label: str, title: str) -> str:
@@ -130,10 +182,25 @@ def _where(c: Citation, L: Labels) -> str:
     return " · ".join(b for b in bits if b)
 
 
-def render_answer(t: int, answer: Answer, L: Labels) -> str:
+def render_turn(t: int, turn: Turn, L: Labels) -> str:
+    """One exchange's reply: its active filters, then the answer; when the filters left out what the question
+    names, that comes first, and a refusal is replaced by it (the corpus does hold the answer)."""
+    if turn.answer is None:
+        return render_error(turn.error or "", L)
+    chips = render_chips(turn.filters, L)
+    if turn.excluded:
+        filtered = render_filtered(t, turn.answer, turn, L)
+        if turn.answer.abstained:
+            return chips + filtered
+        return chips + filtered + render_answer(t, turn.answer, L, turn.urls)
+    return chips + render_answer(t, turn.answer, L, turn.urls)
+
+
+def render_answer(t: int, answer: Answer, L: Labels, urls: dict[str, str] | None = None) -> str:
     """One answer as chat HTML: the text with numbered links, then its sources (or the abstention box)."""
     if answer.abstained:
         return render_abstention(t, answer, L)
+    urls = urls or {}
     known = {c.n for c in answer.citations}
     parts = ['<div class="answer">']
     if answer.interpreted_as:
@@ -166,11 +233,19 @@ def render_answer(t: int, answer: Answer, L: Labels) -> str:
             parts.append(
                 f"<li>{_cite_link('cite', t, c.n, f'[{c.n}]', L('answer.cite_hint', n=c.n))} "
                 f'{_cite_link("cite", t, c.n, md_safe(c.title), c.source)}'
-                + (f' <span class="where">— {md_safe(where)}</span>' if where else "") + "</li>"
+                + (f' <span class="where">— {md_safe(where)}</span>' if where else "") + _original_link(urls.get(c.source), L)
+                + "</li>"
             )
         parts.append("</ol></div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _original_link(url: str | None, L: Labels) -> str:
+    if not url:
+        return ""
+    return (f' <a class="original" href="{esc(url)}" target="_blank" rel="noopener noreferrer" '
+            f'title="{esc(url)}">{md_safe(L("source.original_link"))}</a>')
 
 
 def render_abstention(t: int, answer: Answer, L: Labels) -> str:
@@ -210,15 +285,25 @@ def messages(turns: list[Turn], L: Labels, pending: str | None = None, writing: 
     out = []
     for t, turn in enumerate(turns):
         out.append({"role": "user", "content": md_safe(turn.question)})
-        if turn.answer is not None:
-            out.append({"role": "assistant", "content": render_answer(t, turn.answer, L)})
-        else:
-            out.append({"role": "assistant", "content": render_error(turn.error or "", L)})
+        out.append({"role": "assistant", "content": render_turn(t, turn, L)})
     if pending is not None:
         out.append({"role": "user", "content": md_safe(pending)})
         if writing is not None:
             out.append({"role": "assistant", "content": render_writing(writing, L)})
     return out
+
+
+def input_problem(text: str, limit: int, L: Labels) -> str | None:
+    """Why a question is not sent, in the interface language: "" for an empty box (nothing to say, nothing
+    sent), a message for a question over `limit` characters or in neither French nor English; None to send it."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if len(text) > limit:
+        return L("input.too_long", n=len(text), limit=limit)
+    if parse.other_language(text):
+        return L("input.other_language")
+    return None
 
 
 def throttled(items: Iterable[str | Answer], interval: float = STREAM_INTERVAL_S) -> Iterator[str | Answer]:
@@ -297,6 +382,10 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
         ("source.document", f"corpus/{c.source}"),
     ]
     rows = "".join(f"<dt>{esc(L(k))}</dt><dd>{esc(v)}</dd>" for k, v in meta if v)
+    url = document_url(assistant, c.source)
+    if url:
+        rows += (f'<dt>{esc(L("source.original"))}</dt><dd><a class="original" href="{esc(url)}" target="_blank" '
+                 f'rel="noopener noreferrer">{esc(url)}</a></dd>')
     head = (f'<div class="source"><p class="src-title"><span class="src-n">[{c.n}]</span> {esc(c.title)}</p>'
             f'<dl class="src-meta">{rows}</dl>')
     if not text:
@@ -315,6 +404,15 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
     return (head + f'<blockquote class="src-window">{window}</blockquote>'
             f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
             f'<div class="doc-text">{full}</div></details></div>')
+
+
+def document_url(assistant, doc_id: str) -> str | None:
+    """The original address of an indexed document (manifest, or the page's own canonical address), if any."""
+    try:
+        doc = assistant.documents().get(doc_id)
+    except AssistantError:
+        return None
+    return source_url(doc.source) if doc else None
 
 
 def _quoted_text(assistant, c: Citation, L: Labels) -> tuple[str | None, str]:
@@ -348,26 +446,68 @@ def _quote_span(c: Citation, text: str) -> tuple[int, int] | None:
 
 
 def render_practices(groups: list[explore.PracticeGroup], L: Labels, excluded: str = "") -> str:
+    """The comparable practices as cards: each leads with its practice sentence, then names its action and the
+    country it was carried out in; every quote opens in the tab's source panel ("#prac-<group>-<n>", 0 the lead)."""
     if not groups:
         return f'<div class="practices empty">{esc(L("similar.none"))}</div>'
     n = sum(len(g.passages) for g in groups)
     parts = [f'<div class="practices"><p class="practices-h">{esc(L("similar.heading", n=n, groups=len(groups)))}</p>']
     if excluded:
         parts.append(f'<p class="note">{esc(L("similar.excluded", what=excluded))}</p>')
-    for g in groups:
+    for i, g in enumerate(groups):
+        where = ", ".join(L.country(c) for c in g.countries)
         facts = [
-            (L("similar.countries"), ", ".join(L.country(c) for c in g.countries)),
+            (L("similar.carried_out"), where),
             (L("similar.years"), g.years or ""),
             (L("similar.themes"), ", ".join(L.theme(t) for t in g.themes[:5])),
         ]
-        parts.append(f'<div class="practice"><p class="practice-h">{esc(g.action or L("similar.no_action"))}</p>')
+        parts.append('<div class="practice">')
+        if g.lead is not None:
+            parts.append(f'<p class="practice-lead">« {esc(g.lead.quote)} » {_open_link(i, 0, L)}</p>')
+        head = (g.action or L("similar.no_action")) + (f" — {where}" if where else "")
+        parts.append(f'<p class="practice-h">{esc(head)}</p>')
         parts.append('<p class="practice-facts">' + "".join(
             f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v) + "</p><ul>")
         for c in g.passages:
-            where = " · ".join(x for x in (c.title, c.section or "", str(c.year or "")) if x)
-            parts.append(f'<li><blockquote>{esc(c.quote)}</blockquote><p class="practice-src">{esc(where)} — corpus/{esc(c.source)}</p></li>')
+            src = " · ".join(x for x in (c.title, c.section or "", str(c.year or "")) if x)
+            parts.append(f'<li><blockquote>{esc(c.quote)}</blockquote><p class="practice-src">{esc(src)} '
+                         f'{_open_link(i, c.n, L)}</p></li>')
         parts.append("</ul></div>")
     parts.append("</div>")
+    return "".join(parts)
+
+
+def _open_link(group: int, n: int, L: Labels) -> str:
+    return f'<a class="open-src" href="#prac-{group}-{n}">{esc(L("similar.open"))} ↗</a>'
+
+
+def find_practice(groups: list[explore.PracticeGroup], key: str) -> Citation | None:
+    """The passage a card's link points at: "prac-<group>-<n>", n 0 for the card's lead sentence."""
+    m = re.fullmatch(r"prac-(\d+)-(\d+)", (key or "").strip())
+    if not m or int(m.group(1)) >= len(groups):
+        return None
+    g, n = groups[int(m.group(1))], int(m.group(2))
+    return g.lead if n == 0 else next((c for c in g.passages if c.n == n), None)
+
+
+def render_cell(assistant, cov: explore.Coverage, row: int, col: int, L: Labels) -> str:
+    """The passages behind one cell of the coverage table (row: a country; col: a theme, or the total)."""
+    if not (0 <= row < len(cov.countries)) or col < 1:
+        return f'<p class="note">{esc(L("coverage.cell_hint"))}</p>'
+    country = cov.countries[row]
+    theme = cov.themes[col - 1] if col - 1 < len(cov.themes) else None
+    passages = explore.cell_passages(assistant, country, theme)
+    theme_name = L.theme(theme) if theme else L("coverage.total")
+    if not passages:
+        return f'<p class="note">{esc(L("coverage.cell_none", country=L.country(country), theme=theme_name))}</p>'
+    total = cov.count(country, theme) if theme else cov.totals.get(country, 0)
+    parts = [f'<p class="cell-h">{esc(L("coverage.cell", n=total, country=L.country(country), theme=theme_name))}</p><ul>']
+    for c in passages:
+        src = " · ".join(x for x in (c.title, c.action or "", str(c.year or "")) if x)
+        url = document_url(assistant, c.source)
+        link = _original_link(url, L)
+        parts.append(f'<li><blockquote>{esc(c.quote)}</blockquote><p class="practice-src">{esc(src)}{link}</p></li>')
+    parts.append("</ul>")
     return "".join(parts)
 
 
@@ -410,7 +550,11 @@ def coverage_figure(cov: explore.Coverage, L: Labels, top: int = 30):
 
 
 def export_markdown(turns: list[Turn], L: Labels) -> str:
-    """The conversation as Markdown with each answer's citations (document text HTML-escaped)."""
+    """The conversation as Markdown with each answer's citations (document text HTML-escaped).
+
+    Each quote appears once: a source's quote is printed under it only when the answer's text does not
+    already quote it. Sources carry their original address when the corpus gives one.
+    """
     now = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
     out = [f"# {L('export.title')}", "", f"_{L('export.exported', time=now)}_", ""]
     for i, turn in enumerate(turns, 1):
@@ -421,16 +565,23 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
             out += [f"> ⚠ {_plain(turn.error or '')}", ""]
             continue
         a = turn.answer
+        if turn.excluded:
+            what = ", ".join(L.country(c) for c in turn.excluded)
+            out += [f"> {_plain(prompts.text(a.language, 'filters.excluded', filters=_filters_text(turn.filters, L), what=what))}", ""]
         if a.interpreted_as:
             out += [f"_{L('export.interpreted_as')}: {_plain(a.interpreted_as)}_", ""]
         out += [_plain(a.answer), ""]
+        said = cite.fold_ws(a.answer)
         cited = a.related if a.abstained else a.citations
         if cited:
             out += [f"### {L('export.related') if a.abstained else L('export.sources')}", ""]
             for c in cited:
                 where = _where(c, L)
-                out.append(f"{c.n}. **{_plain(c.title)}**" + (f" — {_plain(where)}" if where else "") + f" — `corpus/{c.source}`")
-                out.append(f"   > « {_plain(' '.join(c.quote.split()))} »")
+                url = turn.urls.get(c.source)
+                out.append(f"{c.n}. **{_plain(c.title)}**" + (f" — {_plain(where)}" if where else "")
+                           + f" — `corpus/{c.source}`" + (f" — <{url}>" if url else ""))
+                if cite.fold_ws(c.quote) not in said:
+                    out.append(f"   > « {_plain(' '.join(c.quote.split()))} »")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 

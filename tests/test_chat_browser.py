@@ -25,7 +25,11 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PERU = "How did Peru adapt its training?"
-ANSWERED = "#chatbot .answer, #chatbot .abstain, #chatbot .failure"
+PERU_FR = "Comment le Pérou a-t-il adapté sa formation ?"
+ANSWERED = "#chatbot .answer, #chatbot .abstain, #chatbot .failure, #chatbot .filtered"
+PHONE = {"width": 390, "height": 844}
+JORDAN = "How did Jordan protect victims of trafficking?"
+SPANISH = "¿Cómo adaptó Perú su formación?"
 TIMINGS: dict[str, list[float]] = {}
 
 
@@ -61,8 +65,8 @@ def browser():
         print("\n" + "; ".join(f"{k}: median {statistics.median(v):.2f} s over {len(v)}" for k, v in TIMINGS.items()))
 
 
-def _open(browser, url: str, locale: str = "en-US"):
-    page = browser.new_page(viewport={"width": 1500, "height": 1000}, locale=locale)
+def _open(browser, url: str, locale: str = "en-US", viewport: dict | None = None):
+    page = browser.new_page(viewport=viewport or {"width": 1500, "height": 1000}, locale=locale)
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.goto(url)
@@ -97,7 +101,7 @@ def _show_top_of_last_answer(page):
 
 
 def _last_bot(page):
-    return page.locator("#chatbot .answer, #chatbot .abstain, #chatbot .failure").last
+    return page.locator(ANSWERED).last
 
 
 def test_ask_shows_an_answer_with_numbered_cited_sources(page, shipped):
@@ -328,9 +332,208 @@ def test_without_an_index_the_app_stays_up_and_says_what_to_do(browser, make_set
         box = _last_bot(page)
         assert box.get_attribute("class") == "failure", "a question without an index must get an error box, not an answer"
         assert "assistant ingest" in box.inner_text(), "the error must name the way out"
-        _ask(page, "   ")
-        assert "Please type a question." in _last_bot(page).inner_text(), "an empty question must get the pipeline's message"
+        page.fill("#question textarea", "   ")
+        expect(page.locator("#ask"), "Ask must be disabled while the box holds no question").to_be_disabled()
+        page.press("#question textarea", "Enter")
+        page.wait_for_timeout(1500)
+        assert page.locator(ANSWERED).count() == 1, "an empty question must add nothing to the conversation"
         assert not page.errors, f"the page must run without JavaScript errors: {page.errors}"
         page.close()
     finally:
         app.close()
+
+
+# -- filters that speak ------------------------------------------------------------------------------
+
+
+def _pick(page, dropdown: str, text: str):
+    page.click(f"{dropdown} input")
+    page.keyboard.type(text)
+    page.locator(f"{dropdown} li[role='option']", has_text=text).first.click()
+    page.keyboard.press("Escape")
+
+
+def _french(page):
+    page.locator("#ui-lang label", has_text="Français").click()
+    page.wait_for_function("document.querySelector('#ask').innerText.trim() === 'Demander'", timeout=20_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_filter_that_removes_the_named_country_is_said_and_offered_to_clear(page, lang):
+    if lang == "fr":
+        _french(page)
+    _pick(page, "#f-year", "2013")
+    _ask(page, PERU if lang == "en" else PERU_FR)  # the sentence is the answer's, in the asker's language
+    reply = page.locator("#chatbot .filtered").last
+    text = reply.inner_text()
+    peru = "Peru" if lang == "en" else "Pérou"
+    assert ("leave out every passage about Peru" if lang == "en" else "écartent tous les passages sur Pérou") in text, \
+        f"the answer must say the filter removed {peru}: {text}"
+    assert page.locator("#chatbot .abstain").count() == 0, "the answer must not claim the corpus lacks Peru"
+    chips = page.locator("#chatbot .chip").all_inner_texts()
+    assert any("2013" in c for c in chips), f"the active filter must show as a chip: {chips}"
+    _show_top_of_last_answer(page)
+    if lang == "en":
+        page.screenshot(path=str(DOCS / "filtered.png"))
+    before = page.locator("#chatbot .answer").count()
+    reply.locator("a.refilter").click()
+    page.wait_for_function(f"document.querySelectorAll('#chatbot .answer').length > {before}", timeout=120_000)
+    assert "2013" not in page.inner_text("#f-year"), "clearing from the answer must empty the year filter"
+    answer = page.locator("#chatbot .answer").last
+    assert answer.locator(".sources li").count() > 0, "asked again without the filter, the question gets a cited answer"
+    _pick(page, "#f-country", "Thailand" if lang == "en" else "Thaïlande")
+    page.click("#clear")
+    page.wait_for_function("document.querySelectorAll('#chatbot .answer').length === 0", timeout=20_000)
+    expect(page.locator("#f-country .token"), "a new conversation must reset the filters").to_have_count(0)
+
+
+def test_an_answer_that_survives_a_filter_still_warns_what_it_left_out(page):
+    _pick(page, "#f-country", "Thailand")
+    _ask(page, PERU)
+    text = page.locator("#chatbot .filtered").last.inner_text()
+    assert "Peru" in text and "Thailand" in text, f"the Thailand filter must be said to leave Peru out: {text}"
+
+
+# -- input and small screens -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_bad_input_stays_in_the_box_and_never_enters_the_conversation(page, shipped, lang):
+    if lang == "fr":
+        _french(page)
+    ask = page.locator("#ask")
+    expect(ask, "Ask must be disabled on an empty box").to_be_disabled()
+    page.press("#question textarea", "Enter")
+    limit = shipped.settings.answer.max_question_chars
+    long_question = "How did Peru adapt its training? " * (limit // 30)
+    page.fill("#question textarea", long_question)
+    expect(page.locator("#q-counter-text"), "an over-long question shows a counter").to_have_text(f"{len(long_question)} / {limit}")
+    expect(ask, "Ask must be disabled while the question is over the limit").to_be_disabled()
+    page.press("#question textarea", "Enter")
+    page.wait_for_timeout(1500)
+    assert page.input_value("#question textarea") == long_question, "the over-long question must stay in the box"
+    page.fill("#question textarea", SPANISH)
+    expect(ask, "a question in the box enables Ask").to_be_enabled()
+    ask.click()
+    expected = "Please ask in French or English" if lang == "en" else "Veuillez poser la question en français ou en anglais"
+    page.wait_for_function(f"document.querySelector('#status').innerText.includes({expected!r})", timeout=30_000)
+    assert page.input_value("#question textarea") == SPANISH, "the Spanish question stays in the box to be rephrased"
+    assert page.locator("#chatbot [data-testid='user'], #chatbot [data-testid='bot']").count() == 0, \
+        "no bubble and no error card for bad input"
+    page.click("#export")
+    nothing = "Nothing to export yet" if lang == "en" else "Rien à exporter"
+    page.wait_for_function(f"document.querySelector('#status').innerText.includes({nothing!r})", timeout=10_000)
+    expect(page.locator("#export-file a"), "nothing was asked, so there is nothing to export").to_have_count(0)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+def test_on_a_phone_filters_fold_every_tab_is_reachable_and_a_citation_opens_as_an_overlay(browser, server, locale):
+    page = _open(browser, server.local_url, locale=locale, viewport=PHONE)
+    try:
+        page.wait_for_timeout(1000)
+        assert not page.locator("#f-country").is_visible(), "the filters must start folded on a phone"
+        tabs = page.locator("button[role='tab']")
+        expect(tabs, "all three tabs must be on the page, none hidden behind a menu").to_have_count(3)
+        for tab in tabs.all():
+            box = tab.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"tab {tab.inner_text()} fits the screen"
+        assert not page.locator("#source-panel").is_visible(), "the source panel waits for a citation"
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(DOCS / f"phone-{locale[:2]}.png"))
+        _ask(page, PERU if locale == "en-US" else PERU_FR)
+        page.locator("#chatbot .answer a.cite").first.click()
+        overlay = page.locator("#source-col")
+        expect(overlay, "tapping a citation must open the source as an overlay").to_be_visible()
+        page.wait_for_selector("#source-panel .src-window mark", timeout=10_000)
+        box = overlay.bounding_box()
+        assert box["y"] <= 1 and box["height"] >= PHONE["height"] - 2, "the overlay covers the screen, where the user is"
+        if locale == "en-US":
+            page.screenshot(path=str(DOCS / "phone-source.png"))
+        page.locator("#source-col .source-close").click()
+        expect(overlay, "the overlay closes").to_be_hidden()
+        tabs.nth(1).click()
+        expect(page.locator("#s-find"), "the comparable-practices tab opens on a phone").to_be_visible()
+        tabs.nth(2).click()
+        page.wait_for_selector("#coverage-plot img[src^='data:image']", timeout=30_000)
+        assert not page.errors, f"the page must run without JavaScript errors: {page.errors}"
+    finally:
+        page.close()
+
+
+# -- comparable practices and coverage for focal points -----------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["en-US", "fr-FR"])
+def test_my_country_is_remembered_and_left_out_and_cards_open_in_the_source_panel(browser, server, locale):
+    page = _open(browser, server.local_url, locale=locale)
+    try:
+        page.locator("#tab-similar-button").click()
+        thailand = "Thailand" if locale == "en-US" else "Thaïlande"
+        _pick(page, "#s-mine", thailand)
+        page.fill("#s-text textarea", "training border guards to identify victims of trafficking")
+        page.click("#s-find")
+        page.wait_for_selector("#similar-out .practice", timeout=60_000)
+        heads = page.locator("#similar-out .practice-h").all_inner_texts()
+        assert heads and not any(thailand in h for h in heads), f"no card may be from the user's own country: {heads}"
+        assert thailand in page.inner_text("#similar-out .note"), "the page says the user's country is left out"
+        first = page.locator("#similar-out .practice").first
+        lead = first.locator(".practice-lead")
+        assert lead.count() == 1, "each card leads with its practice sentence"
+        assert first.evaluate("e => e.firstElementChild.className") == "practice-lead", "the sentence comes first"
+        lead.locator("a.open-src").click()
+        page.wait_for_selector("#similar-source .src-window mark", timeout=20_000)
+        mark = fold_ws(page.inner_text("#similar-source .src-window mark"))
+        assert mark and mark in fold_ws(lead.inner_text()), "the card's sentence opens highlighted in the source panel"
+        if locale == "en-US":
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(DOCS / "similar.png"))
+        page.reload()
+        page.wait_for_selector("#index-status.loaded", state="attached", timeout=60_000)
+        page.locator("#tab-similar-button").click()
+        expect(page.locator("#s-mine input"), "my country is remembered by this browser").to_have_value(thailand)
+    finally:
+        page.evaluate("localStorage.clear()")
+        page.close()
+
+
+def test_a_coverage_cell_opens_its_passages(page, shipped):
+    from assistant import explore
+
+    page.locator("#tab-coverage-button").click()
+    page.wait_for_selector("#coverage-plot img[src^='data:image']", timeout=30_000)
+    cov = explore.coverage(shipped)
+    row, col = cov.countries.index("PE"), cov.themes.index("training") + 1
+    page.locator(f"#coverage-table [data-testid='cell-{row}-{col}']").click()
+    page.wait_for_selector("#coverage-cell blockquote", timeout=20_000)
+    shown = page.locator("#coverage-cell blockquote").count()
+    assert shown == min(50, cov.count("PE", "training")), f"the Peru × training cell opens its {cov.count('PE', 'training')} passages"
+    page.screenshot(path=str(DOCS / "coverage.png"), full_page=True)
+
+
+# -- sources people can follow ------------------------------------------------------------------------
+
+
+def test_the_original_address_is_in_the_citation_the_source_panel_and_the_export(page, shipped):
+    docs = shipped.documents()
+    expected = shipped.ask(JORDAN)
+    with_url = [c for c in expected.citations if (docs[c.source].source or "").startswith("http")]
+    assert with_url, "the test needs an answer citing a document whose manifest gives its address"
+    c = with_url[0]
+    url = docs[c.source].source
+    _ask(page, JORDAN)
+    answer = _last_bot(page)
+    assert answer.locator(f".sources a.original[href='{url}']").count() >= 1, "the citation links to the original address"
+    answer.locator(f"a.cite[href='#cite-0-{c.n}']").first.click()
+    page.wait_for_function("n => (document.querySelector('#source-panel .src-n') || {}).innerText === `[${n}]`", arg=c.n,
+                           timeout=10_000)
+    link = page.locator("#source-panel a.original")
+    assert link.get_attribute("href") == url and link.get_attribute("target") == "_blank", \
+        "the source panel gives the original address, opened in a new tab"
+    page.click("#export")
+    file_link = page.locator("#export-file a").first
+    file_link.wait_for(timeout=10_000)
+    text = (Path(shipped.settings.paths.data) / "exports" / file_link.get_attribute("download")).read_text(encoding="utf-8")
+    assert f"<{url}>" in text, "the export gives the original address"
+    for cited in expected.citations:
+        quote = " ".join(cited.quote.split())
+        assert text.count(quote[:80]) == 1, f"each quote appears once in the export: {quote[:80]}"

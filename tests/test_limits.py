@@ -155,7 +155,7 @@ def test_the_chat_refuses_a_huge_description_at_once(open_chat, shipped):
     session = GradioSession(open_chat, timeout=60)
     started = time.monotonic()
     try:
-        _, html = session.call("find_similar", ["migration " * 10_000, None, [], [], 10, "en"])
+        _, html = session.call("find_similar", ["migration " * 10_000, None, [], [], 10, "en", None])
     except TimeoutError:
         pytest.fail("a 100,000-character description must be refused, not searched for minutes")
     limit = str(shipped.settings.answer.max_question_chars)
