@@ -239,19 +239,19 @@ CSS = """
 #chatbot .failure-h { font-weight: 700; color: #b91c1c; }
 #chatbot .writing p { margin: 0.3em 0; }
 #chatbot .writing-h { font-style: italic; font-size: 0.9em; color: var(--body-text-color-subdued); }
-#source-panel .source { font-size: 0.92em; }
-#source-panel .source.empty, .practices.empty { color: var(--body-text-color-subdued); padding: 0.6em 0; }
-#source-panel .src-title { font-weight: 700; font-size: 1.05em; margin: 0 0 0.4em 0; }
-#source-panel .src-n { color: #1e40af; }
-#source-panel .src-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.8em; margin: 0 0 0.6em 0; }
-#source-panel .src-meta dt { color: var(--body-text-color-subdued); }
-#source-panel .src-meta dd { margin: 0; }
-#source-panel .src-window { white-space: pre-wrap; border-left: 3px solid #93c5fd; margin: 0; padding: 0.4em 0.8em;
+#source-panel .source, #similar-source .source { font-size: 0.92em; }
+#source-panel .source.empty, .practices.empty, #similar-source .source.empty { color: var(--body-text-color-subdued); padding: 0.6em 0; }
+#source-panel .src-title, #similar-source .src-title { font-weight: 700; font-size: 1.05em; margin: 0 0 0.4em 0; }
+#source-panel .src-n, #similar-source .src-n { color: #1e40af; }
+#source-panel .src-meta, #similar-source .src-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.8em; margin: 0 0 0.6em 0; }
+#source-panel .src-meta dt, #similar-source .src-meta dt { color: var(--body-text-color-subdued); }
+#source-panel .src-meta dd, #similar-source .src-meta dd { margin: 0; }
+#source-panel .src-window, #similar-source .src-window { white-space: pre-wrap; border-left: 3px solid #93c5fd; margin: 0; padding: 0.4em 0.8em;
   background: var(--background-fill-secondary); line-height: 1.5; }
-#source-panel mark, .practice mark { background: #fde68a; color: #111827; padding: 0 0.1em; }
-#source-panel .src-full { margin-top: 0.6em; }
-#source-panel .src-full summary { cursor: pointer; color: #1d4ed8; }
-#source-panel .doc-text { white-space: pre-wrap; max-height: 420px; overflow: auto; font-size: 0.88em;
+#source-panel mark, .practice mark, #similar-source mark { background: #fde68a; color: #111827; padding: 0 0.1em; }
+#source-panel .src-full, #similar-source .src-full { margin-top: 0.6em; }
+#source-panel .src-full summary, #similar-source .src-full summary { cursor: pointer; color: #1d4ed8; }
+#source-panel .doc-text, #similar-source .doc-text { white-space: pre-wrap; max-height: 420px; overflow: auto; font-size: 0.88em;
   border: 1px solid var(--border-color-primary); padding: 0.6em; margin-top: 0.4em; }
 .source .failure, .source .note, .practices .note { color: #b45309; }
 .practices-h { font-weight: 600; }
@@ -272,7 +272,7 @@ CSS = """
 #chatbot .filtered-h { font-weight: 700; color: #6d28d9; }
 #chatbot a.refilter { font-weight: 600; color: #5b21b6; text-decoration: underline; }
 #chatbot a.original, #source-panel a.original { font-size: 0.85em; color: #1d4ed8; }
-#source-panel a.original { word-break: break-all; }
+#source-panel a.original, #similar-source a.original { word-break: break-all; }
 #q-counter { min-height: 0; }
 #q-counter-text { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #q-counter-text.over { color: #b91c1c; font-weight: 600; }
