@@ -174,7 +174,7 @@ def test_the_login_page_shows_nothing_of_the_corpus(guarded_chat):
         assert not leaked, f"before a login, {path} (HTTP {status}) must not show the corpus; it shows {leaked[:5]}"
     friend = GradioSession(port)
     assert friend.login("alice", PASSWORD)[0] == 200, "alice logs in"
-    outputs = friend.call("on_load", ["en"])
+    outputs = friend.call("on_load", ["en", ""])  # the language, and the country this browser remembers (none)
     assert any("seeds/000_c0f20d1b9c390d7f.txt" in str(o) for o in outputs), "once logged in, the filters list the documents"
 
 
