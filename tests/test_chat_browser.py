@@ -496,9 +496,12 @@ def test_my_country_is_remembered_and_left_out_and_cards_open_in_the_source_pane
         page.close()
 
 
-def test_a_coverage_cell_opens_its_passages(page, shipped):
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_coverage_cell_opens_its_passages(page, shipped, lang):
     from assistant import explore
 
+    if lang == "fr":
+        _french(page)
     page.locator("#tab-coverage-button").click()
     page.wait_for_selector("#coverage-plot img[src^='data:image']", timeout=30_000)
     cov = explore.coverage(shipped)
@@ -507,13 +510,19 @@ def test_a_coverage_cell_opens_its_passages(page, shipped):
     page.wait_for_selector("#coverage-cell blockquote", timeout=20_000)
     shown = page.locator("#coverage-cell blockquote").count()
     assert shown == min(50, cov.count("PE", "training")), f"the Peru × training cell opens its {cov.count('PE', 'training')} passages"
-    page.screenshot(path=str(DOCS / "coverage.png"), full_page=True)
+    said = f"{cov.count('PE', 'training')} " + ("passages about Peru" if lang == "en" else "passages sur Pérou")
+    assert said in page.inner_text("#coverage-cell"), f"the cell's heading says what it holds, in the interface language: {said}"
+    if lang == "en":
+        page.screenshot(path=str(DOCS / "coverage.png"), full_page=True)
 
 
 # -- sources people can follow ------------------------------------------------------------------------
 
 
-def test_the_original_address_is_in_the_citation_the_source_panel_and_the_export(page, shipped):
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_original_address_is_in_the_citation_the_source_panel_and_the_export(page, shipped, lang):
+    if lang == "fr":
+        _french(page)
     docs = shipped.documents()
     expected = shipped.ask(JORDAN)
     with_url = [c for c in expected.citations if (docs[c.source].source or "").startswith("http")]
