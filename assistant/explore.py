@@ -118,8 +118,7 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
         return []
     top = scores[chosen[0]] or 1.0
     groups = _group([(passages[i], scores[i] / top) for i in chosen], assistant)
-    for g in groups:
-        g.lead = _lead(assistant, g, query)
+    _leads(assistant, groups, query)
     return groups
 
 
@@ -152,8 +151,8 @@ PRACTICE_PROTOTYPE = ("The action trained officials, organised workshops and stu
                       "and procedures. L'action a formé des agents, organisé des ateliers et élaboré un manuel.")
 
 
-def _lead(assistant, g: PracticeGroup, query: np.ndarray) -> Citation | None:
-    """The sentence of a group's passages closest in meaning to the search: what the card leads with."""
+def _lead_candidates(g: PracticeGroup) -> list[tuple[Citation, int, int]]:
+    """The sentences of a group's passages that may lead its card, as (passage, start, end) in its quote."""
     from .chunk import split_sentences
 
     whole: list[tuple[Citation, int, int]] = []
@@ -166,17 +165,28 @@ def _lead(assistant, g: PracticeGroup, query: np.ndarray) -> Citation | None:
                 continue
             # One that ends as a sentence, unless the passage's own end cut it off.
             (whole if re.search(r"[.!?…][»”\")]*$", sentence) else cut).append((c, a, b))
-    candidates = whole or cut
-    if not candidates:
-        return g.passages[0] if g.passages else None
-    vectors = np.asarray(assistant.embedder.embed_passages([c.quote[a:b] for c, a, b in candidates]))
-    practice = assistant.embedder.embed_query(PRACTICE_PROTOTYPE)
-    best = int(np.argmax(vectors @ query + vectors @ practice))
-    c, a, b = candidates[best]
-    start = c.start + a if c.start is not None else None
-    return Citation(n=c.n, source=c.source, title=c.title, section=c.section, action=c.action, countries=c.countries,
-                    quote=c.quote[a:b], score=c.score, language=c.language, year=c.year, passage_id=c.passage_id,
-                    start=start, end=start + (b - a) if start is not None else None)
+    return whole or cut
+
+
+def _leads(assistant, groups: list[PracticeGroup], query: np.ndarray) -> None:
+    """Set each group's lead: the sentence of its passages closest in meaning to the search and to what a
+    practice reads like (PRACTICE_PROTOTYPE). All groups' sentences are embedded in one batch."""
+    candidates = [_lead_candidates(g) for g in groups]
+    texts = [c.quote[a:b] for found in candidates for c, a, b in found]
+    if texts:
+        vectors = np.asarray(assistant.embedder.embed_passages(texts))
+        scores = vectors @ query + vectors @ assistant.embedder.embed_query(PRACTICE_PROTOTYPE)
+    at = 0
+    for g, found in zip(groups, candidates):
+        if not found:
+            g.lead = g.passages[0] if g.passages else None
+            continue
+        c, a, b = found[int(np.argmax(scores[at : at + len(found)]))]
+        at += len(found)
+        start = c.start + a if c.start is not None else None
+        g.lead = Citation(n=c.n, source=c.source, title=c.title, section=c.section, action=c.action,
+                          countries=c.countries, quote=c.quote[a:b], score=c.score, language=c.language, year=c.year,
+                          passage_id=c.passage_id, start=start, end=start + (b - a) if start is not None else None)
 
 
 def _centroid(assistant, own: list[Passage]) -> np.ndarray:
