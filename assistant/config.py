@@ -89,6 +89,7 @@ class AnswerSettings(BaseModel):
     quote_words: int = Field(90, ge=10, description="A passage this short is quoted whole; longer ones by their best sentences.")
     min_coverage: float = Field(0.2, ge=0, le=1, description="Share of the question's content words (as written or translated) the best passages must contain to answer.")
     related: int = Field(3, ge=0, le=10, description="Nearest passages listed as related when the assistant abstains.")
+    part_k: int = Field(3, ge=0, le=20, description="Passages searched for each part of a two-part question, added to its evidence.")
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
 
 

@@ -754,24 +754,8 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 
 def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
-    """A city named in the passage or its section, in a neighbour when the passage names no other
-    place, or in a title that names no other city (a page listing "Cidade Velha 2016, Brussels 2016, Porto 2015" is about none of them); or
-    the city's country first among the passage's (officials in Lima: a passage about Peru)."""
     city, code = c.terms
-    p = ctx.passage
-
-    def names(text: str) -> bool:
-        have = {_fold(w) for w in words(text)}
-        return all(_fold(w) in have for w in words(city))
-
-    if names(f"{p.section or ''} {p.text}"):
-        return True
-    elsewhere = {code for _, code in tag.find_cities(p.text)} | set(tag.find_countries(p.text))
-    if (not elsewhere or code in elsewhere) and names(ctx.text):
-        return True  # a neighbour names it, and the passage is not about another place
-    if names(p.title) and {_fold(x) for x, _ in tag.find_cities(p.title)} <= {_fold(city)}:
-        return True
-    return code in (tuple(p.action_countries) or tuple(p.countries))[:1]
+    return _fold(city) in seen.folded or all(_fold(w) in seen.folded for w in words(city)) or code in _about(ctx, ask)
 
 
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -794,8 +778,10 @@ def check_location(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A "where" question needs a place in the passage: a city or country the question does not
     already name ("Where did the Timorese officials go?" -> "a study visit to Thailand")."""
     named_cities = {_fold(city) for city, _ in tag.find_cities(ask.info.text)}
-    if any(_fold(city) not in named_cities for city, _ in tag.find_cities(ctx.passage.text)):
+    if any(_fold(city) not in named_cities for city, _ in tag.find_cities(ctx.text)):
         return True
+    if _words_of("regions", ctx.passage.language) & seen.folded:
+        return True  # "Where do the migrants come from?" -> "from Africa, Asia and the Caribbean"
     # The passage's own countries: an expert's or a host's country is not where it happened.
     return bool(set(tag.find_countries(ctx.passage.text)) & set(ctx.passage.countries) - set(ask.info.countries))
 

@@ -612,6 +612,17 @@ class Assistant:
         pool = retriever.retrieve(ask.info, filters, k=k, pool=k + settings.answer.related)
         # A list item that follows its announcement does not take the place of another passage.
         evidence = answering.widen(retriever, ask, pool[: k + sum(1 for e in pool[:k] if e.follows)])
+        if ask.parts:
+            # A two-part question's second half may be answered by a passage the whole question does
+            # not rank ("…, et en combien de sections est-elle divisée ?"): each part is also searched,
+            # with the whole question's entities, and its best passages join the evidence.
+            entities = " ".join(c.label for c in ask.constraints if c.kind in decide.ENTITY_KINDS + ("year",))
+            have = {e.passage.id for e in evidence}
+            for part in ask.parts:
+                found = retriever.retrieve(analyze_question(f"{part.info.text} {entities}", lang), filters,
+                                           k=settings.answer.part_k, pool=settings.answer.part_k)
+                evidence += [e for e in found if e.passage.id not in have]
+                have |= {e.passage.id for e in found}
         decision = decide.decide(ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours,
                                  retriever.document_words)
         return Prepared(clean=clean, standalone=standalone, language=lang, generative=generative, ask=ask,
