@@ -100,7 +100,7 @@ def test_without_focus_words_nothing_is_left_out_by_them(embedder):
 
 
 def test_a_heading_is_context_not_an_answer(embedder):
-    text = "Training adapted to border posts\nThe academy rewrote its training modules after interviews with border officers."
+    text = "Training adapted to border posts\n\nThe academy rewrote its training modules after interviews with border officers."
     ev = _ev(text, "en", 0, 1.0)
     found = answering.candidates(_ask("How did Ghana adapt its training?", "en"), [ev], embedder)
     assert [c.text for c in found] == ["The academy rewrote its training modules after interviews with border officers."], \
@@ -119,8 +119,8 @@ def test_a_heading_is_context_not_an_answer(embedder):
      "After years of talks with the ministry, the academy opened its border course in 2017, with ten trainers.",
      "the academy opened its border course in 2017"),
     ("Où l'académie a-t-elle ouvert son cours sur les frontières ?", "fr",
-     "Après des années de discussions avec le ministère, l'académie a ouvert son cours sur les frontières à Tamale, avec dix formateurs.",
-     "l'académie a ouvert son cours sur les frontières à Tamale"),
+     "Après des années de discussions avec le ministère, l'académie a ouvert son cours sur les frontières à Kumasi, avec dix formateurs.",
+     "l'académie a ouvert son cours sur les frontières à Kumasi"),
 ])
 def test_a_count_a_date_or_a_place_opens_with_the_phrase_that_gives_it(question, lang, text, expected, embedder):
     ev = _ev(text, lang, 0, 1.0)
