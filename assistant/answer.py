@@ -11,7 +11,7 @@ import numpy as np
 from . import cite, decide, prompts, tag
 from .chunk import split_sentences
 from .errors import BadQuestion
-from .retrieve import QuestionInfo, _fold, analyze, detect_language, words
+from .retrieve import SECTION_LABEL_WORDS, QuestionInfo, _fold, analyze, detect_language, words
 from .types import Answer, Citation, Evidence, Statement
 
 _FOLLOW_UP = re.compile(
@@ -169,6 +169,7 @@ def _span(ask: decide.Ask, ev: Evidence, max_words: int, at: tuple[int, int] | N
 # A lead sentence has at least this many words and ends like a sentence: a heading or a caption is
 # the context of the sentences under it, not an answer.
 LEAD_MIN_WORDS = 6
+HEADING_WORDS = 12
 _SENTENCE_END = re.compile(r"[.!?…;:][»”\"')\]]*$")
 # "Adaptation du matériel de formation : MIEUX a …": a bullet's label, the heading of its sentences.
 _LABEL = re.compile(r"^([^.:;!?]{3,90}?)\s:\s|^([^.:;!?]{3,90}?):\s")
@@ -176,6 +177,11 @@ _LABEL = re.compile(r"^([^.:;!?]{3,90}?)\s:\s|^([^.:;!?]{3,90}?):\s")
 # question's focus words it holds (with its headings), the rank of its passage, and the
 # multilingual embedding's reading of sentence against question.
 W_FOCUS, W_PASSAGE, W_DENSE = 0.4, 0.3, 0.3
+# Added for the share of focus words in what heads the sentence (its bullet's label, the heading
+# lines above it, a short section name): where the document itself names the question's subject
+# ("Adaptation du matériel de formation : …" for "How did Peru adapt its training?"), as retrieval
+# favours a "Lessons learnt" section for a question on lessons.
+W_HEADING = 0.2
 # e5 cosines of a question and a sentence that answers it sit around 0.82-0.88, unrelated ones
 # around 0.74-0.78: this range is spread onto [0, 1].
 DENSE_LOW, DENSE_HIGH = 0.76, 0.88
@@ -231,7 +237,7 @@ def focus_concepts(ask: decide.Ask) -> list[dict[str, set[str]]]:
     """
     names = entity_stems(ask)
     lang = ask.info.language
-    return [c for c in ask.info.concepts if c.get(lang) and not c[lang] <= names]
+    return [c for c in ask.info.concepts if c.get(lang) and not c[lang] & names]
 
 
 def _focus_share(concepts: list[dict[str, set[str]]], text: str, lang: str) -> float:
@@ -242,21 +248,25 @@ def _focus_share(concepts: list[dict[str, set[str]]], text: str, lang: str) -> f
 
 
 def _is_heading(sentence: str) -> bool:
-    return not _SENTENCE_END.search(sentence.rstrip())
+    """A short line without a sentence's end ("Training adapted to border posts"); a long list item
+    without its full stop is still a sentence."""
+    return len(sentence.split()) <= HEADING_WORDS and not _SENTENCE_END.search(sentence.rstrip())
 
 
-def _context(ev: Evidence, spans: list[tuple[int, int]], i: int, with_section: bool = True) -> str:
-    """The headings above sentence i: its section, the heading lines of its passage before it, and
-    the label of its bullet when the sentence does not open it."""
+def _headings(ev: Evidence, spans: list[tuple[int, int]], i: int) -> tuple[str, str]:
+    """What heads sentence i: (the heading lines of its passage before it and the label of its bullet
+    when the sentence does not open it: read with the sentence; every heading, the label and a short
+    section name included: where the document names the sentence's subject)."""
     text = ev.passage.text
-    heads = ([ev.passage.section or ""] if with_section else []) + [
-        text[a:b] for a, b in spans[:i] if _is_heading(text[a:b])]
+    lines = [text[a:b] for a, b in spans[:i] if _is_heading(text[a:b])]
     # The label opens the line (the bullet or paragraph) the sentence stands in.
     line = text.rfind("\n", 0, spans[i][0]) + 1
-    m = _LABEL.match(text[line : spans[i][1]]) if line < spans[i][0] else None
-    if m:
-        heads.append(m.group(1) or m.group(2))
-    return " ; ".join(heads)
+    m = _LABEL.match(text[line : spans[i][1]])
+    label = (m.group(1) or m.group(2)) if m else ""
+    above = lines + ([label] if label and line < spans[i][0] else [])
+    section = ev.passage.section or ""
+    named = lines + [label] + ([section] if len(section.split()) <= SECTION_LABEL_WORDS else [])
+    return " ; ".join(h for h in above if h), " ; ".join(h for h in named if h)
 
 
 def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list[Candidate]:
@@ -266,7 +276,7 @@ def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list
     an instruction to the assistant) and, when the question asks about something beyond its names,
     holds at least one of those focus words itself or under its headings."""
     concepts = focus_concepts(ask)
-    found: list[tuple[Evidence, int, int, float, str]] = []
+    found: list[tuple[Evidence, int, int, float, str, float]] = []
     for ev in evidence:
         text, lang = ev.passage.text, ev.passage.language
         spans = split_sentences(text)
@@ -274,11 +284,11 @@ def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list
             sentence = text[a:b]
             if len(sentence.split()) < LEAD_MIN_WORDS or _is_heading(sentence) or cite.is_instruction(sentence):
                 continue
-            heads = _context(ev, spans, i, with_section=False)
-            focus = _focus_share(concepts, f"{sentence} ; {heads} ; {ev.passage.section or ''}", lang)
+            heads, named = _headings(ev, spans, i)
+            focus = _focus_share(concepts, f"{sentence} ; {named}", lang)
             if concepts and focus == 0:
                 continue
-            found.append((ev, a, b, focus, heads))
+            found.append((ev, a, b, focus, heads, _focus_share(concepts, named, lang)))
     dense = [0.0] * len(found)
     if embedder is not None and found:
         q = np.asarray(embedder.embed_query(ask.info.text))
@@ -290,13 +300,13 @@ def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list
             mixed = mixed / (np.linalg.norm(mixed) or 1.0)
         # A sentence is read under its headings: "Adaptation du matériel : …" heads the sentences of its bullet.
         vectors = np.asarray(embedder.embed_passages([f"{heads} : {ev.passage.text[a:b]}" if heads else ev.passage.text[a:b]
-                                                      for ev, a, b, _, heads in found]))
+                                                      for ev, a, b, _, heads, _ in found]))
         dense = [min(max((float(v @ (q if ev.passage.language == ask.info.language else mixed)) - DENSE_LOW)
                          / (DENSE_HIGH - DENSE_LOW), 0.0), 1.0) for v, (ev, *_ ) in zip(vectors, found)]
     top = max((ev.score for ev in evidence), default=1.0) or 1.0
     out = []
-    for (ev, a, b, focus, _), d in zip(found, dense):
-        score = W_FOCUS * focus + W_PASSAGE * max(ev.score, 0.0) / top + W_DENSE * d
+    for (ev, a, b, focus, _, named), d in zip(found, dense):
+        score = W_FOCUS * focus + W_PASSAGE * max(ev.score, 0.0) / top + W_DENSE * d + W_HEADING * named
         if ask.of_any(decide.QUANTITY_KINDS) and decide.states(ask, ev.passage.text[a:b], ev.passage.language):
             score += 1.0  # "How many…": the sentence that gives the number answers
         out.append(Candidate(ev=ev, a=a, b=b, focus=focus, dense=d, score=score))
@@ -365,16 +375,16 @@ def _clause(ask: decide.Ask, c: Candidate) -> tuple[int, int]:
 
 
 def leads(ask: decide.Ask, found: list[Candidate], n: int = 2) -> list[tuple[Candidate, int, int]]:
-    """The one or two sentences (or clauses) that open the answer, with their offsets in the passage."""
+    """The one or two sentences (or clauses) that open the answer, with their offsets in the passage:
+    the best one, then the best of another passage if it scores nearly as well (the first one's
+    passage is quoted whole below)."""
     out: list[tuple[Candidate, int, int]] = []
     for c in found:
         if len(out) == n or (out and c.score < SECOND_LEAD * out[0][0].score):
             break
-        a, b = _clause(ask, c)
-        if any(o.ev.passage.doc_id == c.ev.passage.doc_id and o.ev.passage.id == c.ev.passage.id and o.a == c.a
-               for o, _, _ in out):
+        if any(o.ev.passage.id == c.ev.passage.id for o, _, _ in out):
             continue
-        out.append((c, a, b))
+        out.append((c, *_clause(ask, c)))
     return out
 
 
