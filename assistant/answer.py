@@ -314,15 +314,20 @@ def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list
 
 
 # Each criterion: (name, the class of passages it leaves out, the rule). A passage is left out of
-# the answer when one holds; the passage of the best sentence is always kept.
-def _no_focus_word(ev: Evidence, best: dict[str, float], top: float) -> bool:
-    """A passage none of whose sentences holds a focus word of the question: it is about the same
-    country or action but another subject (Peru's forced-labour context, for Peru's training)."""
-    return ev.passage.id not in best
+# the answer when one holds; the passage of the best sentence, and a list item brought in by a kept
+# passage that announces it, are always kept.
+def _no_focus_word(ev: Evidence, ask: decide.Ask, best: dict[str, float], top: float) -> bool:
+    """A passage that holds none of the question's focus words, in its text or its section name: it
+    is about the same country or action but another subject (Peru's forced-labour context, for
+    Peru's training). Questions without focus words ("What is MIEUX?") lose nothing by it."""
+    concepts = focus_concepts(ask)
+    p = ev.passage
+    return bool(concepts) and _focus_share(concepts, f"{p.section or ''} ; {p.text}", p.language) == 0
 
 
-def _far_below_best(ev: Evidence, best: dict[str, float], top: float) -> bool:
-    """A passage whose best sentence scores far below the best one: it names the subject in passing."""
+def _far_below_best(ev: Evidence, ask: decide.Ask, best: dict[str, float], top: float) -> bool:
+    """A passage whose best sentence scores under FAR_BELOW of the best one: it names the subject in
+    passing. A passage with no sentence to score (a list of short items) is not judged by it."""
     return ev.passage.id in best and best[ev.passage.id] < FAR_BELOW * top
 
 
@@ -332,7 +337,7 @@ BEARING = [
 ]
 
 
-def bearing(evidence: list[Evidence], found: list[Candidate]) -> tuple[list[Evidence], dict[str, list[str]]]:
+def bearing(ask: decide.Ask, evidence: list[Evidence], found: list[Candidate]) -> tuple[list[Evidence], dict[str, list[str]]]:
     """The evidence that bears on the question, and the passages each criterion of BEARING left out."""
     if not found:
         return evidence, {}
@@ -342,12 +347,17 @@ def bearing(evidence: list[Evidence], found: list[Candidate]) -> tuple[list[Evid
     top = found[0].score
     kept, dropped = [], {}
     for ev in evidence:
-        why = next((name for name, _, rule in BEARING if rule(ev, best, top)), None)
-        if why is None or ev.passage.id == found[0].ev.passage.id:
+        why = next((name for name, _, rule in BEARING if rule(ev, ask, best, top)), None)
+        if why is None or ev.passage.id == found[0].ev.passage.id or (ev.follows and kept and kept[-1] is _before(evidence, ev)):
             kept.append(ev)
         else:
             dropped.setdefault(why, []).append(ev.passage.id)
     return kept, dropped
+
+
+def _before(evidence: list[Evidence], ev: Evidence) -> Evidence | None:
+    i = next(n for n, e in enumerate(evidence) if e is ev)
+    return evidence[i - 1] if i else None
 
 
 def _clause(ask: decide.Ask, c: Candidate) -> tuple[int, int]:
@@ -433,7 +443,7 @@ def compose(question: str, lang: str, ask: decide.Ask, evidence: list[Evidence],
         wanted = set(info.countries)
         evidence = [e for e in evidence if wanted & set(e.passage.countries)] or evidence
     found = candidates(ask, evidence, embedder)
-    evidence, _ = bearing(evidence, found)
+    evidence, _ = bearing(ask, evidence, found)
     opening = leads(ask, found, cfg.lead_sentences)
     first = {c.ev.passage.id: (a, b) for c, a, b in opening}
     quotable = []

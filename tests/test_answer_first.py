@@ -73,7 +73,7 @@ def test_the_practice_opens_the_answer_and_off_topic_passages_are_left_out(lang,
     ask = _ask(question, lang)
     found = answering.candidates(ask, evidence, embedder)
     assert found and found[0].ev is evidence[1], f"the practice sentence scores best: {[c.text[:50] for c in found[:3]]}"
-    kept, dropped = answering.bearing(evidence, found)
+    kept, dropped = answering.bearing(ask, evidence, found)
     assert kept == [evidence[1]], f"only the practice bears on the question: {[e.passage.id for e in kept]}"
     assert dropped.get("no-focus-word") == ["doc0#0"], \
         f"the country context shares no focus word and is left out by that criterion: {dropped}"
@@ -94,7 +94,7 @@ def test_without_focus_words_nothing_is_left_out_by_them(embedder):
                 _ev("MIEUX supports partner countries with short expert missions on migration governance.", "en", 1, 0.8)]
     ask = _ask("What is MIEUX?", "en")
     found = answering.candidates(ask, evidence, embedder)
-    kept, dropped = answering.bearing(evidence, found)
+    kept, dropped = answering.bearing(ask, evidence, found)
     assert "no-focus-word" not in dropped, f"a question without focus words drops nothing for lacking them: {dropped}"
     assert kept[0] is evidence[0], "the best passage is kept"
 
@@ -186,3 +186,35 @@ def test_a_twin_in_the_asker_language_is_found(shipped, embedder):
     sentence = next(seed.text[a:b] for a, b in answering.split_sentences(seed.text) if "scénarios" in seed.text[a:b])
     assert answering.find_twin(retriever, Evidence(passage=seed, score=1.0), sentence, "en", embedder) is None, \
         "no English page says what the French case study says of the border interviews: no twin"
+
+
+def test_the_twin_stands_beside_an_other_language_quote(shipped, embedder):
+    # A French question answered from the English landing page: the French landing page says the same.
+    retriever = shipped.retriever
+    passage = next(p for p in retriever.passages if p.doc_id == PERU_EN and "country of origin, transit" in p.text)
+    question = "Pour quels migrants le Pérou est-il un pays d'origine, de transit et de destination ?"
+    result = answering.compose(question, "fr", _ask(question, "fr"), [Evidence(passage=passage, score=1.0, dense=0.9)],
+                               shipped.settings, embedder=embedder, retriever=retriever)
+    lines = result.answer.splitlines()
+    assert lines[0].startswith("« Peru is a country of origin"), f"the English sentence opens the answer: {lines[0]!r}"
+    assert lines[1] == prompts.text("fr", "labels.source_language", language="anglais"), f"its language, said in French: {lines[1]!r}"
+    assert "pays d’origine, de transit et de destination" in lines[2], f"the French twin stands beside it: {lines[2]!r}"
+    twin = result.citations[-1]
+    assert twin.source == PERU_FR and f"[{twin.n}]" in lines[2], f"the twin is cited to the French page: {twin}"
+    assert cite.verify(twin.quote, shipped.document_text(PERU_FR)), "the twin quote is verbatim"
+
+
+@pytest.mark.parametrize("lang, question, announce, items", [
+    ("en", "Which steps does the referral procedure of Ghana cover?",
+     "The referral procedure of Ghana covers five steps, each with its own standard operating procedure:",
+     "SOP 1: Identification\n\nSOP 2: Protection\n\nSOP 3: Return"),
+    ("fr", "Quelles étapes la procédure d'orientation du Ghana couvre-t-elle ?",
+     "La procédure d'orientation du Ghana couvre cinq étapes, chacune avec sa procédure opérationnelle standard :",
+     "POS 1 : Identification\n\nPOS 2 : Protection\n\nPOS 3 : Retour"),
+])
+def test_the_items_an_announcement_brings_are_kept(lang, question, announce, items, embedder):
+    evidence = [_ev(announce, lang, 0, 1.0), _ev(items, lang, 1, 0.9)]
+    evidence[1].follows = True
+    ask = _ask(question, lang)
+    kept, dropped = answering.bearing(ask, evidence, answering.candidates(ask, evidence, embedder))
+    assert kept == evidence, f"the short items that follow their announcement stay with it: {dropped}"
