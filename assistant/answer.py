@@ -11,7 +11,14 @@ import numpy as np
 from . import cite, decide, prompts, tag
 from .chunk import split_sentences
 from .errors import BadQuestion
-from .retrieve import SECTION_LABEL_WORDS, QuestionInfo, _fold, analyze, detect_language, words
+from .retrieve import (
+    SECTION_LABEL_WORDS,
+    QuestionInfo,
+    _fold,
+    analyze,
+    detect_language,
+    words,
+)
 from .types import Answer, Citation, Evidence, Statement
 
 _FOLLOW_UP = re.compile(
@@ -364,11 +371,11 @@ def _clause(ask: decide.Ask, c: Candidate) -> tuple[int, int]:
     """For a count, a date or a place, the clause of the sentence that gives it (offsets in the passage)."""
     text, lang = c.ev.passage.text, c.ev.passage.language
     if ask.of_any(decide.QUANTITY_KINDS):
-        gives = lambda s: decide.states(ask, s, lang)  # noqa: E731
+        gives = lambda s: decide.states(ask, s, lang)
     elif ask.wh == "when" or ask.of("date"):
-        gives = lambda s: bool(re.search(r"\b(1[89]|20)\d\d\b", s))  # noqa: E731
+        gives = lambda s: bool(re.search(r"\b(1[89]|20)\d\d\b", s))
     elif ask.wh == "where":
-        gives = lambda s: bool(tag.find_cities(s) or set(tag.find_countries(s)) - set(ask.info.countries))  # noqa: E731
+        gives = lambda s: bool(tag.find_cities(s) or set(tag.find_countries(s)) - set(ask.info.countries))
     else:
         return c.a, c.b
     cuts = [c.a] + [c.a + m.end() for m in re.finditer(r"[;:]\s+|,\s+(?=\D)", text[c.a : c.b])] + [c.b]

@@ -40,20 +40,20 @@ def _ask(question: str, lang: str) -> decide.Ask:
 # same country on another subject, and a report that names training once among other things.
 CASES = {
     "en": ("How did Ghana adapt its training?", [
-        ("Ghana is a country of origin, transit and destination for migrants. Many of them work in mining "
-         "and agriculture in the south of the country.", 1.0),
-        ("Adapting the course: after interviews with officers posted at the borders, the academy added "
-         "scenario exercises built on the routes that migrants really take to its training.", 0.9),
-        ("The annual report lists staff changes, the budget tables of the ministry, two new buildings "
-         "and, among many other items, a training calendar for the coming year.", 0.2),
+        (("Ghana is a country of origin, transit and destination for migrants. Many of them work in mining "
+         "and agriculture in the south of the country."), 1.0),
+        (("Adapting the course: after interviews with officers posted at the borders, the academy added "
+         "scenario exercises built on the routes that migrants really take to its training."), 0.9),
+        (("The annual report lists staff changes, the budget tables of the ministry, two new buildings "
+         "and, among many other items, a training calendar for the coming year."), 0.2),
     ]),
     "fr": ("Comment le Ghana a-t-il adapté sa formation ?", [
-        ("Le Ghana est un pays d'origine, de transit et de destination pour les migrants. Beaucoup d'entre "
-         "eux travaillent dans les mines et l'agriculture dans le sud du pays.", 1.0),
-        ("Adaptation du cours : après des entretiens avec les agents en poste aux frontières, l'académie a "
-         "ajouté à sa formation des exercices fondés sur des scénarios tirés des routes réelles des migrants.", 0.9),
-        ("Le rapport annuel énumère les changements de personnel, les tableaux budgétaires du ministère, deux "
-         "nouveaux bâtiments et, parmi bien d'autres points, un calendrier de formation pour l'année à venir.", 0.2),
+        (("Le Ghana est un pays d'origine, de transit et de destination pour les migrants. Beaucoup d'entre "
+         "eux travaillent dans les mines et l'agriculture dans le sud du pays."), 1.0),
+        (("Adaptation du cours : après des entretiens avec les agents en poste aux frontières, l'académie a "
+         "ajouté à sa formation des exercices fondés sur des scénarios tirés des routes réelles des migrants."), 0.9),
+        (("Le rapport annuel énumère les changements de personnel, les tableaux budgétaires du ministère, deux "
+         "nouveaux bâtiments et, parmi bien d'autres points, un calendrier de formation pour l'année à venir."), 0.2),
     ]),
 }
 
@@ -126,7 +126,7 @@ def test_a_count_a_date_or_a_place_opens_with_the_phrase_that_gives_it(question,
     ev = _ev(text, lang, 0, 1.0)
     ask = _ask(question, lang)
     found = answering.candidates(ask, [ev], embedder)
-    (c, a, b), *_ = answering.leads(ask, found)
+    (_, a, b), *_ = answering.leads(ask, found)
     assert ev.passage.text[a:b] == expected, f"the clause that gives it: {ev.passage.text[a:b]!r}"
     result = answering.compose(question, lang, ask, [ev], load_settings(), embedder=embedder)
     assert result.answer.startswith(f"« {expected} » [1]"), f"the answer opens with it: {result.answer[:120]!r}"
@@ -134,7 +134,7 @@ def test_a_count_a_date_or_a_place_opens_with_the_phrase_that_gives_it(question,
 
 
 def test_the_other_language_is_said_once(embedder):
-    question, texts = CASES["fr"]
+    texts = CASES["fr"][1]
     evidence = [_ev(texts[1][0], "fr", 1, 1.0), _ev("Ghana rewrote its training after interviews at the borders.", "fr", 2, 0.9)]
     english = answering.compose("How did Ghana adapt its training?", "en", _ask("How did Ghana adapt its training?", "en"),
                                 evidence, load_settings(), embedder=embedder)
