@@ -269,7 +269,8 @@ def test_follow_up_carries_the_topic(shipped):
     follow = shipped.ask("And in Jordan?", history=[("How did Peru adapt its training?", first.answer)])
     assert follow.interpreted_as and "Jordan" in follow.interpreted_as, f"read as: {follow.interpreted_as}"
     # Jordan II documents shelters, not an adapted training: citing it as answer or as related is right.
-    assert any(c.source == JORDAN for c in follow.citations + follow.related), "the follow-up brings Jordan material"
+    # Passages on Jordan that hold no word of "adapt … training" are left out of the answer (answer.BEARING).
+    assert any("JO" in c.countries for c in follow.citations + follow.related), "the follow-up brings Jordan material"
     assert all(c.source != "seeds/000_c0f20d1b9c390d7f.txt" for c in follow.citations), "not Peru's answer again"
 
 
