@@ -96,6 +96,24 @@ def figures(text: str) -> set[str]:
     return {re.sub(r"[ ,.]", "", m.group(0)) for m in _FIGURE.finditer(text)}
 
 
+# A translation says what its quote says: their passage vectors are this close and they give the
+# same figures and countries. Faithful translations of corpus sentences measure 0.91-0.95; a
+# sentence of the same words about something else, or with an invented figure, 0.84-0.87.
+SAME_CONTENT = 0.9
+
+
+def same_content(embedder, text: str, quote: str, threshold: float = SAME_CONTENT) -> bool:
+    """True when `text` (a translation) says what `quote` says, in either language."""
+    from . import tag
+
+    if not text.strip() or not quote.strip() or figures(text) != figures(quote):
+        return False
+    if set(tag.find_countries(text)) != set(tag.find_countries(quote)):
+        return False
+    a, b = embedder.embed_passages([text, quote])
+    return float(np.dot(a, b)) >= threshold
+
+
 class SupportScorer:
     """Does a passage support a statement? Works within and across French and English.
 

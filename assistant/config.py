@@ -86,6 +86,7 @@ class RetrieveSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     max_statements: int = Field(4, ge=1, le=20, description="Passages quoted in an extractive answer.")
+    lead_sentences: int = Field(2, ge=1, le=3, description="Sentences (or, for a count, a date or a place, clauses) that open an extractive answer, before the evidence.")
     quote_words: int = Field(90, ge=10, description="A passage this short is quoted whole; longer ones by their best sentences.")
     min_coverage: float = Field(0.2, ge=0, le=1, description="Share of the question's content words (as written or translated) the best passages must contain to answer.")
     related: int = Field(3, ge=0, le=10, description="Nearest passages listed as related when the assistant abstains.")

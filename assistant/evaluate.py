@@ -122,6 +122,27 @@ def fact_present(fact: str, text: str) -> bool:
     return False
 
 
+def first_cited_gold(answer: dict, gold_passages: list[str]) -> bool:
+    """The answer's first cited sentence holds a gold passage: the answer opens with what answers.
+
+    The first cited sentence is the first statement that cites: its own text when it is quoted
+    verbatim from its citation (extractive), else the sentence its citation quotes (generative).
+
+    >>> first_cited_gold({"citations": [{"n": 1, "quote": "Context. MIEUX trained 40 judges in Lima."}],
+    ...                   "statements": [{"text": "MIEUX trained 40 judges in Lima.", "citations": [1]}]}, ["trained 40 judges"])
+    True
+    """
+    quotes = {c["n"]: c["quote"] for c in answer.get("citations", [])}
+    for st in answer.get("statements", []):
+        n = next((n for n in st.get("citations", []) if n in quotes), None)
+        if n is None:
+            continue
+        text = st.get("text") or ""
+        sentence = text if text.strip() and fold_ws(text) in fold_ws(quotes[n]) else quotes[n]
+        return any(passage_hit(g, sentence) for g in gold_passages)
+    return False
+
+
 def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: str | None = None,
              progress=None) -> dict:
     """Run every question; return {"summary": ..., "questions": [...], "gold_missing": ...}."""
@@ -160,6 +181,7 @@ def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: st
         answer_text = answer.answer + " " + " ".join(c.quote for c in answer.citations)
         facts = [fact_present(f, answer_text) for f in q.key_facts]
         cited_gold = any(c.source in q.gold_docs for c in answer.citations)
+        as_json = answer.to_json()
         rows.append({
             "id": q.id, "question": q.question, "language": q.language, "kind": q.kind, "answerable": q.answerable,
             "crosslingual": q.crosslingual, "pair": q.pair,
@@ -171,7 +193,8 @@ def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: st
             "cited_docs": sorted({c.source for c in answer.citations}),
             "cited_actions": sorted({c.action or c.source for c in answer.citations}),
             "latency_ms": round(latency, 1),
-            "answer": answer.to_json(),
+            "answer": as_json,
+            "first_gold": (not answer.abstained) and first_cited_gold(as_json, q.gold_passages),
             "gold_missing": missing.get(q.id, []),
             "gold_passages": list(q.gold_passages),
             "top": [{"doc_id": e.passage.doc_id, "id": e.passage.id, "text": e.passage.text} for e in evidence[:5]],
@@ -220,6 +243,10 @@ def _metrics(rows: list[dict]) -> dict:
     m["citation_precision"] = _mean([r["precise"] / r["citations"] for r in answered if r["citations"]])
     m["cited_gold_doc"] = _mean([1.0 if r["cited_gold"] else 0.0 for r in answered])
     m["key_facts"] = _mean([r["facts_found"] / r["facts"] for r in answered if r["facts"]])
+    # Does the answer open with what answers? Share of answerable practice questions (abstentions count
+    # as misses) whose first cited sentence holds a gold passage; `_all`: every answerable question.
+    m["first_cited_gold"] = _mean([1.0 if r.get("first_gold") else 0.0 for r in answerable if r["kind"] == "practice"])
+    m["first_cited_gold_all"] = _mean([1.0 if r.get("first_gold") else 0.0 for r in answerable])
     abstained = [r for r in rows if r["abstained"]]
     m["abstention_recall"] = _mean([1.0 if r["abstained"] else 0.0 for r in unanswerable])
     m["abstention_precision"] = _mean([0.0 if r["answerable"] else 1.0 for r in abstained])
@@ -257,6 +284,7 @@ def summarize(rows: list[dict]) -> dict:
 
 
 HEADLINE = ["passage_hit@5", "doc_hit@5", "passage_mrr", "citation_precision", "citation_recall", "key_facts",
+            "first_cited_gold", "first_cited_gold_all",
             "abstention_recall", "abstention_precision", "false_abstention", "latency_p50_ms"]
 
 

@@ -430,7 +430,10 @@ def stream_answer(assistant, question: str, lang: str, info, evidence: list[Evid
         return
     generated = "".join(parts)
     log.info("generated %d characters in %.1f s", len(generated), time.perf_counter() - started)
-    yield finish(assistant, question, lang, generated, evidence, result)
+    answer = finish(assistant, question, lang, generated, evidence, result)
+    if answer.mode == "generative":
+        answer = translate_quotes(assistant, lang, answer)
+    yield answer
 
 
 def finish(assistant, question: str, lang: str, generated: str, evidence: list[Evidence], result: Answer) -> Answer:
@@ -446,6 +449,65 @@ def finish(assistant, question: str, lang: str, generated: str, evidence: list[E
         out.statements = list(result.statements) + [st for st in answer.statements if not st.supported]
         return out
     return answer
+
+
+# -- quotes in the other language -----------------------------------------------------------------
+
+_NUMBERED = re.compile(r"^\s*[-*]?\s*\[(\d{1,3})\]\s*[:.)-]?\s*(.+?)\s*$")
+
+
+def translate_quotes(assistant, lang: str, answer: Answer) -> Answer:
+    """The generated answer with a machine translation beside each quote in the other language: the
+    LLM translates them in one call; a translation is kept only when it says what its quote says
+    (same figures and countries, vectors as close as a faithful translation's), and is marked as machine-made. When
+    the LLM fails, the answer is returned as it was."""
+    foreign = [c for c in answer.citations if c.language != lang]
+    if not foreign:
+        return answer
+    folder = assistant.settings.paths.prompts
+    quotes = "\n".join(f"[{c.n}] " + _TAG.sub("[passage", " ".join(c.quote.split())) for c in foreign)
+    from llama_index.core.llms import ChatMessage
+
+    system, user = render(lang, "translate", folder, quotes=quotes)
+    try:
+        reply = chat(assistant.settings.llm, [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)])
+    except LLMUnavailable as err:
+        log.warning("%s", err)
+        return answer
+    return attach_translations(answer, lang, parse_translations(reply), assistant.embedder, folder)
+
+
+def parse_translations(reply: str) -> dict[int, str]:
+    """{n: translation} from the LLM's "[n] text" lines.
+
+    >>> parse_translations("[2] Peru trained judges.\nnoise\n[3]: It used scenarios.")
+    {2: 'Peru trained judges.', 3: 'It used scenarios.'}
+    """
+    out: dict[int, str] = {}
+    for line in reply.splitlines():
+        m = _NUMBERED.match(line)
+        if m and int(m.group(1)) not in out:
+            out[int(m.group(1))] = m.group(2).strip(" \"«»“”")
+    return out
+
+
+def attach_translations(answer: Answer, lang: str, translations: dict[int, str], embedder, folder=None) -> Answer:
+    """Each other-language citation whose translation says what the quote says (cite.same_content)
+    gets it, marked as a machine translation under the answer; the others get none. Instructions
+    are never kept."""
+    lines = []
+    citations = []
+    for c in answer.citations:
+        text = translations.get(c.n)
+        if c.language != lang and text and not is_instruction(text) and cite.same_content(embedder, text, c.quote):
+            c = replace(c, translation=text)
+            lines.append(f"- « {' '.join(c.quote.split())} » [{c.n}] — "
+                         + prompts.text(lang, "labels.machine_translation", folder) + f" “{' '.join(text.split())}”")
+        citations.append(c)
+    if not lines:
+        return answer
+    text = answer.answer + "\n\n" + prompts.text(lang, "labels.translated_quotes", folder) + "\n" + "\n".join(lines)
+    return replace(answer, answer=text, citations=citations)
 
 
 def fallback(result: Answer, lang: str, why: str, detail: str, folder=None) -> Answer:

@@ -579,7 +579,8 @@ class Assistant:
             result = answering.abstain(question, lang, prepared.decision, prepared.pool, self.settings)
         else:
             result = answering.compose(question, lang, prepared.ask, prepared.evidence, self.settings,
-                                       support=prepared.decision.support)
+                                       support=prepared.decision.support, embedder=self.embedder,
+                                       retriever=self.retriever)
             if prepared.generative:
                 for item in generate.stream_answer(self, question, lang, info, prepared.evidence, result, stream=stream):
                     if isinstance(item, Answer):

@@ -133,6 +133,8 @@ class Citation:
     start: int | None = None  # offsets of the quote in the cleaned document text
     end: int | None = None
     generation: str | None = None  # the index generation quoted: start/end are offsets in its text
+    # A machine translation of the quote into the asker's language (generative mode), checked against the quote.
+    translation: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -146,6 +148,7 @@ class Citation:
             "score": round(float(self.score), 4),
             "language": self.language,
             "year": self.year,
+            **({"translation": self.translation, "machine_translated": True} if self.translation else {}),
         }
 
 
