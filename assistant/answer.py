@@ -11,14 +11,8 @@ import numpy as np
 from . import cite, decide, prompts, tag
 from .chunk import split_sentences
 from .errors import BadQuestion
-from .retrieve import (
-    SECTION_LABEL_WORDS,
-    QuestionInfo,
-    _fold,
-    analyze,
-    detect_language,
-    words,
-)
+from .retrieve import SECTION_LABEL_WORDS, QuestionInfo
+from .text import analyze, lower_unaccented, question_language, stopwords, words
 from .types import Answer, Citation, Evidence, Statement
 
 _FOLLOW_UP = re.compile(
@@ -50,12 +44,12 @@ def contextualize(question: str, history: list[tuple[str, str]] | None) -> str:
         return question
     new_countries = tag.find_countries(question)
     # Words that are neither grammar nor the new country: "Jordan?" has none, "How did Peru adapt…" has two.
-    content = [w for w in words(question) if len(w) > 2 and _fold(w) not in _STOP and not tag.find_countries(w)]
+    content = [w for w in words(question) if len(w) > 2 and lower_unaccented(w) not in _STOP and not tag.find_countries(w)]
     if not (_FOLLOW_UP.match(question) or (new_countries and not content)):
         return question
     old_countries = tag.find_countries(previous)
     if new_countries and old_countries:
-        lang = detect_language(previous)
+        lang = question_language(previous)
         out = previous
         for code in old_countries:
             for name in sorted(tag.country_names(code).get("fr", []) + tag.country_names(code).get("en", []), key=len, reverse=True):
@@ -66,8 +60,6 @@ def contextualize(question: str, history: list[tuple[str, str]] | None) -> str:
 
 
 def _stopset():
-    from .retrieve import stopwords
-
     return stopwords("fr") | stopwords("en") | {"and", "what", "about", "how", "qu'en", "est-il"}
 
 

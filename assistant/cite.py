@@ -6,6 +6,9 @@ import re
 
 import numpy as np
 
+from . import tag
+from .retrieve import analyze_question
+from .text import analyze
 from .types import Citation, Evidence
 
 _SPACE = re.compile(r"\s+")
@@ -127,9 +130,6 @@ class SupportScorer:
         self.threshold = threshold
 
     def score(self, statement: str, passage: str) -> float:
-        from . import tag
-        from .retrieve import analyze, analyze_question
-
         if not statement.strip() or not passage.strip():
             return 0.0
         if fold_ws(statement).lower() in fold_ws(passage).lower():

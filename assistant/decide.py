@@ -24,7 +24,8 @@ from functools import lru_cache
 from importlib import resources
 
 from . import tag
-from .retrieve import COGNATE_PREFIX, QuestionInfo, _fold, analyze, analyze_question, stopwords, words
+from .retrieve import COGNATE_PREFIX, QuestionInfo, analyze_question
+from .text import analyze, lower_unaccented, stopwords, words
 from .types import Evidence, Known, Passage
 
 # Kinds of constraint, in the order their failure is reported when no context meets them all.
@@ -104,11 +105,11 @@ def lexicon() -> dict:
 
 def _phrases(table: dict | list, lang: str) -> list[tuple[str, ...]]:
     items = table.get(lang, []) if isinstance(table, dict) else table
-    return sorted((tuple(_fold(w) for w in words(p)) for p in items), key=len, reverse=True)
+    return sorted((tuple(lower_unaccented(w) for w in words(p)) for p in items), key=len, reverse=True)
 
 
 def _words_of(name: str, lang: str) -> frozenset[str]:
-    return frozenset(_fold(w) for w in lexicon()[name].get(lang, []))
+    return frozenset(lower_unaccented(w) for w in lexicon()[name].get(lang, []))
 
 
 @lru_cache(maxsize=1)
@@ -175,7 +176,7 @@ def _tokens(question: str) -> list[tuple[str, str]]:
     for w in words(question):
         for part in re.split(r"'", w):
             if part:
-                out.append((part, _fold(part)))
+                out.append((part, lower_unaccented(part)))
     return out
 
 
@@ -284,14 +285,14 @@ def _read(info: QuestionInfo) -> Ask:
     noun, noun_at, article = _focus_noun(toks, after, lang, qualifiers, aux, light) if seeks_noun else (None, -1, "")
     money_word = next((r for r, f in toks[max(w1, 0):] if f in _words_of("money_nouns", lang)), None)
     bare = wh == "count" and " ".join(folded[w0:w1]) in ("how much", "combien")
-    if wh == "count" and (bare and money_word or noun and _fold(noun) in _words_of("money_nouns", lang)):
+    if wh == "count" and (bare and money_word or noun and lower_unaccented(noun) in _words_of("money_nouns", lang)):
         # "How much did the workshop cost?", "Combien a coûté…", "how much funding…": an amount.
         out.append(Constraint("money", money_word or noun, terms=(money_word or noun,)))
     elif wh == "count" and noun:
         counted = _counted(toks, noun_at, lang, light)
         out.append(Constraint("count", " ".join(counted), terms=tuple(counted)))
     elif noun:
-        f = _fold(noun)
+        f = lower_unaccented(noun)
         if f in _words_of("money_nouns", lang):
             out.append(Constraint("money", noun, terms=(noun,), article=article))
         elif f in _words_of("percent_nouns", lang):
@@ -319,7 +320,7 @@ def _read(info: QuestionInfo) -> Ask:
 
 
 def _number_words(lang: str) -> frozenset[str]:
-    return frozenset(_fold(k) for k in lexicon()["number_words"].get(lang, {}))
+    return frozenset(lower_unaccented(k) for k in lexicon()["number_words"].get(lang, {}))
 
 
 def _coordinated(text: str, ask: Ask) -> bool:
@@ -394,17 +395,17 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     folded = [f for _, f in toks]
     starts = _clause_starts(text, folded)
     sentences = _sentence_starts(text, toks)
-    action_words = {_fold(w) for c in ask.of("action") for w in words(c.label)}
-    country_words = {_fold(w) for code in ask.info.countries for names in tag.country_names(code).values()
+    action_words = {lower_unaccented(w) for c in ask.of("action") for w in words(c.label)}
+    country_words = {lower_unaccented(w) for code in ask.info.countries for names in tag.country_names(code).values()
                      for n in names for w in words(n)}
-    city_words = {_fold(w) for city, _ in cities for w in words(city)}
+    city_words = {lower_unaccented(w) for city, _ in cities for w in words(city)}
     question_words = {p for ph in _phrases(lexicon()["wh"]["which"], lang) for p in ph}
     out: list[str] = []
     run: list[str] = []
 
     def flush() -> None:
         name = " ".join(run)
-        if run and (len(run) > 1 or len(_fold(name)) >= 3) and name not in out:
+        if run and (len(run) > 1 or len(lower_unaccented(name)) >= 3) and name not in out:
             out.append(name)
         run.clear()
 
@@ -430,7 +431,7 @@ def month_names() -> dict[str, int]:
     for n, row in enumerate(rows, 1):
         for cell in row[:2]:
             for name in cell.split("|"):
-                out[_fold(name)] = n
+                out[lower_unaccented(name)] = n
     return out
 
 
@@ -602,7 +603,7 @@ def _figures(text: str, lang: str) -> list[tuple[int, bool, str]]:
     """Figures the question gives, not years: (value, approximate, as written)."""
     lex = lexicon()
     approx_words = _phrases(lex["approximate"], lang)
-    numbers = {_fold(k): v for k, v in lex["number_words"].get(lang, {}).items()}
+    numbers = {lower_unaccented(k): v for k, v in lex["number_words"].get(lang, {}).items()}
     toks = _tokens(text)
     folded = [f for _, f in toks]
     out = []
@@ -670,21 +671,21 @@ def _seen(ctx: Context) -> _Seen:
     full = f"{ctx.head} {ctx.text}"
     own = f"{ctx.head} {ctx.passage.text}"
     toks = words(own)
-    return _Seen(stems=set(analyze(full, lang)), folded={_fold(t) for t in words(full)},
+    return _Seen(stems=set(analyze(full, lang)), folded={lower_unaccented(t) for t in words(full)},
                  numbers=_numbers_in(toks, lang), tokens=toks, own=own)
 
 
 def _numbers_in(toks: list[str], lang: str) -> list[tuple[int, int]]:
-    words_fr = {_fold(k): v for k, v in lexicon()["number_words"]["fr"].items()}
-    words_en = {_fold(k): v for k, v in lexicon()["number_words"]["en"].items()}
+    words_fr = {lower_unaccented(k): v for k, v in lexicon()["number_words"]["fr"].items()}
+    words_en = {lower_unaccented(k): v for k, v in lexicon()["number_words"]["en"].items()}
     table = {**words_en, **words_fr}
     out = []
     for i, t in enumerate(toks):
         digits = re.sub(r"[.,\u00a0\u202f]", "", t)
         if digits.isdigit() and not (len(digits) == 4 and _YEAR1.fullmatch(digits)):
             out.append((int(digits), i))
-        elif _fold(t) in table:
-            out.append((table[_fold(t)], i))
+        elif lower_unaccented(t) in table:
+            out.append((table[lower_unaccented(t)], i))
     return out
 
 
@@ -702,7 +703,7 @@ def _cognate(term: str, have: set[str]) -> bool:
     """French and English words of one Latin root share their first letters ("interrompue" /
     "interrupted", "présidé" / "presided", "projets" / "projects"): across the two languages, six of
     them, or all but the last of a shorter word."""
-    folded = _fold(term)
+    folded = lower_unaccented(term)
     if len(folded) < 5:
         return False
     for h in have:
@@ -737,17 +738,17 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     have = seen.folded | ctx.document
     lang = ctx.passage.language
     for t in tag.expand_terms(c.label, lang) if len(words(c.label)) > 1 else ():
-        if all(_fold(w) in have for w in words(t)):
+        if all(lower_unaccented(w) in have for w in words(t)):
             return True  # Middle East / Moyen-Orient
     for word in c.terms:
-        folded = _fold(word)
+        folded = lower_unaccented(word)
         if folded in have or folded.rstrip("s") in have:
             continue
         if len(folded) >= 6 and any(f.startswith(folded[:6]) for f in have):
             continue  # Mediterranean / Méditerranée, Process / Processus
         if stems_for(word, ask.info.language, lang) & seen.stems:
             continue
-        if any(_fold(t) in have for t in tag.expand_terms(word, lang)):
+        if any(lower_unaccented(t) in have for t in tag.expand_terms(word, lang)):
             continue  # EU / UE, UN / ONU
         return False
     return True
@@ -755,7 +756,7 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     city, code = c.terms
-    return _fold(city) in seen.folded or all(_fold(w) in seen.folded for w in words(city)) or code in _about(ctx, ask)
+    return lower_unaccented(city) in seen.folded or all(lower_unaccented(w) in seen.folded for w in words(city)) or code in _about(ctx, ask)
 
 
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -771,14 +772,14 @@ def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """The month the question names, in the passage or its heading, where its year is given."""
     months = month_names()
-    return any(months.get(_fold(w)) == c.values[0] for w in words(seen.own))
+    return any(months.get(lower_unaccented(w)) == c.values[0] for w in words(seen.own))
 
 
 def check_location(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A "where" question needs a place in the passage: a city or country the question does not
     already name ("Where did the Timorese officials go?" -> "a study visit to Thailand")."""
-    named_cities = {_fold(city) for city, _ in tag.find_cities(ask.info.text)}
-    if any(_fold(city) not in named_cities for city, _ in tag.find_cities(ctx.text)):
+    named_cities = {lower_unaccented(city) for city, _ in tag.find_cities(ask.info.text)}
+    if any(lower_unaccented(city) not in named_cities for city, _ in tag.find_cities(ctx.text)):
         return True
     if _words_of("regions", ctx.passage.language) & seen.folded:
         return True  # "Where do the migrants come from?" -> "from Africa, Asia and the Caribbean"
@@ -803,7 +804,7 @@ def check_count(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     wanted = set()
     for term in c.terms:
         wanted |= stems_for(term, q_lang, lang)
-    if any(_fold(t) in _words_of("people_nouns", q_lang) for t in c.terms):
+    if any(lower_unaccented(t) in _words_of("people_nouns", q_lang) for t in c.terms):
         wanted |= set(analyze(" ; ".join(lexicon()["people_nouns"][lang]), lang))
     given = {v for v, _ in _numbers_in(words(ask.info.text), q_lang)}  # "les deux refuges": 2 is not the answer
     positions = {i for v, i in seen.numbers if v not in given}
@@ -819,7 +820,7 @@ def check_money(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 
 def check_percent(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
-    return bool(_PERCENT.search(_fold(seen.own)))
+    return bool(_PERCENT.search(lower_unaccented(seen.own)))
 
 
 def check_date(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -959,7 +960,7 @@ def _names_only(ask: Ask, known: Known) -> Ask:
     kept = []
     for c in ask.constraints:
         if c.kind == "name":
-            distinctive = [w for w in words(c.label) if w.isupper() or _fold(w) not in known.common]
+            distinctive = [w for w in words(c.label) if w.isupper() or lower_unaccented(w) not in known.common]
             if not distinctive:
                 continue
             if len(distinctive) < len(words(c.label)):
@@ -998,15 +999,15 @@ def _absent(ask: Ask, known: Known) -> Constraint | None:
 def _known_translation(label: str, vocabulary: set[str], lang: str) -> bool:
     """A name of several words that the corpus writes in the other language (Middle East / Moyen-Orient)."""
     other = "fr" if lang == "en" else "en"
-    return len(words(label)) > 1 and any(all(_fold(w) in vocabulary for w in words(t)) for t in tag.expand_terms(label, other))
+    return len(words(label)) > 1 and any(all(lower_unaccented(w) in vocabulary for w in words(t)) for t in tag.expand_terms(label, other))
 
 
 def _known_name(word: str, vocabulary: set[str], lang: str) -> bool:
-    folded = _fold(word)
+    folded = lower_unaccented(word)
     if folded in vocabulary or folded.rstrip("s") in vocabulary or tag.find_countries(word):
         return True
     other = "fr" if lang == "en" else "en"
-    if any(_fold(t) in vocabulary for t in tag.expand_terms(word, other) for t in words(t)):
+    if any(lower_unaccented(t) in vocabulary for t in tag.expand_terms(word, other) for t in words(t)):
         return True
     # A name in the other language often shares its stem (Mediterranean / Méditerranée).
     return len(folded) >= 6 and any(v.startswith(folded[:6]) for v in vocabulary)

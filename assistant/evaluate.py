@@ -18,7 +18,7 @@ from .cite import SupportScorer, fold_ws
 from .config import shipped
 from .errors import AssistantError, BadQuestion
 from .store import write_atomic
-from .retrieve import _fold, words
+from .text import lower_unaccented, words
 
 # The checkout's eval/ (the copy users edit), else the copy packaged in the wheel; paths.eval overrides it.
 DEFAULT_SET = shipped("eval") / "questions.jsonl"
@@ -99,7 +99,7 @@ def check_gold(questions: list[EvalQuestion], text_of) -> dict[str, list[str]]:
 @lru_cache(maxsize=4096)
 def _tokens(text: str) -> tuple[str, ...]:
     # Cached: a cross-check tests every indexed passage against each gold passage.
-    return tuple(_fold(w) for w in words(text))
+    return tuple(lower_unaccented(w) for w in words(text))
 
 
 def passage_hit(gold: str, passage_text: str) -> bool:

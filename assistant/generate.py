@@ -14,6 +14,7 @@ from . import cite, prompts
 from .cite import is_instruction
 from .chunk import split_sentences
 from .errors import AssistantError, ConfigError
+from .text import question_language
 from .types import Answer, Citation, Evidence, Statement
 
 log = logging.getLogger(__name__)
@@ -530,12 +531,10 @@ def condense(assistant, question: str, history: list[tuple[str, str]] | None, fa
     >>> condense(assistant, "And in Jordan?", [("How did Peru train judges?", "...")])  # doctest: +SKIP
     'How did Jordan train judges?'
     """
-    from .retrieve import detect_language
-
     fallback = fallback or question
     if not history:
         return question
-    lang = detect_language(question)
+    lang = question_language(question)
     turns = []
     for q, a in history[-3:]:
         answer = " ".join(strip_markers(a or "").split())

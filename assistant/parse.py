@@ -16,6 +16,7 @@ from typing import Literal
 from assistant import tag
 from assistant.errors import BadDocument
 from assistant.load import SUPPORTED_SUFFIXES
+from assistant.text import detect_document_language, detect_language, fold, language_name, squeeze_spaces
 from assistant.types import Block, Document, Language, ManifestEntry, SourceFile
 
 # A .docx is a zip of XML: refuse archives that would unpack past these before touching them.
@@ -311,7 +312,7 @@ def _largest_text(page) -> str:
     largest = max(size for _, size in runs)
     if largest < _TITLE_SIZE_RATIO * body:
         return ""
-    return _fold(" ".join(text for text, size in runs if size >= 0.95 * largest))
+    return squeeze_spaces(" ".join(text for text, size in runs if size >= 0.95 * largest))
 
 
 def _drop_running_lines(pages: list[str]) -> tuple[list[str], list[str]]:
@@ -334,7 +335,7 @@ def _drop_running_lines(pages: list[str]) -> tuple[list[str], list[str]]:
     for lines in split:
         content = [i for i, line in enumerate(lines) if line.strip()]
         drop = {i for i in content[:1] + content[-1:] if _digits_as_hash(lines[i].strip()) in running}
-        dropped.update(_fold(lines[i]) for i in drop if re.search(r"[^\W\d_]{2}", lines[i]))
+        dropped.update(squeeze_spaces(lines[i]) for i in drop if re.search(r"[^\W\d_]{2}", lines[i]))
         cleaned.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
     return cleaned, [line for line, _ in dropped.most_common()]
 
@@ -359,7 +360,7 @@ def _docx_parts(data: bytes, doc_id: str) -> tuple[list[_Part], FileHints]:
     styled_titles: list[str] = []
 
     def add(paragraph) -> None:
-        text = _fold(_normalise(paragraph.text))
+        text = squeeze_spaces(_normalise(paragraph.text))
         if not text:
             return
         style = (paragraph.style.name if paragraph.style is not None else "") or ""
@@ -385,7 +386,7 @@ def _docx_parts(data: bytes, doc_id: str) -> tuple[list[_Part], FileHints]:
                         add(paragraph)
         else:
             add(item)
-    hints = FileHints(titles=styled_titles[:1] + [_fold(_normalise(document.core_properties.title or ""))])
+    hints = FileHints(titles=styled_titles[:1] + [squeeze_spaces(_normalise(document.core_properties.title or ""))])
     return parts, hints
 
 
@@ -444,14 +445,14 @@ def _html_parts(data: bytes, doc_id: str) -> tuple[list[_Part], FileHints]:
     for element in soup(_HTML_DROP):
         element.decompose()
     h1 = soup.find("h1")  # after the header is dropped: a site's logo is often its <h1>
-    hints.titles += [_fold(_normalise(h1.get_text(" "))) if h1 is not None else "", page_title]
+    hints.titles += [squeeze_spaces(_normalise(h1.get_text(" "))) if h1 is not None else "", page_title]
 
     parts: list[_Part] = []
     buffer: list[str] = []
     state = {"kind": "paragraph"}
 
     def flush() -> None:
-        text = _fold(_normalise("".join(buffer)))
+        text = squeeze_spaces(_normalise("".join(buffer)))
         buffer.clear()
         if text:
             parts.append(_Part(state["kind"], [text]))
@@ -502,11 +503,11 @@ def _html_hints(soup) -> tuple[FileHints, str]:
         for element in soup.find_all("meta"):
             key = (element.get("property") or element.get("name") or element.get("itemprop") or "").lower()
             if key in keys and element.get("content"):
-                found.append(_fold(_normalise(element["content"])))
+                found.append(squeeze_spaces(_normalise(element["content"])))
         return found
 
     site = (meta("og:site_name", "application-name") or [""])[0]
-    page = _fold(_normalise(soup.title.get_text(" "))) if soup.title else ""
+    page = squeeze_spaces(_normalise(soup.title.get_text(" "))) if soup.title else ""
     dates = meta(*_HTML_DATES) + [t["datetime"] for t in soup.find_all("time") if t.get("datetime")][:1]
     canonical = soup.find("link", rel=lambda r: r and "canonical" in [x.lower() for x in (r if isinstance(r, list) else [r])])
     urls = [canonical.get("href", "").strip()] if canonical else []
@@ -519,12 +520,12 @@ def _without_site(title: str, site: str) -> str:
     """"Peru III | MIEUX Initiative" -> "Peru III": a page title minus the site's name."""
     segments = [s for s in re.split(r"\s+[|·•»]\s+", title) if s]
     if site:
-        key = tag.fold(site)
-        kept = [s for s in segments if tag.fold(s) != key]
+        key = fold(site)
+        kept = [s for s in segments if fold(s) != key]
         if len(kept) == 1:
             segments = kept
             dashed = re.split(r"\s+[-–—]\s+", kept[0])
-            if len(dashed) > 1 and tag.fold(dashed[-1]) == key:
+            if len(dashed) > 1 and fold(dashed[-1]) == key:
                 segments = [" - ".join(dashed[:-1])]
     # Without the site's name, the page's own title comes first in most publishing systems.
     return segments[0] if segments else title
@@ -541,10 +542,6 @@ def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
     return _INVISIBLE.sub("", _SPACES.sub(" ", text))  # non-breaking and odd spaces, control characters
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _strip_markdown(text: str) -> str:
@@ -1042,7 +1039,7 @@ def _join_lines(lines: list[str], vocabulary: _Vocabulary) -> str:
     text = lines[0].strip()
     for line in lines[1:]:
         text = _join(text, line.strip(), vocabulary)
-    return _fold(text.replace("\u00ad", ""))
+    return squeeze_spaces(text.replace("\u00ad", ""))
 
 
 def _join(left: str, right: str, vocabulary: _Vocabulary) -> str:
@@ -1091,7 +1088,7 @@ def _assemble(parts: list[_Part]) -> tuple[str, list[Block]]:
         if part.kind == "break":
             section = None
             continue
-        text = _fold(" ".join(part.lines))
+        text = squeeze_spaces(" ".join(part.lines))
         if not text:
             continue
         if part.kind == "heading":
@@ -1200,7 +1197,7 @@ def _title_like(text: str) -> bool:
 
 
 def _usable_title(text: str) -> bool:
-    text = _fold(text)
+    text = squeeze_spaces(text)
     words = text.split()
     if not words or len(words) > _TITLE_MAX_WORDS:
         return False
@@ -1216,7 +1213,7 @@ def _usable_title(text: str) -> bool:
 
 
 def _tidy_title(text: str) -> str:
-    text = _fold(text).strip(" :;,-–—«»“”\"")
+    text = squeeze_spaces(text).strip(" :;,-–—«»“”\"")
     if _is_caps(text):
         # "RENFORCER L'ACTION ... AU PÉROU" -> "Renforcer l'action ... au Pérou"
         text = " ".join(_written(w) if w.isalnum() else w for w in text.lower().split())
@@ -1225,7 +1222,7 @@ def _tidy_title(text: str) -> str:
 
 
 def _title_key(text: str) -> str:
-    return " ".join(re.findall(r"\w+", tag.fold(text)))
+    return " ".join(re.findall(r"\w+", fold(text)))
 
 
 @lru_cache(maxsize=1)
@@ -1350,7 +1347,7 @@ def _mark_not_content(parts: list[_Part]) -> list[_Part]:
     """
     content = [p for p in parts if p.kind != "break" and any(line.strip() for line in p.lines)]
     for p in content:
-        text = _fold(" ".join(p.lines))
+        text = squeeze_spaces(" ".join(p.lines))
         if p.not_content is None and len(text) <= 300:
             p.not_content = tag.line_kind(text) or ("date" if _date_year(text) is not None else None)
         if p.not_content is None and _mostly_links(text):
@@ -1358,7 +1355,7 @@ def _mark_not_content(parts: list[_Part]) -> list[_Part]:
         if p.not_content is None and p.kind == "paragraph" and _names_without_sentence(text):
             p.not_content = "debris"
     for previous, p in zip(content, content[1:]):
-        text = _fold(" ".join(previous.lines))
+        text = squeeze_spaces(" ".join(previous.lines))
         if (p.not_content == "status" and previous.not_content is None and previous.kind != "bullet"
                 and len(text.split()) <= _STATUS_LABEL_WORDS and not _SENTENCE_END.search(text)):
             previous.not_content = "status"  # the label of a status block
@@ -1387,7 +1384,7 @@ def _names_without_sentence(text: str) -> bool:
 
 
 def _fragment(p: _Part) -> bool:
-    text = _fold(" ".join(p.lines))
+    text = squeeze_spaces(" ".join(p.lines))
     return (p.kind == "paragraph" and p.not_content is None and p.section != "Notes" and len(text.split()) <= _FRAGMENT_WORDS
             and not re.search(r"[.!?;:…]$", text) and _date_year(text) is None)
 
@@ -1411,129 +1408,12 @@ def _mark_fragment_runs(content: list[_Part]) -> None:
             if _fragment(content[j]) or not _heading_like(content[j].lines[0]):
                 fragments.append(content[j])
             j += 1
-        announced = i > 0 and _fold(" ".join(content[i - 1].lines)).endswith(":")
-        names = sum(1 for p in fragments if _country_name(_fold(" ".join(p.lines))))
+        announced = i > 0 and squeeze_spaces(" ".join(content[i - 1].lines)).endswith(":")
+        names = sum(1 for p in fragments if _country_name(squeeze_spaces(" ".join(p.lines))))
         if len(fragments) >= _FRAGMENT_RUN and names >= _FRAGMENT_COUNTRIES and not announced:
             for p in fragments:
                 p.not_content = p.not_content or "debris"
         i = j
-
-
-# --------------------------------------------------------------------------------------------
-# Language
-
-_FR_WORDS = frozenset(
-    "le la les un une des du de d l qu et est sont dans pour par sur avec qui que quoi quel quels quelle quelles "
-    "comment pourquoi où quand ce cette ces son sa ses leur leurs il elle ils elles nous vous ne pas mais donc été "
-    "être avoir fait au aux pays en ont aussi".split()
-)
-_EN_WORDS = frozenset(
-    "the of and in to for with by from is are was were be been has have had do did does what which who whom whose "
-    "how why when where this that these those it its they their there not or but can could would should will "
-    "about into than countries country".split()
-)
-_LANGUAGE_NAMES = {
-    "es": "Spanish", "de": "German", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ar": "Arabic",
-    "ru": "Russian", "zh-cn": "Chinese", "zh-tw": "Chinese", "ja": "Japanese", "tr": "Turkish", "pl": "Polish",
-    "ro": "Romanian", "ca": "Catalan", "sv": "Swedish", "uk": "Ukrainian", "fa": "Persian", "sw": "Swahili",
-}
-_factory = None
-
-
-def _detector():
-    global _factory
-    if _factory is None:
-        from langdetect import DetectorFactory
-        from langdetect import detector_factory
-
-        DetectorFactory.seed = 0  # the same text always gets the same answer
-        detector_factory.init_factory()
-        _factory = detector_factory._factory
-    return _factory.create()
-
-
-def _langdetect(text: str, only_fr_en: bool) -> list[tuple[str, float]]:
-    from langdetect.lang_detect_exception import LangDetectException
-
-    detector = _detector()
-    if only_fr_en:
-        detector.set_prior_map({"fr": 0.5, "en": 0.5})
-    detector.append(text)
-    try:
-        return [(p.lang, p.prob) for p in detector.get_probabilities()]
-    except LangDetectException:
-        return []
-
-
-def detect_language(text: str) -> Language | None:
-    """French or English, for a question or a passage; None if the text has no words.
-
-    Short texts are decided by their function words and accents, where n-gram statistics fail.
-
-    >>> detect_language("Et en Jordanie ?"), detect_language("Which countries?")
-    ('fr', 'en')
-    """
-    text = unicodedata.normalize("NFC", text or "").strip()
-    if not any(c.isalpha() for c in text):
-        return None
-    best = None
-    if len(text) >= 60:
-        ranked = _langdetect(text[:5000], only_fr_en=True)
-        if ranked and ranked[0][1] >= 0.9:
-            return ranked[0][0]  # type: ignore[return-value]
-        best = ranked[0][0] if ranked else None
-    fr, en = _word_scores(text)
-    if fr != en:
-        return "fr" if fr > en else "en"
-    if best is None:
-        ranked = _langdetect(text, only_fr_en=True)
-        best = ranked[0][0] if ranked else None
-    return best  # type: ignore[return-value]
-
-
-def _word_scores(text: str) -> tuple[float, float]:
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    fr = float(sum(w in _FR_WORDS for w in words))
-    en = float(sum(w in _EN_WORDS for w in words))
-    fr += min(sum(c in "éèêàçùâîôûœëï" for c in text.lower()), 4) * 0.5
-    fr += 1.0 if re.search(r"\s[?!:;]", text) else 0.0  # French puts a space before ? ! : ;
-    fr += 2.0 if re.search(r"-t-(?:il|elle|on)\b|est-ce", text, re.IGNORECASE) else 0.0
-    return fr, en
-
-
-def other_language(text: str, min_words: int = 3, min_probability: float = 0.6, fr_en_share: float = 0.3) -> str | None:
-    """The language code of a question that is neither French nor English ("es", "de"…), else None.
-
-    Names are the same in every language, so capitalised words past the first and acronyms are left
-    out. n-gram statistics alone call short English questions Indonesian or Dutch, so the question
-    must also have few French or English function words among at least `min_words` other words.
-
-    >>> other_language("¿Cómo adaptó Perú su formación?"), other_language("How did Peru adapt its training?")
-    ('es', None)
-    """
-    tokens = re.findall(r"[^\W\d_]+", unicodedata.normalize("NFC", text or ""))
-    kept = [w.lower() for i, w in enumerate(tokens) if not w.isupper() and (i == 0 or not w[:1].isupper())]
-    if len(kept) < min_words:
-        return None
-    ranked = _langdetect(" ".join(tokens), only_fr_en=False)
-    if not ranked or ranked[0][0] in ("fr", "en") or ranked[0][1] < min_probability:
-        return None
-    function_words = sum(w in _FR_WORDS or w in _EN_WORDS for w in kept)
-    return ranked[0][0] if function_words < fr_en_share * len(kept) else None
-
-
-def detect_document_language(text: str) -> tuple[str, float]:
-    """The most likely language of a document among all langdetect knows, with its probability.
-
-    >>> detect_document_language("El Perú es un país de origen, tránsito y destino de migrantes.")[0]
-    'es'
-    """
-    text = (text or "").strip()
-    if len(text) > 9000:  # langdetect reads at most 10,000 characters: sample start, middle and end
-        middle = len(text) // 2
-        text = " ".join((text[:3000], text[middle - 1500 : middle + 1500], text[-3000:]))
-    ranked = _langdetect(text, only_fr_en=False)
-    return ranked[0] if ranked else ("unknown", 0.0)
 
 
 def _document_language(text: str, manifest: ManifestEntry | None, doc_id: str) -> Language:
@@ -1544,7 +1424,7 @@ def _document_language(text: str, manifest: ManifestEntry | None, doc_id: str) -
         return code  # type: ignore[return-value]
     # Too little text gets wild guesses ("Pérou III" -> Italian): then only French or English is asked.
     if code != "unknown" and probability >= 0.9 and len(text) >= 100:
-        name = _LANGUAGE_NAMES.get(code, code)
+        name = language_name(code)
         raise BadDocument(
             doc_id,
             f"the text is in {name} ({code}); only French and English are indexed",

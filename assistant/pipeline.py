@@ -16,13 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import answer as answering
 from . import chunk as chunking
-from . import cite, load, parse
+from . import cite, decide, evaluate, generate, load, parse
 from . import store as store_module
 from .config import Settings, load_settings
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, BadDocument
+from .retrieve import Retriever, analyze_question
 from .store import Catalog, EmbeddingCache, VectorStore, require_live, write_atomic
+from .text import question_language
 from .types import Answer, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
@@ -374,8 +377,6 @@ class Assistant:
         live: a blocked, failed or killed update leaves the corpus as it was. Returns
         {"status": "promoted"|"blocked"|"unchanged", "reasons": [...], ...}.
         """
-        from . import evaluate
-
         root = Path(self.settings.paths.corpus)
         thresholds = evaluate.load_gate(gate_file)
         # The development set and the frozen held-out set are each judged, overall and per language;
@@ -461,8 +462,6 @@ class Assistant:
 
     def _baseline(self, live: str, questions, report_dir: Path, progress: Progress | None = None) -> dict:
         """The eval of the live index, cached per generation."""
-        from . import evaluate
-
         # Keyed by the generation and the questions: another set has another baseline.
         key = hashlib.sha1("\n".join(q.id + q.question for q in questions).encode()).hexdigest()[:10]
         path = report_dir / f"baseline-{live}-{key}.json"
@@ -534,8 +533,6 @@ class Assistant:
     @property
     def retriever(self):
         """The retriever over the live generation; rebuilt when an ingest swapped in a new one."""
-        from .retrieve import Retriever
-
         live = self._generation()
         with self._retriever_lock:
             if self._retriever is None or self._retriever.generation != live:
@@ -569,9 +566,6 @@ class Assistant:
         >>> for item in Assistant().stream_ask("How did Peru adapt its training?"):  # doctest: +SKIP
         ...     print(item if isinstance(item, str) else item.mode, end="")
         """
-        from . import answer as answering
-        from . import generate
-
         started = time.perf_counter()
         prepared = self.prepare(question, filters or Filters(), language=language, k=k, history=history, mode=mode)
         lang, info = prepared.language, prepared.ask.info
@@ -595,14 +589,10 @@ class Assistant:
     def prepare(self, question: str, filters: Filters, *, language: str | None = None, k: int | None = None,
                 history: list[tuple[str, str]] | None = None, mode: str | None = None) -> "Prepared":
         """Read the question, gather its evidence and decide whether it answers: every answer starts here."""
-        from . import answer as answering
-        from . import decide, generate
-        from .retrieve import analyze_question, detect_language
-
         settings = self.settings
-        guess = language or detect_language(question or "")
+        guess = language or question_language(question or "")
         clean = answering.clean_question(question, settings.answer.max_question_chars, guess)
-        lang = language if language in ("fr", "en") else detect_language(clean)
+        lang = language if language in ("fr", "en") else question_language(clean)
         generative = (mode or ("generative" if settings.llm.backend != "none" else "extractive")) == "generative"
         standalone = answering.contextualize(clean, history)
         if generative and history:

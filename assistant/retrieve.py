@@ -5,23 +5,17 @@ from __future__ import annotations
 import math
 import re
 import threading
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
-from importlib import resources
+from functools import cached_property
 
 import numpy as np
-import snowballstemmer
 
 from . import tag
 from .config import Settings
+from .text import WORD, analyze, lower_unaccented, question_language, stopwords, words
 from .types import Evidence, Filters, Known, Passage
 
-_LETTERS = "0-9A-Za-zÀ-ÖØ-öø-ÿŒœ"
-# A "+" that ends a name is part of it: MIEUX+ is not MIEUX (nor is C++ C).
-_WORD = re.compile(rf"[{_LETTERS}]+(?:-[{_LETTERS}]+)*(?:(?<=[^\W\d_])\++(?![{_LETTERS}]))?")
-_STEMMERS = {"fr": "french", "en": "english"}
 QUERY_CACHE = 256  # query embeddings remembered by a retriever
 # Cognates across the two languages: words of at least COGNATE_MIN letters sharing their first
 # COGNATE_PREFIX ("interrupted" / "interrompue"); at most COGNATE_STEMS stems added per word.
@@ -34,56 +28,6 @@ ANSWER_KINDS = frozenset({
     "challenges", "features", "steps", "ways", "elements", "aspects", "points", "enseignements",
     "lecons", "resultats", "realisations", "recommandations", "defis", "caracteristiques",
     "particularites", "etapes", "moyens"})
-
-
-@lru_cache(maxsize=None)
-def stopwords(lang: str) -> frozenset[str]:
-    text = resources.files("assistant.resources").joinpath(f"stopwords_{lang}.txt").read_text(encoding="utf-8")
-    return frozenset(_fold(w) for w in text.split())
-
-
-def _fold(word: str) -> str:
-    word = unicodedata.normalize("NFKD", word.lower())
-    return "".join(ch for ch in word if not unicodedata.combining(ch))
-
-
-@lru_cache(maxsize=4)
-def _stemmer(lang: str):
-    return snowballstemmer.stemmer(_STEMMERS[lang])
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str, lang: str) -> str:
-    bare = word.rstrip("+")
-    return _fold(_stemmer(lang).stemWord(bare)) + word[len(bare):]
-
-
-def words(text: str) -> list[str]:
-    """Word tokens, with elisions split off ("d'organiser" -> "organiser") and hyphenated words kept whole."""
-    text = text.replace("’", "'")
-    out = []
-    for m in _WORD.finditer(text):
-        out.append(m.group(0))
-    return out
-
-
-def analyze(text: str, lang: str) -> list[str]:
-    """BM25 terms: lowercased, stop words out, Snowball-stemmed in `lang`, accents folded."""
-    stops_fr, stops_en = stopwords("fr"), stopwords("en")
-    out = []
-    for w in words(text):
-        low = w.lower()
-        folded = _fold(low)
-        if folded in stops_fr or folded in stops_en or len(folded) < 2:
-            continue
-        parts = folded.split("-")
-        # "a-t-il", "peut-être": hyphenated grammar words carry no topic.
-        if len(parts) > 1 and all(len(x) < 3 or x in stops_fr or x in stops_en for x in parts):
-            continue
-        for part in [low] + (low.split("-") if "-" in low else []):
-            if len(part) >= 2 and _fold(part) not in stops_fr and _fold(part) not in stops_en:
-                out.append(_stem(part, lang))
-    return out
 
 
 class BM25:
@@ -140,14 +84,8 @@ class QuestionInfo:
     places: tuple[tuple[str, str], ...] = ()
 
 
-def detect_language(text: str) -> str:
-    from .parse import detect_language as detect
-
-    return detect(text) or "en"
-
-
 def analyze_question(question: str, language: str | None = None) -> QuestionInfo:
-    lang = language or detect_language(question)
+    lang = language or question_language(question)
     other = "en" if lang == "fr" else "fr"
     translated = tag.translations(question, other)
     expansions = list(dict.fromkeys(term for _, _, terms in translated for term in terms))
@@ -156,7 +94,7 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
     synonyms = tag.expand_terms(" ; ".join(expansions), lang) if expansions else []
     own += [t for t in analyze(" ; ".join(synonyms), lang) if t not in own]
     # Names, acronyms and figures are the same in both languages.
-    shared = [_fold(w) for w in words(question) if w[:1].isupper() or w.isdigit() or w.isupper()]
+    shared = [lower_unaccented(w) for w in words(question) if w[:1].isupper() or w.isdigit() or w.isupper()]
     shared = [w for w in shared if w not in stopwords("fr") and w not in stopwords("en")]
     foreign = analyze(" ; ".join(expansions), other) + [s for s in shared]
     places = tuple(tag.find_cities(question))
@@ -177,8 +115,8 @@ def analyze_question(question: str, language: str | None = None) -> QuestionInfo
 def _answer_kinds(question: str, lang: str, other: str, translated: list[tuple[int, int, list[str]]]) -> frozenset[str]:
     """Stems of the question's answer-kind nouns (ANSWER_KINDS), with their glossary translations."""
     stems: set[str] = set()
-    for m in _WORD.finditer(question.replace("’", "'")):
-        if _fold(m.group(0)) in ANSWER_KINDS:
+    for m in WORD.finditer(question.replace("’", "'")):
+        if lower_unaccented(m.group(0)) in ANSWER_KINDS:
             stems |= set(analyze(m.group(0), lang))
             foreign = [t for a, b, terms in translated if a < m.end() and m.start() < b for t in terms]
             stems |= set(analyze(" ; ".join(foreign), other))
@@ -202,7 +140,7 @@ def _concepts(question: str, lang: str, other: str,
     glossary entries and countries, from `tag.translations`)."""
     concepts: list[dict[str, set[str]]] = []
     last: set[int] = set()
-    for m in _WORD.finditer(question.replace("’", "'")):
+    for m in WORD.finditer(question.replace("’", "'")):
         stems = set(analyze(m.group(0), lang))
         if not stems:
             continue
@@ -212,7 +150,7 @@ def _concepts(question: str, lang: str, other: str,
         name = m.group(0)[:1].isupper() or m.group(0).isdigit()
         concept = {
             lang: stems | set(analyze(" ; ".join(back), lang)),
-            other: set(analyze(" ; ".join(foreign), other)) | ({_fold(m.group(0))} | set(analyze(m.group(0), other)) if name else set()),
+            other: set(analyze(" ; ".join(foreign), other)) | ({lower_unaccented(m.group(0))} | set(analyze(m.group(0), other)) if name else set()),
         }
         if spans and spans & last:
             # "West Africa", "mises en œuvre": the words of one glossary entry are one concept.
@@ -225,7 +163,7 @@ def _concepts(question: str, lang: str, other: str,
 
 
 def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
-    toks = [_fold(w) for w in words(text)]
+    toks = [lower_unaccented(w) for w in words(text)]
     return {tuple(toks[i : i + n]) for i in range(max(len(toks) - n + 1, 1))}
 
 
@@ -292,7 +230,7 @@ class Retriever:
         # kind ("6 ways MIEUX is fighting…" heads a whole page).
         self.section_terms = [set(analyze(p.section, p.language)) if p.section and len(p.section.split()) <= SECTION_LABEL_WORDS
                               else set() for p in self.passages]
-        self.vocabulary = {_fold(w) for p in self.passages for w in words(p.text + " " + p.title)}
+        self.vocabulary = {lower_unaccented(w) for p in self.passages for w in words(p.text + " " + p.title)}
         self.known_countries = {c for p in self.passages for c in p.countries}
         self.known_actions = {p.action for p in self.passages if p.action}
         self._shingles: dict[int, set] = {}
@@ -304,7 +242,7 @@ class Retriever:
     @cached_property
     def known(self) -> Known:
         """What the corpus names (countries, actions, words), for the answerability decision."""
-        common = {_fold(w) for p in self.passages for w in words(p.text) if w.islower()}
+        common = {lower_unaccented(w) for p in self.passages for w in words(p.text) if w.islower()}
         return Known(frozenset(self.known_countries), frozenset(self.known_actions), frozenset(self.vocabulary),
                      frozenset(common))
 
@@ -312,7 +250,7 @@ class Retriever:
         """The folded words of a whole document (its passages and title), remembered per document."""
         if doc_id not in self._document_words:
             self._document_words[doc_id] = frozenset(
-                _fold(w) for p in self.passages if p.doc_id == doc_id for w in words(f"{p.title} {p.text}"))
+                lower_unaccented(w) for p in self.passages if p.doc_id == doc_id for w in words(f"{p.title} {p.text}"))
         return self._document_words[doc_id]
 
     def neighbours(self, p: Passage) -> list[Passage]:
@@ -346,7 +284,7 @@ class Retriever:
             dense = np.where(self.language == other, self.vectors @ other_vec, dense)
         # A city the corpus never names stands for its country ("officials in Lima": passages about
         # Peru); one it names (a meeting's venue) is found by its name.
-        unnamed = [code for city, code in info.places if _fold(city) not in self.vocabulary]
+        unnamed = [code for city, code in info.places if lower_unaccented(city) not in self.vocabulary]
         terms = info.terms.get("fr", []) + info.terms.get("en", [])
         for code in unnamed:
             names = tag.country_names(code)
@@ -418,7 +356,7 @@ class Retriever:
         translated = set(info.terms.get(other, []))
         out: list[str] = []
         for w in words(info.text):
-            folded = _fold(w)
+            folded = lower_unaccented(w)
             if len(folded) < COGNATE_MIN or w[:1].isupper() or folded in stopwords(info.language):
                 continue
             if set(analyze(w, other)) & translated:
@@ -435,7 +373,7 @@ class Retriever:
                 if p.language != lang:
                     continue
                 for w in words(p.text):
-                    folded = _fold(w)
+                    folded = lower_unaccented(w)
                     if len(folded) >= COGNATE_MIN and not w[:1].isupper():
                         index[folded[:COGNATE_PREFIX]].update(analyze(w, lang))
             self._prefixes[lang] = dict(index)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pycountry
 
+from assistant.text import TOKEN, expand_ligatures, fold, fold_aligned
 from assistant.types import Action, Tags
 
 __all__ = [
@@ -23,7 +24,6 @@ __all__ = [
     "find_countries",
     "find_themes",
     "find_years",
-    "fold",
     "gcm_action",
     "line_kind",
     "load_glossary",
@@ -42,43 +42,6 @@ GCM_OBJECTIVES = 23  # the Global Compact for Migration has 23 objectives
 # ---------------------------------------------------------------------------
 # Folding and tokens
 # ---------------------------------------------------------------------------
-
-_APOSTROPHES = {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"}
-_FOLD_TABLE = str.maketrans({**_APOSTROPHES, "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
-_COMBINING = re.compile(r"[\u0300-\u036f]+")
-
-
-def fold(text: str) -> str:
-    """Lowercase, strip diacritics, normalise apostrophes: the form both sides of a match share.
-
-    >>> fold("L’Équateur et le Pérou, cœur")
-    "l'equateur et le perou, coeur"
-    """
-    text = unicodedata.normalize("NFKD", text.translate(_FOLD_TABLE))
-    return _COMBINING.sub("", text).lower()
-
-
-def _aligned_table() -> dict[int, str]:
-    # One character in, one character out, so offsets in the folded text are offsets in the text.
-    table = {ord(k): v for k, v in _APOSTROPHES.items()}
-    for block in (range(0xC0, 0x250), range(0x1E00, 0x1F00)):
-        for cp in block:
-            base = _COMBINING.sub("", unicodedata.normalize("NFKD", chr(cp)))
-            if len(base) == 1 and base != chr(cp):
-                table[cp] = base
-    return table
-
-
-_ALIGNED = _aligned_table()
-_WORD = re.compile(r"\w+")
-
-
-def _fold_aligned(text: str) -> str:
-    low = text.translate(_ALIGNED).lower()
-    if len(low) != len(text):  # a rare character whose lowercase is longer: fold one by one
-        low = "".join(c.lower()[:1] or c for c in text.translate(_ALIGNED))
-    return low
-
 
 _KEY_CACHE: dict[str, str] = {}
 
@@ -106,7 +69,7 @@ class _Doc:
         self.lower = text.lower()  # for cheap "is it worth looking" tests only
         cache = _KEY_CACHE
         # \w covers accented letters, so these are the same tokens as in the folded text
-        self.keys = [cache.get(w) or _key(w) for w in _WORD.findall(text)]
+        self.keys = [cache.get(w) or _key(w) for w in TOKEN.findall(text)]
         self._spans: list[tuple[int, int]] | None = None
         self._low: str | None = None
 
@@ -114,13 +77,13 @@ class _Doc:
     def low(self) -> str:
         """The folded text, offset for offset the same as `text`."""
         if self._low is None:
-            self._low = _fold_aligned(self.text)
+            self._low = fold_aligned(self.text)
         return self._low
 
     @property
     def spans(self) -> list[tuple[int, int]]:
         if self._spans is None:
-            self._spans = [m.span() for m in _WORD.finditer(self.text)]
+            self._spans = [m.span() for m in TOKEN.finditer(self.text)]
         return self._spans
 
     def start(self, i: int) -> int:
@@ -147,7 +110,7 @@ _KINDS = {"exact": _EXACT, "prefix": _PREFIX, "lower": _LOWER, "case": _CASE}
 
 def _parse_pattern(pattern: str) -> tuple[tuple[str, str], ...]:
     tokens = []
-    for tok in re.findall(r"[=^]?\w+\*?", pattern.translate(_FOLD_TABLE)):
+    for tok in re.findall(r"[=^]?\w+\*?", expand_ligatures(pattern)):
         if tok.startswith("^"):
             tokens.append(("case", tok[1:]))
         elif tok.startswith("="):
@@ -696,7 +659,7 @@ def respell_countries(text: str) -> str:
     >>> respell_countries("MIEUX action perou iii"), respell_countries("timor leste ii")
     ('MIEUX action Pérou iii', 'Timor-Leste ii')
     """
-    spans = [m.span() for m in _WORD.finditer(text)]
+    spans = [m.span() for m in TOKEN.finditer(text)]
     spellings = _spellings()
     out, last, i = [], 0, 0
     while i < len(spans):
@@ -707,7 +670,7 @@ def respell_countries(text: str) -> str:
             segment = text[a:b]
             if n > 1 and not re.fullmatch(r"\w+(?:[ \-'’]\w+)*", segment):
                 continue  # only words joined by a space, hyphen or apostrophe make one name
-            name = spellings.get(" ".join(_WORD.findall(fold(segment))))
+            name = spellings.get(" ".join(TOKEN.findall(fold(segment))))
             if name is not None:
                 out += [text[last:a], name]
                 last, i = b, i + n
@@ -724,7 +687,7 @@ def _spellings() -> dict[str, str]:
     for names in _countries().names.values():
         for lang in ("en", "fr"):
             for k, name in enumerate(names[lang]):
-                key = " ".join(_WORD.findall(fold(name)))
+                key = " ".join(TOKEN.findall(fold(name)))
                 if key not in _DROP_NAMES and (k == 0 or (len(name) >= 4 and not name.isupper())):
                     out.setdefault(key, name)
     return out
@@ -887,7 +850,7 @@ def find_cities(text: str) -> list[tuple[str, str]]:
     """Cities the text names, with their country code (resources/cities.tsv)."""
     table = _city_table()
     out = []
-    toks = _WORD.findall(text)
+    toks = TOKEN.findall(text)
     for n in (3, 2, 1):
         for i in range(len(toks) - n + 1):
             phrase = " ".join(fold(t) for t in toks[i : i + n])
@@ -908,7 +871,7 @@ def _city_table() -> dict[str, str]:
         code, en, fr = (line.split("\t") + ["", ""])[:3]
         for name in en.split("|") + fr.split("|"):
             if name.strip():
-                table[" ".join(fold(w) for w in _WORD.findall(name))] = code.strip().upper()
+                table[" ".join(fold(w) for w in TOKEN.findall(name))] = code.strip().upper()
     return table
 
 
@@ -1371,7 +1334,7 @@ def acronyms_for(word: str) -> tuple[str, ...]:
     out: list[str] = []
     for fr, en in load_glossary():
         terms = fr + en
-        if any(" " in t and key in _WORD.findall(fold(t)) for t in terms):
+        if any(" " in t and key in TOKEN.findall(fold(t)) for t in terms):
             out += [t for t in terms if _ACRONYM.fullmatch(t)]
     return tuple(dict.fromkeys(out))
 

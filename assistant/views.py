@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import cite, explore, parse, prompts, store, tag
+from . import cite, explore, prompts, store, tag
 from .errors import AssistantError, ConfigError
+from .text import other_language
 from .types import Answer, Citation, Filters
 
 LANGUAGES = ("en", "fr")
@@ -301,7 +302,7 @@ def input_problem(text: str, limit: int, L: Labels) -> str | None:
         return ""
     if len(text) > limit:
         return L("input.too_long", n=len(text), limit=limit)
-    if parse.other_language(text):
+    if other_language(text):
         return L("input.other_language")
     return None
 

@@ -272,7 +272,8 @@ class Bench:
         from assistant import chunk as chunking
         from assistant import load, parse
         from assistant.embed import make_embedder
-        from assistant.retrieve import BM25, Retriever, analyze
+        from assistant.retrieve import BM25, Retriever
+        from assistant.text import analyze
         from assistant.store import EmbeddingCache, VectorStore
 
         s = self.settings(self.work / "stages" / "index")
@@ -342,7 +343,8 @@ class Bench:
         import numpy as np
 
         from assistant.evaluate import evaluate
-        from assistant.retrieve import analyze, analyze_question, detect_language
+        from assistant.retrieve import analyze_question
+        from assistant.text import analyze, question_language
         from metrics import score
 
         a = self.assistant
@@ -359,7 +361,7 @@ class Bench:
         for q in self.questions:
             qv = a.embedder.embed_query(q.question)
             rankings["dense"][q.id] = top(r.vectors @ qv / norms / (np.linalg.norm(qv) or 1.0))
-            own = r.bm25.scores(analyze(q.question, detect_language(q.question)))
+            own = r.bm25.scores(analyze(q.question, question_language(q.question)))
             rankings["bm25"][q.id] = top(own, own > 0)
             info = analyze_question(q.question)
             both = r.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))

@@ -127,7 +127,7 @@ def test_a_question_asking_for_lessons_finds_the_lessons_section(shipped, questi
 
 
 def test_a_name_ending_in_plus_is_its_own_word(shipped):
-    from assistant.retrieve import analyze, words
+    from assistant.text import analyze, words
 
     assert words("devenu MIEUX+, et 400+ experts") == ["devenu", "MIEUX+", "et", "400", "experts"]
     assert "mieux+" in analyze("MIEUX+", "fr") and "mieux" not in analyze("MIEUX+", "fr"), "MIEUX+ is not MIEUX"

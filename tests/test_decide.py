@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import decide
-from assistant.retrieve import _fold, words
+from assistant.text import lower_unaccented, words
 from assistant.types import Evidence, Known, Passage
 
 
@@ -20,7 +20,7 @@ def passage(text: str, *, lang: str = "en", title: str = "A page", section: str 
 def judge(question: str, passages: list[Passage], lang: str | None = None, extra_known: str = "") -> decide.Decision:
     """The decision for `question` over `passages` (all of them evidence; the corpus is them plus `extra_known`)."""
     evidence = [Evidence(passage=p, score=1.0 - n / 10, rank=n) for n, p in enumerate(passages)]
-    vocabulary = {_fold(w) for p in passages for w in words(f"{p.text} {p.title} {extra_known}")}
+    vocabulary = {lower_unaccented(w) for p in passages for w in words(f"{p.text} {p.title} {extra_known}")}
     known = Known(countries=frozenset(c for p in passages for c in p.countries + p.action_countries),
                   actions=frozenset(p.action for p in passages if p.action), vocabulary=frozenset(vocabulary))
     return decide.decide(decide.read_question(question, lang), evidence, known, min_coverage=0.2)

@@ -17,6 +17,7 @@ from assistant.explore import coverage, similar
 from assistant.load import iter_sources, read_manifest
 from assistant.parse import FileHints, infer_title, infer_year, parse
 from assistant.pipeline import Assistant
+from assistant.text import fold
 from assistant.types import Block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,7 +354,7 @@ MANIFEST = read_manifest(CORPUS)
 
 
 def normalised(title: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", tag.fold(title)) if len(w) > 1]
+    return [w for w in re.findall(r"\w+", fold(title)) if len(w) > 1]
 
 
 def matches(inferred: str, manifest: str) -> bool:

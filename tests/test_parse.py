@@ -13,7 +13,8 @@ from pypdf import PdfReader, PdfWriter
 
 from assistant.errors import BadDocument
 from assistant.load import iter_sources, read_manifest
-from assistant.parse import detect_document_language, detect_language, parse
+from assistant.parse import parse
+from assistant.text import detect_document_language, detect_language
 from assistant.types import Document, ManifestEntry, SourceFile
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -608,7 +609,7 @@ def test_html_gives_its_own_address_when_no_manifest_does(tmp_path):
     ("Hoe heeft Peru zijn opleiding aangepast?", "nl"), ("Как Перу адаптировало обучение?", "ru"),
 ])
 def test_a_question_in_neither_french_nor_english_is_recognised(question, expected):
-    from assistant.parse import other_language
+    from assistant.text import other_language
 
     assert other_language(question) == expected, f"{question!r} must be read as {expected or 'French or English'}"
 
@@ -616,7 +617,7 @@ def test_a_question_in_neither_french_nor_english_is_recognised(question, expect
 def test_no_question_of_the_eval_set_is_taken_for_another_language():
     import json
 
-    from assistant.parse import other_language
+    from assistant.text import other_language
 
     questions = [json.loads(line)["question"] for line in
                  (Path(__file__).parent.parent / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -19,12 +19,12 @@ from assistant.tag import (
     find_countries,
     find_themes,
     find_years,
-    fold,
     gcm_action,
     load_glossary,
     tag,
     theme_label,
 )
+from assistant.text import fold
 from assistant.types import Action, Tags
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
