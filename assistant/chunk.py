@@ -125,7 +125,8 @@ def _units(doc: Document, max_words: int) -> list[_Unit]:
 def _sentence_groups(block: Block, max_words: int) -> list[_Unit]:
     """A long paragraph cut into groups of whole sentences of at most max_words."""
     units: list[_Unit] = []
-    group_start, group_words, last_end = None, 0, None
+    group_start: int | None = None
+    group_words, last_end = 0, 0
     for a, b in split_sentences(block.text):
         w = len(block.text[a:b].split())
         if group_start is not None and group_words + w > max_words:

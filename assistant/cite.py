@@ -31,7 +31,9 @@ def locate(quote: str, text: str) -> tuple[int, int] | None:
     if not target:
         return None
     # Fold the text while remembering where each folded character came from.
-    folded, where, space = [], [], False
+    folded: list[str] = []
+    where: list[int] = []
+    space = False
     for j, ch in enumerate(text):
         if ch.isspace():
             if not space and folded:
@@ -50,7 +52,7 @@ def locate(quote: str, text: str) -> tuple[int, int] | None:
 
 def verify(quote: str, text: str | None) -> bool:
     """True when the quote is, character for character after whitespace folding, in the text."""
-    return bool(text) and bool(quote.strip()) and fold_ws(quote) in fold_ws(text)
+    return bool(text and quote.strip() and fold_ws(quote) in fold_ws(text))
 
 
 def citation(n: int, ev: Evidence, quote: str, start: int | None = None, end: int | None = None) -> Citation:

@@ -95,11 +95,11 @@ def _fail(err: Exception):
 @contextmanager
 def _stages(as_json: bool, names: dict[str, str]):
     """A progress bar per stage on stderr (none with --json, -q, or when stderr is no terminal); yields the callback."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeRemainingColumn(), transient=True, disable=as_json or _quiet or not sys.stderr.isatty()) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int):
             if stage not in tasks:
@@ -132,7 +132,7 @@ def ingest(
         _fail(err)
     except KeyboardInterrupt:
         typer.secho("Interrupted: the previous index is unchanged.", fg=typer.colors.YELLOW, err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -141,7 +141,7 @@ def ingest(
             f"{report.unchanged} unchanged; {report.embedded} passages embedded, {report.reused} from cache; "
             f"{report.passages} passages in the index ({report.seconds:.1f} s)."
         )
-    for doc_id, message in report.problems.items():
+    for message in report.problems.values():
         typer.secho(f"Skipped: {message}", fg=typer.colors.YELLOW, err=True)
 
 
@@ -169,7 +169,7 @@ def status(
     typer.echo("Actions: " + "; ".join(f"{a} ({n})" for a, n in list(info["actions"].items())[:15]))
     disk = info["on_disk"]
     typer.echo(f"On disk since: {len(disk['new'])} new, {len(disk['changed'])} changed, {len(disk['removed'])} removed")
-    for doc_id, message in info["problems"].items():
+    for message in info["problems"].values():
         typer.secho(f"Problem: {message}", fg=typer.colors.YELLOW)
 
 
@@ -177,7 +177,7 @@ def _countries(values: Optional[list[str]]) -> list[str]:
     """--country values (ISO codes or names, English or French) as ISO codes; a usage error otherwise."""
     from . import tag
 
-    codes = []
+    codes: list[str] = []
     for c in values or []:
         found = tag.find_countries(c) or ((c.upper(),) if len(c) == 2 and c.isalpha() else ())
         if not found:
@@ -263,10 +263,8 @@ def eval_command(
                                        progress=lambda n, total: bar.update(task, completed=n))
         diff = None
         if baseline:
-            import json as _json
-
             try:
-                diff = evaluate.compare(result, _json.loads(baseline.read_text(encoding="utf-8")))
+                diff = evaluate.compare(result, json.loads(baseline.read_text(encoding="utf-8")))
             except (OSError, ValueError) as err:
                 raise AssistantError(f"Cannot read the baseline {baseline}: {err}") from None
         if crosscheck:
@@ -325,7 +323,7 @@ def update(
         _fail(err)
     except KeyboardInterrupt:
         typer.secho("Interrupted: the live index is unchanged.", fg=typer.colors.YELLOW, err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     if as_json:
         typer.echo(json.dumps(outcome, ensure_ascii=False, indent=2))
     elif outcome["status"] == "promoted":

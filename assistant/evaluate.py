@@ -88,7 +88,8 @@ def check_gold(questions: list[EvalQuestion], text_of) -> dict[str, list[str]]:
                 if doc_id not in folded:
                     text = text_of(doc_id)
                     folded[doc_id] = fold_ws(text) if text else None
-                if folded[doc_id] and fold_ws(passage) in folded[doc_id]:
+                have = folded[doc_id]
+                if have and fold_ws(passage) in have:
                     found = True
                     break
             if not found:

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from assistant import tag
 from assistant.errors import BadDocument
@@ -133,8 +133,8 @@ def _read(source: SourceFile, max_bytes: int) -> bytes:
         # The bytes the loader hashed, from its one open of the file: the path is not opened again.
         data = source.data
         if len(data) > max_bytes:
-            size = _size(max(source.size, len(data)))
-            raise BadDocument(doc_id, f"the file is {size}, over the {_size(max_bytes)} limit", "split it into smaller files or raise the size limit")
+            shown = _size(max(source.size, len(data)))
+            raise BadDocument(doc_id, f"the file is {shown}, over the {_size(max_bytes)} limit", "split it into smaller files or raise the size limit")
         if not data:
             raise BadDocument(doc_id, "the file is empty (0 bytes)", "re-export it from its source or remove it")
         return data
@@ -260,7 +260,7 @@ def _pdf_text(data: bytes, doc_id: str) -> tuple[str, FileHints]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                opened = reader.decrypt("")  # some PDFs are "encrypted" with an empty password
+                opened: int = reader.decrypt("")  # some PDFs are "encrypted" with an empty password
             except Exception:
                 opened = 0
             if not opened:
@@ -305,7 +305,7 @@ def _largest_text(page) -> str:
     page.extract_text(visitor_text=visit)
     if not runs:
         return ""
-    sizes = Counter()
+    sizes: Counter[float] = Counter()
     for text, size in runs:
         sizes[size] += len(text.strip())
     body = sizes.most_common(1)[0][0]
@@ -449,7 +449,7 @@ def _html_parts(data: bytes, doc_id: str) -> tuple[list[_Part], FileHints]:
 
     parts: list[_Part] = []
     buffer: list[str] = []
-    state = {"kind": "paragraph"}
+    state: dict[str, Any] = {"kind": "paragraph"}
 
     def flush() -> None:
         text = squeeze_spaces(_normalise("".join(buffer)))
@@ -627,7 +627,7 @@ class _Vocabulary:
     def __init__(self, text: str):
         tokens = re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", text.lower())
         self.words = {t for t in tokens if "-" not in t}
-        self.pairs = set()
+        self.pairs: set[tuple[str, str]] = set()
         for token in tokens:
             pieces = token.split("-")
             self.pairs.update(zip(pieces, pieces[1:]))
@@ -842,7 +842,7 @@ def _drop_furniture(lines: list[str], notes: list[tuple[int, list[str]]]) -> tup
 
     # Bare URL lines that repeat a URL given in a footnote or in the text (link annotations).
     urls = [_url_key(u) for _, note in notes for u in _URL.findall(" ".join(note))]
-    for i, s in enumerate(stripped):
+    for s in stripped:
         if s and not _URL_LINE.match(s):
             urls += [_url_key(u) for u in _URL.findall(s)]
     for i, s in enumerate(stripped):
@@ -1053,7 +1053,8 @@ def _join(left: str, right: str, vocabulary: _Vocabulary) -> str:
     if not match or not right[0].isalpha():
         return left + " " + right
     token, fragment = token[:-1], match.group(1)
-    following = re.match(r"[^\W\d_]+", right).group(0)
+    word = re.match(r"[^\W\d_]+", right)
+    following = word.group(0) if word else ""
     if _keep_hyphen(token, fragment, following, vocabulary):
         return left + right
     return left[:-1] + right

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 import tomllib
+from typing import Any
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def text(lang: str, key: str, folder: Path | None = None, **values) -> str:
     'Le corpus ne documente pas la Norvège.'
     """
     data = load_toml(str(folder or DEFAULT_DIR), lang if lang in ("fr", "en") else "en")
-    node = data
+    node: Any = data
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
             raise ConfigError(f"Prompt file {folder or DEFAULT_DIR}/{lang}.toml has no '{key}'")

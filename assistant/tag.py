@@ -6,6 +6,7 @@ import gettext
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from typing import Any
 from functools import lru_cache
 from pathlib import Path
 
@@ -128,7 +129,7 @@ class _Pattern:
     # (token offset, kind, value) still to check once the first token picked the pattern:
     # an exact or prefix first token is already proven by the lookup that found the pattern
     checks: tuple[tuple[int, int, str], ...]
-    payload: object
+    payload: Any
 
 
 class _Phrases:
@@ -140,7 +141,7 @@ class _Phrases:
         self._prefix_lengths: list[int] = []
         self._cache: dict[str, tuple[_Pattern, ...]] = {}
 
-    def add(self, pattern: str, payload: object) -> None:
+    def add(self, pattern: str, payload: Any) -> None:
         tokens = _parse_pattern(pattern)
         if not tokens:
             return
@@ -171,7 +172,7 @@ class _Phrases:
         return found
 
     @staticmethod
-    def _matches_at(doc: _Doc, i: int, found: tuple[_Pattern, ...]) -> list[tuple[int, int, object]]:
+    def _matches_at(doc: _Doc, i: int, found: tuple[_Pattern, ...]) -> list[tuple[int, int, Any]]:
         keys, n, out = doc.keys, len(doc.keys), []
         for p in found:
             end = i + p.length
@@ -194,7 +195,7 @@ class _Phrases:
                 out.append((i, end, p.payload))
         return out
 
-    def scan(self, doc: _Doc, accept=None) -> list[tuple[int, int, object]]:
+    def scan(self, doc: _Doc, accept=None) -> list[tuple[int, int, Any]]:
         """Non-overlapping matches (token start, token end, payload); `accept` may veto one."""
         out = []
         keys, cache, candidates = doc.keys, self._cache, self._candidates
@@ -212,7 +213,7 @@ class _Phrases:
             i += 1
         return out
 
-    def scan_all(self, doc: _Doc) -> list[tuple[int, int, object]]:
+    def scan_all(self, doc: _Doc) -> list[tuple[int, int, Any]]:
         """Every match, overlapping ones included (query expansion wants them all)."""
         out = []
         cache, candidates = self._cache, self._candidates
@@ -464,7 +465,8 @@ def _english_forms(base: str) -> list[str]:
 
 def _demonyms() -> list[tuple[str, str, str]]:
     """(code, word, lang) for every demonym form, French first (they need no capital)."""
-    french, english = [], []
+    french: list[tuple[str, str, str]] = []
+    english: list[tuple[str, str, str]] = []
     for line in _DEMONYMS.strip().splitlines():
         code, rest = line.split(" ", 1)
         en, fr = (part.strip() for part in rest.split("|"))
@@ -732,8 +734,8 @@ def _metadata_patterns() -> list[tuple[str, re.Pattern]]:
         # Longest first, so "experts involved" wins over "experts".
         ordered = sorted(set(labels[kind]), key=len, reverse=True)
         if kind == "status":
-            alternatives = "|".join(re.escape(label) for label in ordered)
-            patterns.append((kind, re.compile(rf"(?:{alternatives})\s*[.!]?")))
+            either = "|".join(re.escape(label) for label in ordered)
+            patterns.append((kind, re.compile(rf"(?:{either})\s*[.!]?")))
             continue
         # "Label: value"; a label ending in a preposition reads on without one ("Hosted by Spain", "Publié le 3 mai").
         colon = "|".join(re.escape(label) for label in ordered if not label.endswith(_READS_ON))
@@ -849,7 +851,7 @@ def find_years(text: str) -> tuple[int, ...]:
 def find_cities(text: str) -> list[tuple[str, str]]:
     """Cities the text names, with their country code (resources/cities.tsv)."""
     table = _city_table()
-    out = []
+    out: list[tuple[str, str]] = []
     toks = TOKEN.findall(text)
     for n in (3, 2, 1):
         for i in range(len(toks) - n + 1):
@@ -1116,7 +1118,7 @@ def _gcm_actions(doc: _Doc) -> list[tuple[int, Action]]:
         letter = _LETTER_AFTER.search(low, m.end(), window_end)
         # "Objective 9 ... actions a–d" names the objective, not one action
         chosen = next((g for g in letter.groups() if g), None) if letter else None
-        if chosen and _OBJECTIVE.search(low, m.end(), letter.start()):
+        if chosen and letter and _OBJECTIVE.search(low, m.end(), letter.start()):
             chosen = None  # the letter belongs to a later objective
         out.append((m.start(), gcm_action(objective, chosen)))
     for m in _ACTION_OF_OBJECTIVE.finditer(low):

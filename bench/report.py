@@ -179,7 +179,7 @@ def _quality(r: dict) -> list[str]:
                      f"{_f(m['fr']['doc_hit@5'])} | {_f(m['en']['same_language@5'])} |")
     lines.append("")
     if BASELINE in q:
-        lines.append(f"**Against the standard recipe (top-k 5):**\n")
+        lines.append("**Against the standard recipe (top-k 5):**\n")
         for metric in ("passage_hit@5", "passage_hit@1", "passage_mrr", "doc_hit@5"):
             for lang in ("en", "fr"):
                 a, b = q["assistant"][lang][metric], q[BASELINE][lang][metric]

@@ -266,7 +266,7 @@ def test_the_lexicon_examples_read_as_stated():
 
 
 def test_the_synonym_examples_match():
-    for cls, en, fr, example in [(r[0], r[1], r[2], None) for r in decide.synonym_rows()]:
+    for cls, en, fr in [(r[0], r[1], r[2]) for r in decide.synonym_rows()]:
         assert en and fr, f"resources/synonyms.tsv row {cls!r} has both languages"
     text = (decide.resources.files("assistant.resources") / "synonyms.tsv").read_text(encoding="utf-8")
     for line in text.splitlines():

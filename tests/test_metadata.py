@@ -64,7 +64,7 @@ def test_every_metadata_line_example_has_its_kind_in_both_languages():
 
 
 def test_every_month_example_dates_a_page():
-    for fr, en, fr_example, en_example in rows("months.tsv"):
+    for _fr, _en, fr_example, en_example in rows("months.tsv"):
         for example in (fr_example, en_example):
             year = int(re.search(r"(?:19|20)\d\d", example).group())
             got = infer_year([Block("paragraph", example, 0, len(example), None)], FileHints())

@@ -198,7 +198,7 @@ def crosscheck(assistant, questions, result: dict) -> dict:
         return {"hit@5": mean([r[side]["hit@5"] for r in sel]), f"hit@{k}": mean([r[side]["hit"] for r in sel]),
                 "mrr": mean([r[side]["rr"] for r in sel])}
 
-    out = {"k": k, "n": len(rows), "differences": differences, "no_expected": no_expected,
+    out: dict[str, Any] = {"k": k, "n": len(rows), "differences": differences, "no_expected": no_expected,
            "llama_index": metrics(rows, "llama_index"), "assistant": metrics(rows, "own"), "by_language": {}}
     for lang in sorted({r["language"] for r in rows}):
         sel = [r for r in rows if r["language"] == lang]
