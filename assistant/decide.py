@@ -17,13 +17,11 @@ to a question. The question words live in `resources/question.toml`.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
-from . import tag
+from . import resources, tag
 from .retrieve import COGNATE_PREFIX, QuestionInfo, analyze_question
 from .text import analyze, lower_unaccented, stopwords, words
 from .types import Evidence, Known, Passage
@@ -99,8 +97,7 @@ class Decision:
 @lru_cache(maxsize=1)
 def lexicon() -> dict:
     """resources/question.toml, with every word folded."""
-    text = resources.files("assistant.resources").joinpath("question.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return resources.toml("question.toml")
 
 
 def _phrases(table: dict | list, lang: str) -> list[tuple[str, ...]]:
@@ -115,16 +112,8 @@ def _words_of(name: str, lang: str) -> frozenset[str]:
 @lru_cache(maxsize=1)
 def synonym_rows() -> list[tuple[str, list[str], list[str]]]:
     """resources/synonyms.tsv as (class, English terms, French terms)."""
-    rows = []
-    text = resources.files("assistant.resources").joinpath("synonyms.tsv").read_text(encoding="utf-8")
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#") or line.startswith("class\t"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 4:
-            raise ValueError(f"Cannot read resources/synonyms.tsv line {n}: expected 4 tab-separated columns, found {len(parts)}")
-        rows.append((parts[0], parts[1].split("|"), parts[2].split("|")))
-    return rows
+    rows = resources.table("synonyms.tsv", ("class", "en", "fr", "example"))
+    return [(cls, en.split("|"), fr.split("|")) for cls, en, fr, _ in rows]
 
 
 @lru_cache(maxsize=8192)

@@ -10,10 +10,9 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
-from assistant import tag
+from assistant import resources, tag
 from assistant.errors import BadDocument
 from assistant.load import SUPPORTED_SUFFIXES
 from assistant.text import detect_document_language, detect_language, fold, language_name, squeeze_spaces
@@ -1136,7 +1135,6 @@ def _written(word: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Title and year of a document without a manifest row
 
-_RESOURCES = Path(__file__).parent / "resources"
 _TITLE_MAX_WORDS = 30
 _TITLE_MIN_WORDS = 4  # a shorter first line is completed by the next title-like line ("MIgration EU eXpertise" / "2009-2015")
 _RUNNING_TEXT_WORDS = 35  # a block this long is body text, even without a full stop
@@ -1228,7 +1226,7 @@ def _title_key(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _section_names() -> frozenset[str]:
-    rows = _read_tsv("section_names.tsv", ("fr", "en", "fr_example", "en_example"))
+    rows = resources.table("section_names.tsv", ("fr", "en", "fr_example", "en_example"))
     return frozenset(_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip())
 
 
@@ -1252,33 +1250,20 @@ def _generic_section(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _title_words() -> dict[str, str]:
-    rows = _read_tsv("title_words.tsv", ("word", "file_name", "title"))
+    rows = resources.table("title_words.tsv", ("word", "file_name", "title"))
     return {row[0].lower(): row[0] for row in rows}
 
 
 @lru_cache(maxsize=1)
 def _date_pattern() -> re.Pattern:
     """A date in words, folded: "[weekday] [day] month [day,] year"."""
-    rows = _read_tsv("months.tsv", ("fr", "en", "fr_example", "en_example"))
+    rows = resources.table("months.tsv", ("fr", "en", "fr_example", "en_example"))
     names = {_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip()}
     months = "|".join(sorted(names, key=len, reverse=True))
     return re.compile(rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{months}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)")
 
 
 _NUMERIC_DATE = re.compile(r"((?:19|20)\d\d)-\d{1,2}-\d{1,2}(?:[T ][\d:.+Z-]*)?|\d{1,2} \d{1,2} ((?:19|20)\d\d)")
-
-
-def _read_tsv(name: str, columns: tuple[str, ...]) -> list[list[str]]:
-    path = _RESOURCES / name
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#") or line.split("\t")[0] == columns[0]:
-            continue
-        fields = [f.strip() for f in line.split("\t")]
-        if len(fields) != len(columns):
-            raise ValueError(f"Cannot read {path} line {n}: expected {len(columns)} tab-separated columns ({', '.join(columns)})")
-        rows.append(fields)
-    return rows
 
 
 def _date_year(text: str) -> int | None:

@@ -8,10 +8,11 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 from functools import lru_cache
-from pathlib import Path
 
 import pycountry
 
+from assistant import resources
+from assistant.resources import alternatives
 from assistant.text import TOKEN, expand_ligatures, fold, fold_aligned
 from assistant.types import Action, Tags
 
@@ -35,7 +36,6 @@ __all__ = [
     "theme_label",
 ]
 
-GLOSSARY_PATH = Path(__file__).parent / "resources" / "glossary.tsv"
 YEAR_MIN, YEAR_MAX = 1990, 2039
 GCM_OBJECTIVES = 23  # the Global Compact for Migration has 23 objectives
 
@@ -699,7 +699,6 @@ def _spellings() -> dict[str, str]:
 # Lines that describe a document instead of saying something: roles, status, fields, dates
 # ---------------------------------------------------------------------------
 
-METADATA_PATH = Path(__file__).parent / "resources" / "metadata_lines.tsv"
 METADATA_KINDS = ("status", "role", "field", "published")  # checked in this order
 _ROLE_MAX_ITEM_WORDS = 5  # "Experts involved: Spain, academia (United Kingdom)": every item is a short name
 _LINE_MAX_WORDS = 30
@@ -710,17 +709,10 @@ _READS_ON = (" par", " by", " le", " on")
 def load_metadata_lines() -> list[tuple[str, list[str], list[str], str, str]]:
     """Rows of resources/metadata_lines.tsv: (kind, French labels, English labels, French example, English example)."""
     rows = []
-    for n, line in enumerate(METADATA_PATH.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#") or line.startswith("kind\t"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 5 or parts[0] not in METADATA_KINDS:
-            raise ValueError(
-                f"Cannot read {METADATA_PATH} line {n}: expected 'kind<TAB>fr<TAB>en<TAB>fr example<TAB>en example' "
-                f"with kind one of {', '.join(METADATA_KINDS)}"
-            )
-        fr, en = ([t.strip() for t in side.split("|") if t.strip()] for side in parts[1:3])
-        rows.append((parts[0], fr, en, parts[3].strip(), parts[4].strip()))
+    for kind, fr, en, fr_example, en_example in resources.table("metadata_lines.tsv", ("kind", "fr", "en", "fr_example", "en_example")):
+        if kind not in METADATA_KINDS:
+            raise ValueError(f"assistant/resources/metadata_lines.tsv: unknown kind {kind!r}; use one of {', '.join(METADATA_KINDS)}")
+        rows.append((kind, alternatives(fr), alternatives(en), fr_example, en_example))
     return rows
 
 
@@ -865,12 +857,8 @@ def find_cities(text: str) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def _city_table() -> dict[str, str]:
-    text = (Path(__file__).parent / "resources" / "cities.tsv").read_text(encoding="utf-8")
     table = {}
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#") or line.startswith("iso2\t"):
-            continue
-        code, en, fr = (line.split("\t") + ["", ""])[:3]
+    for code, en, fr in resources.table("cities.tsv", ("iso2", "en", "fr")):
         for name in en.split("|") + fr.split("|"):
             if name.strip():
                 table[" ".join(fold(w) for w in TOKEN.findall(name))] = code.strip().upper()
@@ -1270,18 +1258,7 @@ def tag(text: str, doc_title: str | None = None) -> Tags:
 @lru_cache(maxsize=1)
 def load_glossary() -> list[tuple[list[str], list[str]]]:
     """Rows of resources/glossary.tsv as (French terms, English terms)."""
-    rows = []
-    for n, line in enumerate(GLOSSARY_PATH.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#") or line.lower().startswith("fr\ten"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise ValueError(
-                f"Cannot read {GLOSSARY_PATH} line {n}: expected 'fr<TAB>en', found {len(parts)} column(s)"
-            )
-        fr, en = ([t.strip() for t in side.split("|") if t.strip()] for side in parts)
-        rows.append((fr, en))
-    return rows
+    return [(alternatives(fr), alternatives(en)) for fr, en in resources.table("glossary.tsv", ("fr", "en"))]
 
 
 def _glossary_pattern(term: str) -> str:

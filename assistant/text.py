@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from importlib import resources
 
 import snowballstemmer
 from langdetect import DetectorFactory, detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
+from . import resources
 from .types import Language
 
 # ---------------------------------------------------------------------------
@@ -109,8 +109,7 @@ _STEMMERS = {"fr": "french", "en": "english"}
 @lru_cache(maxsize=None)
 def stopwords(lang: str) -> frozenset[str]:
     """The stop words of `lang` ("fr" or "en"), from resources/stopwords_LANG.txt, unaccented."""
-    text = resources.files("assistant.resources").joinpath(f"stopwords_{lang}.txt").read_text(encoding="utf-8")
-    return frozenset(lower_unaccented(w) for w in text.split())
+    return frozenset(lower_unaccented(w) for w in resources.word_list(f"stopwords_{lang}.txt"))
 
 
 @lru_cache(maxsize=4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import decide
+from assistant import decide, resources
 from assistant.text import lower_unaccented, words
 from assistant.types import Evidence, Known, Passage
 
@@ -268,11 +268,7 @@ def test_the_lexicon_examples_read_as_stated():
 def test_the_synonym_examples_match():
     for cls, en, fr in [(r[0], r[1], r[2]) for r in decide.synonym_rows()]:
         assert en and fr, f"resources/synonyms.tsv row {cls!r} has both languages"
-    text = (decide.resources.files("assistant.resources") / "synonyms.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.startswith("#") or line.startswith("class\t") or not line.strip():
-            continue
-        cls, _, _, example = line.split("\t")
+    for cls, _, _, example in resources.table("synonyms.tsv", ("class", "en", "fr", "example")):
         word, rest = (x.strip() for x in example.split("=>"))
         s_lang, source = (x.strip() for x in rest.split(":", 1))
         q_lang = "en" if any(word in row[1] for row in decide.synonym_rows() if row[0] == cls) else "fr"
