@@ -147,21 +147,11 @@ def analyze(text: str, lang: str) -> list[str]:
 # Language
 # ---------------------------------------------------------------------------
 
-_FR_WORDS = frozenset(
-    "le la les un une des du de d l qu et est sont dans pour par sur avec qui que quoi quel quels quelle quelles "
-    "comment pourquoi où quand ce cette ces son sa ses leur leurs il elle ils elles nous vous ne pas mais donc été "
-    "être avoir fait au aux pays en ont aussi".split()
-)
-_EN_WORDS = frozenset(
-    "the of and in to for with by from is are was were be been has have had do did does what which who whom whose "
-    "how why when where this that these those it its they their there not or but can could would should will "
-    "about into than countries country".split()
-)
-_LANGUAGE_NAMES = {
-    "es": "Spanish", "de": "German", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ar": "Arabic",
-    "ru": "Russian", "zh-cn": "Chinese", "zh-tw": "Chinese", "ja": "Japanese", "tr": "Turkish", "pl": "Polish",
-    "ro": "Romanian", "ca": "Catalan", "sv": "Swedish", "uk": "Ukrainian", "fa": "Persian", "sw": "Swahili",
-}
+# The words that tell French from English, and the names of other languages: resources/language.toml.
+_LANGUAGE = resources.toml("language.toml")
+_FR_WORDS = frozenset(_LANGUAGE["fr"])
+_EN_WORDS = frozenset(_LANGUAGE["en"])
+_LANGUAGE_NAMES: dict[str, str] = _LANGUAGE["names"]
 _factory = None
 
 
