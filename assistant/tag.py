@@ -230,221 +230,24 @@ class _Phrases:
 # Countries
 # ---------------------------------------------------------------------------
 
-# Variants pycountry lacks (English, French). Everything else comes from pycountry.
+# The language data of country names (aliases, case and person rules, blocked contexts), each
+# rule with examples: resources/countries.toml; nationality adjectives: resources/demonyms.tsv.
+_DATA = resources.toml("countries.toml")
 _ALIASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "TL": (("East Timor",), ("Timor-Leste", "Timor oriental")),
-    "CI": (("Ivory Coast", "Cote d'Ivoire"), ()),
-    "RU": (("Russia",), ("Russie", "Fédération de Russie")),
-    "KR": (("Republic of Korea",), ("République de Corée",)),
-    "CD": (
-        ("Democratic Republic of the Congo", "Democratic Republic of Congo", "DR Congo", "DRC", "Congo-Kinshasa"),
-        ("RD Congo", "RDC", "Congo-Kinshasa"),
-    ),
-    "CG": (("Congo-Brazzaville", "Republic of Congo"), ("Congo-Brazzaville",)),
-    "LA": (("Laos",), ("Laos",)),
-    "VN": (("Vietnam", "Viet Nam"), ("Vietnam",)),
-    "MK": (("Macedonia",), ("Macédoine",)),
-    "CV": (("Cape Verde",), ("Cabo Verde",)),
-    "GB": (
-        ("UK", "U.K.", "Britain", "Great Britain", "England", "Northern Ireland"),
-        ("Grande-Bretagne", "Angleterre"),
-    ),
-    "US": (("USA", "US", "U.S.", "U.S.A.", "United States of America"), ("USA",)),
-    "TR": (("Turkey",), ()),
-    "CZ": (("Czech Republic",), ("République tchèque",)),
-    "SZ": (("Swaziland",), ("Swaziland",)),
-    "MM": (("Burma",), ("Myanmar",)),
-    "VA": (("Vatican",), ("Vatican",)),
-    "NL": (("Holland",), ("Hollande",)),
-    "BN": (("Brunei",), ("Brunei",)),
-    "FM": (("Micronesia",), ("Micronésie",)),
-    "PS": (("Palestine",), ("Palestine", "Territoires palestiniens")),
-    "BY": ((), ("Biélorussie",)),
-    "KG": ((), ("Kirghizstan",)),
-    "MD": ((), ("Moldova",)),
-    "RE": (("Reunion Island",), ()),
-    "MU": ((), ("île Maurice",)),
-    "AE": (("UAE",), ()),
+    code: (tuple(names.get("en", ())), tuple(names.get("fr", ()))) for code, names in _DATA["aliases"].items()
 }
-
-# Display names where pycountry's first choice reads oddly in an answer.
-_DISPLAY = {
-    "en": {"CD": "Democratic Republic of the Congo", "RU": "Russia", "FM": "Micronesia", "PS": "Palestine"},
-    "fr": {"RU": "Russie", "FM": "Micronésie", "PS": "Palestine", "VE": "Venezuela", "MD": "Moldavie"},
-}
-
-# pycountry names that are ordinary words far more often than countries in this corpus
-# ("La Réunion Thématique Conjointe" is a meeting, not the island).
-_DROP_NAMES = {"reunion", "la reunion"}
-
-# How a name must be written to count. "upper": every letter upper case (US, not "us");
-# "cap": capitalised ("Turkey", not "turkey"); "title": capitalised but not in an all-caps heading.
-_CASE_RULES = {
-    "us": "upper", "u s": "upper", "usa": "upper", "u s a": "upper", "uk": "upper", "u k": "upper",
-    "drc": "upper", "rdc": "upper", "uae": "upper",
-    "oman": "cap", "chad": "cap", "turkey": "cap", "china": "cap", "japan": "cap", "jersey": "cap",
-    "guernsey": "cap", "guinea": "cap", "chile": "cap", "chili": "cap", "montserrat": "cap",
-    "grenade": "title", "maurice": "title", "dominique": "title", "palau": "title",
-}
-
-# Names that are also surnames or first names: not after a capitalised word ("Mme Lluch Palau").
-_PERSON_PRONE = {"palau", "jordan", "chad", "maurice", "dominique", "georgia", "israel", "austria", "france"}
-_HONORIFICS = {"m", "mr", "mrs", "ms", "mme", "mlle", "dr", "madame", "monsieur", "sir"}
-_SENTENCE_WORDS = {
-    "in", "the", "to", "from", "of", "and", "with", "for", "by", "on", "at",
-    "le", "la", "les", "l", "en", "au", "aux", "du", "de", "des", "d", "et", "a", "vers", "pour", "avec",
-}
-
-# Token sequences before (or after) a name that make it something else: "New Guinea", "Mexico City".
-_BLOCK_BEFORE = {
-    "GN": {("new",), ("nouvelle",), ("gulf", "of"), ("golfe", "de")},
-    "NE": {("fleuve",), ("delta", "du")},
-}
-_BLOCK_AFTER = {"MX": {("city",)}, "NE": {("river",), ("delta",)}}
-
-# Demonyms that are also language names: "available in English, French and Spanish".
-_LANGUAGE_CONTEXT = {
-    "english", "french", "anglais", "francais", "language", "languages", "langue", "langues",
-    "version", "versions", "speaking", "translated", "translation", "traduit", "traduction",
-}
-# Words that tell French from English when a name means different things in each:
-# "Mexico" is the country in English, the capital city in French.
-_FRENCH_WORDS = {"le", "la", "les", "des", "et", "du", "au", "aux", "une", "est", "pour", "dans"}
-_ENGLISH_WORDS = {"the", "and", "of", "to", "is", "for", "in", "with", "from", "was"}
-_ENGLISH_ONLY = {"mexico"}
-
-# Nationality adjectives (English; French masculine singular, inflections generated).
-# Words that are mainly language names here (English, French, français, anglais) are left out,
-# and so are those shared by several countries (Congolese, Dominican, American, Indian).
-_DEMONYMS = """
-AF Afghan | afghan
-AL Albanian | albanais
-DZ Algerian | algérien
-AR Argentinian, Argentine | argentin
-AM Armenian | arménien
-AU Australian | australien
-AT Austrian | autrichien
-AZ Azerbaijani | azerbaïdjanais
-BD Bangladeshi | bangladais
-BY Belarusian | biélorusse
-BE Belgian | belge
-BJ Beninese | béninois
-BO Bolivian | bolivien
-BA Bosnian | bosnien
-BR Brazilian | brésilien
-BG Bulgarian | bulgare
-BF Burkinabe | burkinabè
-KH Cambodian | cambodgien
-CM Cameroonian | camerounais
-CA Canadian | canadien
-CV Cabo Verdean, Cape Verdean | cap-verdien
-TD Chadian | tchadien
-CL Chilean | chilien
-CN Chinese | chinois
-CO Colombian | colombien
-CR Costa Rican | costaricien, costaricain
-CI Ivorian | ivoirien
-HR Croatian | croate
-CU Cuban | cubain
-CY Cypriot | chypriote
-CZ Czech | tchèque
-DK Danish | danois
-EC Ecuadorian, Ecuadorean | équatorien
-EG Egyptian | égyptien
-SV Salvadoran | salvadorien
-GQ Equatorial Guinean | équato-guinéen
-ER Eritrean | érythréen
-EE Estonian | estonien
-ET Ethiopian | éthiopien
-FI Finnish | finlandais
-GM Gambian | gambien
-GE Georgian | géorgien
-DE German | allemand
-GH Ghanaian | ghanéen
-GR Greek | grec, grecque, grecs, grecques
-GT Guatemalan | guatémaltèque
-GN Guinean | guinéen
-GW Bissau-Guinean | bissau-guinéen
-HT Haitian | haïtien
-HN Honduran | hondurien
-HU Hungarian | hongrois
-ID Indonesian | indonésien
-IR Iranian | iranien
-IQ Iraqi | irakien
-IE Irish | irlandais
-IT Italian | italien
-JP Japanese | japonais
-JO Jordanian | jordanien
-KZ Kazakh | kazakh
-KE Kenyan | kényan
-KG Kyrgyz | kirghize
-LA Laotian | laotien
-LV Latvian | letton
-LB Lebanese | libanais
-LR Liberian | libérien
-LY Libyan | libyen
-LT Lithuanian | lituanien
-MG Malagasy | malgache
-MW Malawian | malawien
-MY Malaysian | malaisien
-ML Malian | malien
-MT Maltese | maltais
-MR Mauritanian | mauritanien
-MU Mauritian | mauricien
-MX Mexican | mexicain
-MD Moldovan | moldave
-MN Mongolian | mongol
-ME Montenegrin | monténégrin
-MA Moroccan | marocain
-MM Burmese | birman
-NP Nepalese, Nepali | népalais
-NL Dutch | néerlandais
-NI Nicaraguan | nicaraguayen
-NE Nigerien | nigérien
-NG Nigerian | nigérian
-NO Norwegian | norvégien
-PK Pakistani | pakistanais
-PA Panamanian | panaméen
-PY Paraguayan | paraguayen
-PE Peruvian | péruvien
-PH Filipino, Philippine | philippin
-PL Polish | polonais
-PT Portuguese | portugais
-RO Romanian | roumain
-RU Russian | russe
-RW Rwandan | rwandais
-SN Senegalese | sénégalais
-RS Serbian | serbe
-SL Sierra Leonean | sierra-léonais
-SK Slovak | slovaque
-SI Slovenian | slovène
-SO Somali | somalien
-ZA South African | sud-africain
-SS South Sudanese | sud-soudanais
-ES Spanish | espagnol
-LK Sri Lankan | sri-lankais
-SD Sudanese | soudanais
-SE Swedish | suédois
-CH Swiss | suisse
-SY Syrian | syrien
-TJ Tajik | tadjik
-TZ Tanzanian | tanzanien
-TH Thai | thaïlandais
-TL Timorese | timorais
-TG Togolese | togolais
-TN Tunisian | tunisien
-TR Turkish | turc, turque, turcs, turques
-UG Ugandan | ougandais
-UA Ukrainian | ukrainien
-GB British | britannique
-UY Uruguayan | uruguayen
-UZ Uzbek | ouzbek
-VE Venezuelan | vénézuélien
-VN Vietnamese | vietnamien
-YE Yemeni | yéménite
-ZM Zambian | zambien
-ZW Zimbabwean | zimbabwéen
-"""
+_DISPLAY: dict[str, dict[str, str]] = _DATA["display"]
+_DROP_NAMES = set(_DATA["not_names"]["names"])
+_CASE_RULES = {name: rule for rule in ("upper", "cap", "title") for name in _DATA["case"][rule]}
+_PERSON_PRONE = set(_DATA["person"]["names"])
+_HONORIFICS = set(_DATA["person"]["honorifics"])
+_SENTENCE_WORDS = set(_DATA["person"]["sentence_words"])
+_BLOCK_BEFORE = {code: {tuple(seq.split()) for seq in seqs} for code, seqs in _DATA["blocked"]["before"].items()}
+_BLOCK_AFTER = {code: {tuple(seq.split()) for seq in seqs} for code, seqs in _DATA["blocked"]["after"].items()}
+_LANGUAGE_CONTEXT = set(_DATA["language_context"]["words"])
+_FRENCH_WORDS = set(_DATA["english_only"]["french_words"])
+_ENGLISH_WORDS = set(_DATA["english_only"]["english_words"])
+_ENGLISH_ONLY = set(_DATA["english_only"]["names"])
 
 
 def _french_forms(base: str) -> list[str]:
@@ -467,12 +270,10 @@ def _demonyms() -> list[tuple[str, str, str]]:
     """(code, word, lang) for every demonym form, French first (they need no capital)."""
     french: list[tuple[str, str, str]] = []
     english: list[tuple[str, str, str]] = []
-    for line in _DEMONYMS.strip().splitlines():
-        code, rest = line.split(" ", 1)
-        en, fr = (part.strip() for part in rest.split("|"))
-        for word in (w.strip() for w in fr.split(",")):
+    for code, en, fr in resources.table("demonyms.tsv", ("iso2", "en", "fr")):
+        for word in alternatives(fr):
             french.extend((code, form, "fr") for form in _french_forms(word))
-        for word in (w.strip() for w in en.split(",")):
+        for word in alternatives(en):
             english.extend((code, form, "en") for form in _english_forms(word))
     return french + english
 
@@ -870,89 +671,10 @@ def _city_table() -> dict[str, str]:
 # Themes
 # ---------------------------------------------------------------------------
 
+# Each theme's labels, patterns and examples: resources/themes.toml.
 _THEMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "trafficking": ("Trafficking in human beings", "Traite des êtres humains", (
-        "=traite", "^THB", "^TEH", "^TP", "trafficking", "trafficked", "trafficker*", "traffick",
-        "trafic d êtres humains", "trafic des êtres humains", "travail forcé", "forced labour",
-        "forced labor", "exploitation sexuelle", "sexual exploitation", "servitude", "mendicité forcée",
-        "forced begging", "^VoT", "^VdT", "^REDTRAM",
-    )),
-    "smuggling": ("Migrant smuggling", "Trafic de migrants", (
-        "trafic de migrants", "trafic des migrants", "trafic illicite*", "trafic de populations migrantes",
-        "victimes de trafic", "objet du trafic", "objet d un trafic", "passeur*", "smuggl*",
-        "introduits clandestinement", "^SoM",
-    )),
-    "training": ("Training", "Formation", (
-        "formation*", "formateur*", "formatrice*", "cursus", "curricul*", "training*", "trainer*",
-        "trainee*", "trained", "train", "handbook*", "manuel*", "former les", "former des", "former leurs",
-        "e learning", "apprentissage",
-    )),
-    "capacity_building": ("Capacity building", "Renforcement des capacités", (
-        "capacités", "capacities", "capacity building", "capacity development", "peer to peer",
-        "entre pairs", "pair à pair", "atelier*", "workshop*", "visite* d étude*", "study visit*",
-        "échange* d expérience*", "exchange* of experience*", "assistance technique", "technical assistance",
-        "expertise",
-    )),
-    "victim_protection": ("Victim protection and assistance", "Protection et assistance aux victimes", (
-        "victim*", "^VoT", "^VdT", "shelter*", "refuge", "refuges", "foyer", "foyers", "protection",
-        "protect", "protecting", "protéger", "assistance", "assist", "assisting", "prise en charge",
-        "referral*", "mécanisme* d orientation", "mécanisme* de référencement", "réintégration",
-        "reintegration", "réhabilitation", "rehabilitation", "psychosocia*",
-    )),
-    "border_management": ("Border management", "Gestion des frontières", (
-        "frontière*", "frontalier*", "frontalière*", "transfrontali*", "transfrontière*", "border*",
-        "points d entrée", "point* of entry", "entry point*", "^Frontex", "service* d immigration",
-        "immigration service*", "immigration officer*", "immigration official*",
-    )),
-    "legal_migration": ("Legal migration and mobility", "Migration légale et mobilité", (
-        "migration* légale*", "legal migration", "migration* régulière*", "regular migration",
-        "voie* de migration régulière*", "regular pathway*", "visa", "visas", "libre circulation",
-        "free movement", "mobilité", "mobility", "titre* de séjour", "residence permit*",
-        "regroupement familial", "family reunification",
-    )),
-    "labour_migration": ("Labour migration", "Migration de travail", (
-        "migration de travail", "migration liée au travail", "migration de main d œuvre", "labour migration",
-        "labor migration", "travailleur* migrant*", "migrant worker*", "main d œuvre", "recrutement* éthique*",
-        "ethical recruitment", "fair recruitment", "agence* de recrutement", "recruitment agenc*",
-        "marché du travail", "labour market*", "labor market*", "ministère du travail", "ministry of labour",
-        "domestic worker*", "travailleur* domestique*",
-    )),
-    "migration_development": ("Migration and development", "Migration et développement", (
-        "migration et développement", "migration and development", "diaspora*", "transferts de fonds",
-        "envois de fonds", "remittance*", "développement durable", "sustainable development", "^ODD", "^SDG", "^SDGs",
-        "codéveloppement",
-    )),
-    "asylum": ("Asylum and international protection", "Asile et protection internationale", (
-        "asile", "asylum", "protection internationale", "international protection", "réfugié*", "refugee*",
-        "non refoulement", "apatrid*", "stateless*", "^HCR", "^UNHCR",
-    )),
-    "cooperation": ("Cooperation (cross-border, regional, international)",
-                    "Coopération (transfrontalière, régionale, internationale)", (
-        "coopération*", "cooperation*", "cooperate*", "coopérer", "transfrontali*", "transfrontière*",
-        "cross border", "régional*", "regional*", "interrégional*", "interregional*", "transnational*",
-        "bilatéra*", "bilateral*", "partenariat*", "partnership*", "coordination", "dialogue*",
-        "processus de rabat", "rabat process", "processus de khartoum", "khartoum process", "^IberRed",
-        "^REDTRAM", "réseau* ibéro américain*", "ibero american network*",
-    )),
-    "policy_legislation": ("Policy, legislation and guidelines", "Politiques, législation et lignes directrices", (
-        "loi", "lois", "law", "laws", "législati*", "legislati*", "legal framework*", "cadre* juridique*",
-        "cadre* légal", "cadre* normatif*", "instrument* normatif*", "lignes directrices", "guideline*",
-        "directives", "^SOP", "^SOPs", "^POS", "procédure* opérationnelle*", "procédure* opératoire*",
-        "standard operating procedure*", "plan* d action", "action plan*", "plan* national*", "stratégi*",
-        "strateg*", "politique*", "policy", "policies", "policymaking", "protocol*", "protocole*", "décret*",
-        "decree*", "ratif*", "convention*", "réglementation*", "regulation*",
-    )),
-    "data_research": ("Data and research", "Données et recherche", (
-        "donnée*", "data", "recherche*", "research*", "étude*", "study", "studies", "statisti*",
-        "sondage*", "survey*", "analyse*", "analysis", "évaluation* des besoins", "needs assessment*",
-        "diagnostic*", "cartographi*", "mapping", "profil* migratoire*", "migration profile*", "database*",
-        "suivi et évaluation", "monitoring and evaluation",
-    )),
-    "awareness": ("Awareness raising", "Sensibilisation", (
-        "sensibilis*", "awareness", "campagne*", "campaign*", "adeadlybusiness",
-    )),
+    slug: (theme["en"], theme["fr"], tuple(theme["patterns"])) for slug, theme in resources.toml("themes.toml").items()
 }
-
 THEMES: tuple[str, ...] = tuple(_THEMES)
 
 
