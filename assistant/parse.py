@@ -112,12 +112,10 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
     )
 
 
-# Web-page links that say where to read more ("Find out more about this Action by downloading the
-# case study!", "Pour en savoir plus, téléchargez…"): they answer no question and outrank real text.
-_CALL_TO_ACTION = re.compile(
-    r"^\W*(?:find out more|read more|learn more|click here|see more|upload document|for more information|"
-    r"to read the full|pour en savoir plus|en savoir plus|lire la suite|cliquez ici|téléchargez|"
-    r"pour plus d.informations?)\b", re.IGNORECASE)
+# What reads as page furniture, headings and word breaks, with examples: resources/parse.toml.
+_WORDS = resources.toml("parse.toml")
+# Web-page links that say where to read more: they answer no question and outrank real text.
+_CALL_TO_ACTION = re.compile(r"^\W*(?:" + "|".join(_WORDS["calls_to_action"]["starts"]) + r")\b", re.IGNORECASE)
 _CALL_TO_ACTION_WORDS = 20
 
 
@@ -549,23 +547,8 @@ def _strip_markdown(text: str) -> str:
 
 
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*$")
-_FUNCTION_WORDS = frozenset(
-    "de du des la le les l d et à au aux en un une pour par sur avec dans que qui ou son sa ses leur leurs ce cette "
-    "ces entre sans sous vers selon dont the of and to for in on with a an by from or at as that which its their "
-    "is are was be this".split()
-)
-_KNOWN_HEADINGS = frozenset(
-    """contexte|context|concept d'action|action concept|pratiques|practices|bonnes pratiques|good practices|impact|
-    impacts|enseignements|enseignements tirés|lessons learnt|lessons learned|description|actions connexes|
-    related actions|exemples de pratiques|examples of practices|objectifs de développement durable pertinents|
-    relevant sustainable development goals|introduction|conclusion|conclusions|recommandations|recommendations|
-    résultats|results|résumé|summary|executive summary|objectifs|objectives|background|méthodologie|methodology|
-    notes|références|references|sources|annexe|annexes|annex|remerciements|acknowledgements|acknowledgments|
-    avant-propos|foreword|préface|preface|glossaire|glossary|discussions|discussion|table des matières|contents|
-    table of contents|activités|activities|défis|challenges|prochaines étapes|next steps|general information|
-    informations générales|principales réalisations|key achievements|abréviations|abbreviations|acronymes|
-    acronyms|partenaires|partners""".replace("\n", "").replace("    ", "").split("|")
-)
+_FUNCTION_WORDS = frozenset(_WORDS["function_words"]["fr"] + _WORDS["function_words"]["en"])
+_KNOWN_HEADINGS = frozenset(_WORDS["headings"]["names"])
 _SYMBOL_BULLET = re.compile(r"^(?:[•■▪●◦▫□►▸‣⁃∙]\s*|[-–—*]\s+)")
 _NUMBER = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]\s+")
 _ENUMERATOR = re.compile(_NUMBER.pattern + r"\S")
@@ -583,16 +566,9 @@ _DECIMAL_BEFORE = re.compile(r"(?<![\d.,])\d{1,3}[.,]$")  # "1,5" and "10.7" are
 # A marker standing alone after an acronym: "MERCOSUR 1 a réduit".
 _SPACED_MARKER = re.compile(r"(?<=[A-ZÀ-Þ]{2}) (\d{1,3})(?= [a-zà-öø-ÿ])")
 
-# Left halves of real compounds broken at a line end: keep their hyphen.
-_COMPOUND_LEFT = frozenset(
-    "peer demand well sud nord co non vice anti self cross multi sous bien avant arrière grand socio euro afro "
-    "ibéro latino franco anglo long short high low full part cost child gender human rights evidence decision "
-    "policy capacity follow small large medium top semi".split()
-)
-_COMPOUND_RIGHT = frozenset(
-    "based driven led oriented making related sensitive responsive term level scale wide up down to of the being "
-    "être delà dessus dessous devant clé clés".split()
-)
+# Halves of real compounds broken at a line end: keep their hyphen.
+_COMPOUND_LEFT = frozenset(_WORDS["compounds"]["left"])
+_COMPOUND_RIGHT = frozenset(_WORDS["compounds"]["right"])
 
 
 def _text_parts(text: str, doc_id: str) -> tuple[list[_Part], list[str]]:

@@ -7,6 +7,8 @@ from importlib import resources as files
 import pytest
 
 from assistant import resources, tag
+from assistant.load import iter_sources
+from assistant.parse import parse
 from assistant.text import detect_language
 
 COUNTRY_RULES = [name for name, rule in resources.toml("countries.toml").items() if "examples" in rule]
@@ -76,3 +78,28 @@ def test_themes_keep_the_file_order():
 def test_language_word_examples():
     for text, lang in resources.toml("language.toml")["examples"]:
         assert detect_language(text) == lang, f"resources/language.toml: {text!r} is {lang}"
+
+
+def parsed(tmp_path, text: str, name: str = "page.txt"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return parse(next(iter_sources(tmp_path, only=[path])))
+
+
+def test_calls_to_action_examples_are_dropped(tmp_path):
+    for i, line in enumerate(resources.toml("parse.toml")["calls_to_action"]["examples"]):
+        doc = parsed(tmp_path, f"Une page\n\nLe Pérou est un pays d'origine et de transit des migrants.\n\n{line}\n", f"p{i}.txt")
+        assert line not in doc.text and "Le Pérou est un pays" in doc.text, f"resources/parse.toml: {line!r} is dropped, the text stays"
+
+
+def test_heading_examples_are_headings(tmp_path):
+    for i, line in enumerate(resources.toml("parse.toml")["headings"]["examples"]):
+        doc = parsed(tmp_path, f"Titre du document\n\n{line}\nLe Pérou a formé des agents de police en 2018.\n", f"h{i}.txt")
+        kinds = {doc.text[b.start : b.end].strip(): b.kind for b in doc.blocks}
+        assert kinds.get(line) == "heading", f"resources/parse.toml: {line!r} is a heading, got {kinds}"
+
+
+def test_compound_examples_keep_their_hyphen(tmp_path):
+    for i, (broken, word) in enumerate(resources.toml("parse.toml")["compounds"]["examples"]):
+        doc = parsed(tmp_path, f"Le programme suit {broken} pour tous.\n", f"c{i}.txt")
+        assert word in doc.text, f"resources/parse.toml: {broken!r} gives {word!r}, got {doc.text!r}"
