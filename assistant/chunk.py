@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from . import tag
 from .config import ChunkSettings
-from .types import Block, Document, Passage
+from .types import Action, Block, Document, Passage
 
 # Abbreviations after which a period does not end a sentence (fr and en).
 _ABBREV = {
@@ -180,7 +180,7 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     units = [u for u in units if u.words >= 4] or units
     doc_action = tag.document_action(doc.title, doc.text)
     passages: list[Passage] = []
-    section_action: dict[str | None, tag.Action | None] = {}
+    section_action: dict[str | None, Action | None] = {}
     carried = 0  # passages in a row that took their countries from the one before
     speakers: dict[str, list[str]] = {}  # surname -> the countries of the passage that introduced the speaker
     for i, u in enumerate(units):
