@@ -8,15 +8,16 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import cite, decide, prompts, tag
+from . import cite, decide, prompts, resources, tag
 from .chunk import split_sentences
 from .errors import BadQuestion
 from .retrieve import SECTION_LABEL_WORDS, QuestionInfo
 from .text import analyze, lower_unaccented, question_language, stopwords, words
 from .types import Answer, Citation, Evidence, Statement
 
+# The start of a follow-up ("And in Jordan?", "Et pour le Maroc ?"): resources/question.toml.
 _FOLLOW_UP = re.compile(
-    r"^\s*(and|what about|how about|same (for|in)|et|qu'en est-il|qu’en est-il|pareil|idem|et pour|et au|et en|et à)\b",
+    r"^\s*(?:" + "|".join(re.escape(p) for side in ("en", "fr") for p in resources.toml("question.toml")["follow_up"][side]) + r")\b",
     re.IGNORECASE,
 )
 

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import tag
+from . import resources, tag
 from .config import Settings
 from .text import WORD, analyze, lower_unaccented, question_language, stopwords, words
 from .types import Evidence, Filters, Known, Passage
@@ -21,13 +21,8 @@ QUERY_CACHE = 256  # query embeddings remembered by a retriever
 # COGNATE_PREFIX ("interrupted" / "interrompue"); at most COGNATE_STEMS stems added per word.
 COGNATE_MIN, COGNATE_PREFIX, COGNATE_STEMS = 7, 6, 3
 SECTION_LABEL_WORDS = 8  # longer headings are titles, not labels of what a section holds
-# Nouns that name the kind of answer ("What lessons…", "Quelles conclusions…"): the evidence gives
-# lessons without calling them so, but a section headed "Enseignements" holds them.
-ANSWER_KINDS = frozenset({
-    "lessons", "lesson", "conclusions", "results", "outcomes", "achievements", "recommendations",
-    "challenges", "features", "steps", "ways", "elements", "aspects", "points", "enseignements",
-    "lecons", "resultats", "realisations", "recommandations", "defis", "caracteristiques",
-    "particularites", "etapes", "moyens"})
+# Nouns that name the kind of answer ("What lessons…", "Quelles conclusions…"): resources/question.toml.
+ANSWER_KINDS = frozenset(resources.toml("question.toml")["answer_kinds"]["en"] + resources.toml("question.toml")["answer_kinds"]["fr"])
 
 
 class BM25:

@@ -7,6 +7,8 @@ from importlib import resources as files
 import pytest
 
 from assistant import resources, tag
+from assistant.answer import contextualize
+from assistant.retrieve import analyze_question
 from assistant.load import iter_sources
 from assistant.parse import parse
 from assistant.text import detect_language
@@ -103,3 +105,14 @@ def test_compound_examples_keep_their_hyphen(tmp_path):
     for i, (broken, word) in enumerate(resources.toml("parse.toml")["compounds"]["examples"]):
         doc = parsed(tmp_path, f"Le programme suit {broken} pour tous.\n", f"c{i}.txt")
         assert word in doc.text, f"resources/parse.toml: {broken!r} gives {word!r}, got {doc.text!r}"
+
+
+def test_answer_kind_examples_ask_for_a_kind():
+    for question in resources.toml("question.toml")["answer_kinds"]["examples"]:
+        assert analyze_question(question).kinds, f"resources/question.toml [answer_kinds]: {question!r} asks for a kind of answer"
+
+
+def test_follow_up_examples_read_as_stated():
+    for previous, follow_up, standalone in resources.toml("question.toml")["follow_up"]["examples"]:
+        got = contextualize(follow_up, [(previous, "…")])
+        assert got == standalone, f"resources/question.toml [follow_up]: {follow_up!r} after {previous!r} reads {standalone!r}, got {got!r}"
