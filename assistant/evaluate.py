@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import statistics
@@ -446,8 +447,6 @@ def _plots(result: dict) -> dict[str, bytes]:
 
 def write_report(result: dict, folder: Path, diff: dict | None = None) -> dict[str, Path]:
     """JSON (every question), Markdown and HTML (with plots) under `folder`; returns their paths."""
-    import html
-
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"json": folder / "eval.json", "md": folder / "eval.md", "html": folder / "eval.html"}
     write_atomic(paths["json"], json.dumps(result, ensure_ascii=False, indent=1))

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlparse
 
 from . import cite, prompts
@@ -105,8 +106,6 @@ def _openai_like(s, api_base: str):
 def _llama_cpp(s):
     """A GGUF file answered in-process by llama.cpp's own server (the prebuilt xllamacpp wheel), on a
     free loopback port, through the same OpenAI-compatible client as a remote server."""
-    from pathlib import Path
-
     path = Path(s.model)
     if not path.is_file():
         raise ConfigError(f"llm.model (ASSISTANT_LLM__MODEL) must be the path of a GGUF file for llm.backend=llama-cpp; "

@@ -12,11 +12,15 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.callbacks import CallbackManager
+from llama_index.core.evaluation import RetrieverEvaluator
+from llama_index.core.evaluation.retrieval.metrics import HitRate
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from ..config import Settings
+from ..config import Settings, load_settings
 from ..embed import E5Embedder
+from ..evaluate import KS, passage_hit
+from ..pipeline import Assistant
 from ..types import Evidence, Filters, Passage
 
 # What the LLM reads above each passage: where it comes from. Offsets and ids are for programs.
@@ -80,9 +84,6 @@ class AssistantRetriever(BaseRetriever):
 
     def __init__(self, assistant=None, filters: Filters | None = None, k: int | None = None,
                  callback_manager: CallbackManager | None = None, verbose: bool = False):
-        from ..config import load_settings
-        from ..pipeline import Assistant
-
         if assistant is None or isinstance(assistant, Settings):
             assistant = Assistant(assistant or load_settings())
         elif not isinstance(assistant, Assistant):
@@ -151,11 +152,6 @@ def crosscheck(assistant, questions, result: dict) -> dict:
     `differences` lists the questions where the two disagree, with both ranks; it is empty when
     the eval's metrics and llama-index's agree.
     """
-    from llama_index.core.evaluation import RetrieverEvaluator
-    from llama_index.core.evaluation.retrieval.metrics import HitRate
-
-    from ..evaluate import KS, passage_hit
-
     k = max(KS)
     passages = assistant.retriever.passages
     evaluator = RetrieverEvaluator.from_metric_names(["hit_rate", "mrr"],
