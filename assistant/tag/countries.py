@@ -16,10 +16,6 @@ from assistant.text import TOKEN, fold
 
 from .match import Doc, Phrases, parse_pattern
 
-# ---------------------------------------------------------------------------
-# Countries
-# ---------------------------------------------------------------------------
-
 # The language data of country names (aliases, case and person rules, blocked contexts), each
 # rule with examples: resources/countries.toml; nationality adjectives: resources/demonyms.tsv.
 _DATA = resources.toml("countries.toml")

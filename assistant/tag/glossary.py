@@ -12,10 +12,6 @@ from assistant.text import TOKEN, fold
 from .countries import check_lang, country_hits, country_names
 from .match import Doc, Phrases
 
-# ---------------------------------------------------------------------------
-# Glossary and cross-lingual expansion
-# ---------------------------------------------------------------------------
-
 
 @lru_cache(maxsize=1)
 def load_glossary() -> list[tuple[list[str], list[str]]]:

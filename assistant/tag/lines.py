@@ -13,10 +13,6 @@ from assistant.text import fold
 from .countries import country_hits
 from .match import Doc
 
-# ---------------------------------------------------------------------------
-# Lines that describe a document instead of saying something: roles, status, fields, dates
-# ---------------------------------------------------------------------------
-
 METADATA_KINDS = ("status", "role", "field", "published")  # checked in this order
 _ROLE_MAX_ITEM_WORDS = 5  # "Experts involved: Spain, academia (United Kingdom)": every item is a short name
 _LINE_MAX_WORDS = 30

@@ -10,10 +10,6 @@ from typing import Any
 
 from assistant.text import TOKEN, expand_ligatures, fold, fold_aligned
 
-# ---------------------------------------------------------------------------
-# Folding and tokens
-# ---------------------------------------------------------------------------
-
 _KEY_CACHE: dict[str, str] = {}
 
 

@@ -9,10 +9,6 @@ from assistant import resources
 from .countries import check_lang
 from .match import Doc, Phrases
 
-# ---------------------------------------------------------------------------
-# Themes
-# ---------------------------------------------------------------------------
-
 # Each theme's labels, patterns and examples: resources/themes.toml.
 _THEMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     slug: (theme["en"], theme["fr"], tuple(theme["patterns"])) for slug, theme in resources.toml("themes.toml").items()
