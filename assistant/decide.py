@@ -414,9 +414,8 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
 @lru_cache(maxsize=1)
 def month_names() -> dict[str, int]:
     """Every month name and abbreviation of resources/months.tsv, folded, with its number."""
-    text = resources.files("assistant.resources").joinpath("months.tsv").read_text(encoding="utf-8")
     out: dict[str, int] = {}
-    rows = [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith(("#", "fr\t"))]
+    rows = resources.table("months.tsv", ("fr", "en", "fr_example", "en_example"))
     for n, row in enumerate(rows, 1):
         for cell in row[:2]:
             for name in cell.split("|"):
