@@ -449,6 +449,9 @@ def passage_from(pid: str, text: str, meta: dict) -> Passage:
     )
 
 
+READ_PAGE = 5000  # passages per read when a whole generation is read
+
+
 class VectorStore:
     """One Chroma collection per generation, embedded (PersistentClient) or on a server (HttpClient)."""
 
@@ -662,10 +665,18 @@ class VectorStore:
     def all_passages(self, generation: str, with_vectors: bool = False):
         """Every passage of a generation, in document order (and their vectors as one matrix)."""
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        got: dict[str, list] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
         with self._reading(generation):
             col = self.collection(generation)
             with self._guard("reading passages"):
-                got = col.get(include=include)
+                # In pages: one get of a whole collection of about 30,000 passages or more fails in
+                # Chroma ("too many SQL variables").
+                while True:
+                    page = col.get(include=include, limit=READ_PAGE, offset=len(got["ids"]))
+                    for key in ("ids", *include):
+                        got[key].extend(page[key])
+                    if len(page["ids"]) < READ_PAGE:
+                        break
         rows = sorted(
             range(len(got["ids"])), key=lambda r: (got["metadatas"][r]["doc_id"], got["metadatas"][r].get("ordinal", 0))
         )

@@ -193,7 +193,7 @@ def child(cmd: str, base: Path, extra: list[str] | None = None, timeout: float =
     argv = [sys.executable, __file__, cmd, "--index", str(base / "index"), "--corpus", str(base / "corpus"),
             "--cache", str(base / "embeddings.sqlite"), *(extra or [])]
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"`scale.py {cmd}` failed (exit {proc.returncode}): {proc.stderr.strip()[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -256,7 +256,11 @@ def main() -> int:
     ap.add_argument("--warm-cache", default=str(BENCH / ".cache" / "embeddings.sqlite"),
                     help="embedding cache to start from (the shipped corpus embeds in 1-2 min without it)")
     ap.add_argument("--out", default=str(BENCH / "results"))
+    ap.add_argument("--omp-passive", action="store_true",
+                    help="OMP_WAIT_POLICY=PASSIVE for every process: on a busy machine spinning OpenMP threads slow each query embedding many times")
     args = ap.parse_args()
+    if args.omp_passive:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.cmd:
         out = {"query": child_query, "reingest": child_reingest}[args.cmd](args)
@@ -271,7 +275,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     md = (f"# Scale\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores; embedded Chroma; "
-          f"{args.questions} eval questions per size.\n\n{table(rows)}\n")
+          f"{args.questions} eval questions per size; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.\n\n"
+          f"{table(rows)}\n")
     (out / "scale.md").write_text(md, encoding="utf-8")
     print(md)
     return 0
