@@ -58,7 +58,7 @@ class EmbedSettings(BaseModel):
 
 class StoreSettings(BaseModel):
     chroma_url: str | None = Field(None, description="Chroma server URL (http://host:port); empty: embedded Chroma under paths.index.")
-    collection_prefix: str = Field("passages", description="Prefix of the Chroma collections, one per index generation.")
+    collection_prefix: str = Field("passages", description="Prefix of the Chroma collections: one per index generation and, on a server, the catalog and the ingest lock.")
     keep_generations: int = Field(2, ge=1, le=10, description="Index generations kept on disk (the live one included).")
     timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for an answer of the Chroma server (any call, writes "
                              "included) before reporting an outage.")

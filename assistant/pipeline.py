@@ -24,7 +24,7 @@ from .config import Settings, load_settings
 from .embed import Embedder, make_embedder
 from .errors import AssistantError, BadDocument
 from .retrieve import Retriever, analyze_question
-from .store import Catalog, EmbeddingCache, VectorStore, require_live, write_atomic
+from .store import Catalog, EmbeddingCache, ServerCatalog, VectorStore, require_live, write_atomic
 from .text import question_language
 from .types import Answer, Filters, IndexedDocument, Passage
 
@@ -106,7 +106,10 @@ class Assistant:
 
     # -- components, built on first use --------------------------------------------------------
     @cached_property
-    def catalog(self) -> Catalog:
+    def catalog(self) -> Catalog | ServerCatalog:
+        # With a Chroma server, the catalog lives there too: every host sees the same live generation.
+        if self.settings.store.chroma_url:
+            return ServerCatalog(self.store)
         return Catalog(self.settings.paths.index)
 
     @cached_property
@@ -346,6 +349,7 @@ class Assistant:
         index = Path(self.settings.paths.index)
         index.mkdir(parents=True, exist_ok=True)
         lock_path = index / "ingest.lock"
+        catalog = self.catalog
 
         class _Lock:
             def __enter__(self_inner):
@@ -357,11 +361,23 @@ class Assistant:
                     raise AssistantError(
                         f"Another ingest or update is running on {index} (lock {lock_path}); wait for it to finish"
                     ) from None
+                # With a Chroma server, ingests on other hosts are kept apart by the server's own lock.
+                self_inner.shared = catalog.lock() if isinstance(catalog, ServerCatalog) else None
+                if self_inner.shared is not None:
+                    try:
+                        self_inner.shared.__enter__()
+                    except BaseException:
+                        self_inner.__exit__(None, None, None, local_only=True)
+                        raise
                 return self_inner
 
-            def __exit__(self_inner, *exc):
-                fcntl.flock(self_inner.fh, fcntl.LOCK_UN)
-                self_inner.fh.close()
+            def __exit__(self_inner, *exc, local_only: bool = False):
+                try:
+                    if self_inner.shared is not None and not local_only:
+                        self_inner.shared.__exit__(None, None, None)
+                finally:
+                    fcntl.flock(self_inner.fh, fcntl.LOCK_UN)
+                    self_inner.fh.close()
                 return False
 
         return _Lock()

@@ -55,6 +55,7 @@ class Catalog:
 
     def __init__(self, index_dir: Path):
         self.path = Path(index_dir) / "catalog.sqlite"
+        self.location = str(self.path.parent)
         self._conn = _connect(self.path)
         self._conn.executescript(SCHEMA)
         self._lock = threading.Lock()
@@ -174,6 +175,204 @@ class Catalog:
         self._conn.close()
 
 
+# Chroma refuses records without a vector (it would embed the text itself): catalog records carry this one.
+_NO_VECTOR = [1.0]
+LOCK_BEAT_S = 5.0  # an ingest holding the server's lock renews it this often...
+LOCK_STALE_S = 60.0  # ...and a lock not renewed for this long was left by a killed ingest
+
+
+class ServerCatalog:
+    """The catalog kept in the Chroma server itself, for `store.chroma_url`: the live pointer, the
+    generations, the documents (with their text) and the ingest lock, so that every host that reaches
+    the server answers from the same generation and no two hosts ingest at once.
+
+    Same methods as `Catalog`. The live pointer is one record, written in one request: a reader sees
+    the old generation or the new one, never a mix.
+    """
+
+    def __init__(self, store: VectorStore):
+        self.store = store
+        self.url = store.settings.store.chroma_url
+        self.location = f"the Chroma server {self.url}"
+        prefix = store.settings.store.collection_prefix
+        self._name, self._lock_name = f"{prefix}-catalog", f"{prefix}-ingest-lock"
+        self._col = None
+
+    def _collection(self):
+        if self._col is None:
+            with self.store._guard("reading the catalog"):
+                self._col = self.store.client("").get_or_create_collection(self._name, embedding_function=None)
+        return self._col
+
+    def _get(self, **kwargs) -> dict:
+        try:
+            with self.store._guard("reading the catalog"):
+                return self._collection().get(**kwargs)
+        except StoreUnavailable:
+            self._col = None
+            raise
+
+    def _put(self, ids: list[str], metas: list[dict], texts: list[str] | None = None) -> None:
+        try:
+            with self.store._guard("writing the catalog"):
+                for i in range(0, len(ids), 200):
+                    part = slice(i, i + 200)
+                    self._collection().upsert(ids=ids[part], metadatas=metas[part], embeddings=[_NO_VECTOR] * len(ids[part]),
+                                              documents=(texts or [""] * len(ids))[part])
+        except StoreUnavailable:
+            self._col = None
+            raise
+
+    def _meta(self) -> dict:
+        got = self._get(ids=["meta"], include=["metadatas"])
+        return got["metadatas"][0] if got["ids"] else {}
+
+    def live(self) -> str | None:
+        return self._meta().get("live") or None
+
+    def updated_at(self) -> str | None:
+        return self._meta().get("updated_at") or None
+
+    def _generations(self, status: str | None = None) -> list[dict]:
+        where = {"kind": "generation"} if status is None else {"$and": [{"kind": "generation"}, {"status": status}]}
+        rows = self._get(where=where, include=["metadatas"])["metadatas"]
+        return sorted(({k: m[k] for k in ("name", "created_at", "status", "embedder", "pipeline")} for m in rows),
+                      key=lambda g: g["created_at"])
+
+    def generation_info(self, name: str) -> dict | None:
+        got = self._get(ids=[f"generation:{name}"], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        return {k: got["metadatas"][0][k] for k in ("name", "created_at", "status", "embedder", "pipeline")}
+
+    def new_generation(self, embedder: str, pipeline: str) -> str:
+        name = f"g{time.strftime('%Y%m%d%H%M%S')}{hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:6]}"
+        self._put([f"generation:{name}"], [{"kind": "generation", "name": name, "created_at": _now(), "status": "staging",
+                                            "embedder": embedder, "pipeline": pipeline}])
+        return name
+
+    def staging(self) -> list[str]:
+        return [g["name"] for g in self._generations("staging")]
+
+    def known(self) -> set[str]:
+        return {g["name"] for g in self._generations()}
+
+    def retired(self) -> list[str]:
+        return [g["name"] for g in self._generations("retired")]
+
+    def promote(self, name: str) -> str | None:
+        """Make `name` live; return the generation it replaces. The pointer is the commit point."""
+        previous = self.live()
+        info = self.generation_info(name)
+        self._put(["meta"], [{"kind": "meta", "live": name, "updated_at": _now()}])
+        changed = [{**info, "kind": "generation", "status": "live"}]
+        if previous and previous != name and (old := self.generation_info(previous)):
+            changed.append({**old, "kind": "generation", "status": "retired"})
+        self._put([f"generation:{g['name']}" for g in changed], changed)
+        return previous
+
+    def forget(self, name: str) -> None:
+        with self.store._guard("writing the catalog"):
+            self._collection().delete(where={"generation": name})
+            self._collection().delete(ids=[f"generation:{name}"])
+
+    def put_document(self, generation: str, doc: IndexedDocument, text: str) -> None:
+        record = {
+            "doc_id": doc.doc_id, "sha256": doc.sha256, "title": doc.title, "language": doc.language, "year": doc.year,
+            "source": doc.source, "n_passages": doc.n_passages, "countries": doc.countries, "actions": doc.actions,
+            "themes": doc.themes, "ingested_at": doc.ingested_at or _now(),
+        }
+        self._put([f"document:{generation}:{doc.doc_id}"],
+                  [{"kind": "document", "generation": generation, "doc_id": doc.doc_id, "record": json.dumps(record)}], [text])
+
+    def copy_documents(self, src: str, dst: str, doc_ids: Iterable[str]) -> None:
+        ids = [f"document:{src}:{d}" for d in doc_ids]
+        for i in range(0, len(ids), 200):
+            got = self._get(ids=ids[i : i + 200], include=["metadatas", "documents"])
+            metas = [{**m, "generation": dst} for m in got["metadatas"]]
+            self._put([f"document:{dst}:{m['doc_id']}" for m in metas], metas, got["documents"])
+
+    def documents(self, generation: str) -> dict[str, IndexedDocument]:
+        got = self._get(where={"$and": [{"kind": "document"}, {"generation": generation}]}, include=["metadatas"])
+        records = sorted((json.loads(m["record"]) for m in got["metadatas"]), key=lambda r: r["doc_id"])
+        return {r["doc_id"]: IndexedDocument(**r) for r in records}
+
+    def text(self, generation: str, doc_id: str) -> str | None:
+        got = self._get(ids=[f"document:{generation}:{doc_id}"], include=["documents"])
+        return got["documents"][0] if got["ids"] else None
+
+    def set_problems(self, generation: str, problems: dict[str, str]) -> None:
+        self._put([f"problems:{generation}"], [{"kind": "problems", "generation": generation, "record": json.dumps(problems)}])
+
+    def problems(self, generation: str) -> dict[str, str]:
+        got = self._get(ids=[f"problems:{generation}"], include=["metadatas"])
+        return json.loads(got["metadatas"][0]["record"]) if got["ids"] else {}
+
+    @contextmanager
+    def lock(self):
+        """The ingest lock of every host: a collection that only one client can create.
+
+        Its holder renews it every LOCK_BEAT_S seconds; one not renewed for LOCK_STALE_S (its
+        ingest was killed) is taken over. Hosts' clocks are assumed to agree within seconds.
+        """
+        import os
+        import socket
+
+        client = self.store.client("")
+        holder = f"{socket.gethostname()} pid {os.getpid()}"
+        with self.store._guard("taking the ingest lock"):
+            lock = self._take(client, holder)
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(LOCK_BEAT_S):
+                try:
+                    lock.modify(metadata={"holder": holder, "beat": time.time()})
+                except Exception:  # the server is away: the ingest itself will report it
+                    pass
+
+        beat = threading.Thread(target=renew, name="ingest-lock", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
+            try:
+                client.delete_collection(self._lock_name)
+            except Exception:  # gone with the server: it goes stale and the next ingest takes it over
+                pass
+
+    def _take(self, client, holder: str):
+        from .errors import AssistantError
+
+        for _ in range(2):
+            try:
+                return client.create_collection(self._lock_name, embedding_function=None,
+                                                metadata={"holder": holder, "beat": time.time()})
+            except Exception as err:
+                if "already exists" not in str(err):
+                    raise
+            try:
+                held = client.get_collection(self._lock_name, embedding_function=None)
+            except Exception:
+                continue  # released meanwhile: try again
+            meta = held.metadata or {}
+            age = time.time() - float(meta.get("beat", 0))
+            if age < LOCK_STALE_S:
+                raise AssistantError(
+                    f"Another ingest or update is running on {self.location} ({meta.get('holder', 'another host')}, "
+                    f"lock renewed {age:.0f} s ago); wait for it to finish")
+            # Left by a killed ingest: remove that very lock (not one another host just took) and retry.
+            again = client.get_collection(self._lock_name, embedding_function=None)
+            if again.id == held.id:
+                client.delete_collection(self._lock_name)
+        raise AssistantError(f"Cannot take the ingest lock on {self.location}: other ingests keep taking it; try again")
+
+    def close(self) -> None:
+        self._col = None
+
+
 class EmbeddingCache:
     """Vectors keyed by (model, text): a re-ingest after a cleaning change embeds only new text."""
 
@@ -248,6 +447,9 @@ def passage_from(pid: str, text: str, meta: dict) -> Passage:
         themes=tuple(meta.get("themes") or ()),
         ordinal=int(meta.get("ordinal", 0)),
     )
+
+
+READ_PAGE = 5000  # passages per read when a whole generation is read
 
 
 class VectorStore:
@@ -463,10 +665,18 @@ class VectorStore:
     def all_passages(self, generation: str, with_vectors: bool = False):
         """Every passage of a generation, in document order (and their vectors as one matrix)."""
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        got: dict[str, list] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
         with self._reading(generation):
             col = self.collection(generation)
             with self._guard("reading passages"):
-                got = col.get(include=include)
+                # In pages: one get of a whole collection of about 30,000 passages or more fails in
+                # Chroma ("too many SQL variables").
+                while True:
+                    page = col.get(include=include, limit=READ_PAGE, offset=len(got["ids"]))
+                    for key in ("ids", *include):
+                        got[key].extend(page[key])
+                    if len(page["ids"]) < READ_PAGE:
+                        break
         rows = sorted(
             range(len(got["ids"])), key=lambda r: (got["metadatas"][r]["doc_id"], got["metadatas"][r].get("ordinal", 0))
         )
@@ -546,10 +756,9 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def require_live(catalog: Catalog) -> str:
+def require_live(catalog: Catalog | ServerCatalog) -> str:
     live = catalog.live()
     if live is None:
-        raise IndexMissing(
-            f"No index at {catalog.path.parent}: run `assistant ingest` first (or set paths.index / ASSISTANT_PATHS__INDEX)"
-        )
+        where = "paths.index / ASSISTANT_PATHS__INDEX" if isinstance(catalog, Catalog) else "store.chroma_url"
+        raise IndexMissing(f"No index at {catalog.location}: run `assistant ingest` first (or set {where})")
     return live

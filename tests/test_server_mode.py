@@ -144,3 +144,126 @@ def test_a_server_that_stops_answering_is_an_outage_after_store_timeout(chroma_s
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     assert assistant.ask(question).citations, "answers again once the server answers"
+
+
+JORDAN_QUESTION = "What did MIEUX do for victims' shelters in Jordan?"
+JORDAN_TITLE = "jordan ii"  # the cited document's title; an abstention only names the country
+
+
+def _host_env(url: str, base: Path, corpus: Path, cache: Path) -> dict:
+    """The environment of an assistant process on another host: its own local folders, the shared server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    return env | {"ASSISTANT_STORE__CHROMA_URL": url, "ASSISTANT_PATHS__INDEX": str(base / "index"),
+                  "ASSISTANT_PATHS__DATA": str(base / "data"), "ASSISTANT_PATHS__CORPUS": str(corpus),
+                  "ASSISTANT_PATHS__CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+
+
+def _start_chat(env: dict, port: int, log: Path) -> subprocess.Popen:
+    root = Path(__file__).resolve().parent.parent
+    with log.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "chat", "--port", str(port)], env=env, cwd=root,
+                                stdout=fh, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the chat on port {port} exited early: {log.read_text()[-2000:]}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"the chat on port {port} did not open within 180 s: {log.read_text()[-2000:]}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+def _chat_answer(port: int, question: str) -> str:
+    """The reply and source panel a user of the chat on `port` gets for `question`."""
+    from gradio_client import Client
+
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    chat, _, _, source = client.predict(question, [], "any", [], [], "en", api_name="/respond")
+    return (str(chat[-1]["content"]) if chat else "") + str(source)
+
+
+@pytest.mark.slow
+def test_two_hosts_see_one_live_index_and_never_ingest_at_once(chroma_server, tmp_path, make_settings, embedding_cache):
+    url = f"http://127.0.0.1:{chroma_server['port']}"
+    corpus = copy_corpus(tmp_path / "corpus", [SMALL[0]])
+    host_a = make_settings(corpus, store={"chroma_url": url}, paths={"index": tmp_path / "a" / "index"})
+    writer = Assistant(host_a)
+    writer.ingest()
+    ports = [free_port(), free_port()]
+    chats = []
+    try:
+        # Two chat processes, each on a "host" of its own: their local index folders stay empty.
+        for n, port in enumerate(ports):
+            chats.append(_start_chat(_host_env(url, tmp_path / f"chat{n}", corpus, embedding_cache), port,
+                                     tmp_path / f"chat{n}.log"))
+        for port in ports:
+            assert JORDAN_TITLE not in _chat_answer(port, JORDAN_QUESTION).lower(), \
+                f"before the update the chat on {port} has no Jordan document to cite"
+        copy_corpus(corpus, [SMALL[1]])
+        report = writer.ingest()
+        assert report.promoted and report.added == [SMALL[1]], f"host A's ingest adds the Jordan document: {report}"
+        for port in ports:
+            assert JORDAN_TITLE in _chat_answer(port, JORDAN_QUESTION).lower(), \
+                f"the chat on {port}, on another host, answers from the new generation at once (no restart)"
+        for n in range(2):
+            assert not (tmp_path / f"chat{n}" / "index" / "catalog.sqlite").exists(), \
+                "the chats read the live pointer from the server, not from a local catalog"
+    finally:
+        for proc in chats:
+            _stop(proc)
+
+    # Host B cannot ingest while host A holds the lock, though their local lock files differ.
+    copy_corpus(corpus, [SMALL[0]])
+    (corpus / SMALL[0]).write_text((corpus / SMALL[0]).read_text(encoding="utf-8") + "\nUne ligne ajoutée.\n", encoding="utf-8")
+    env_b = _host_env(url, tmp_path / "b", corpus, embedding_cache)
+    root = Path(__file__).resolve().parent.parent
+    live = writer.catalog.live()
+    with writer._ingest_lock():
+        blocked = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env_b, cwd=root,
+                                 capture_output=True, text=True, timeout=300)
+        assert blocked.returncode == 6, f"host B's ingest is refused while host A ingests: {blocked.stderr[-1500:]}"
+        assert "Another ingest or update is running on the Chroma server" in blocked.stderr, \
+            f"the refusal says another host is ingesting: {blocked.stderr[-1500:]}"
+        assert writer.catalog.live() == live, "the refused ingest changed nothing"
+    done = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env_b, cwd=root,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"once host A is done, host B ingests: {done.stderr[-1500:]}"
+    assert writer.catalog.live() != live, "host B's ingest is live for host A too"
+    assert writer.ingest().generation == writer.catalog.live(), "host A then finds nothing to do: it sees host B's generation as live"
+
+
+@pytest.mark.slow
+def test_a_lock_left_by_a_killed_ingest_is_taken_over_and_a_live_one_is_not(chroma_server, tmp_path, make_settings):
+    import chromadb
+
+    from assistant.errors import AssistantError
+    from assistant.store import LOCK_STALE_S
+
+    url = f"http://127.0.0.1:{chroma_server['port']}"
+    corpus = copy_corpus(tmp_path / "corpus", [SMALL[0]])
+    assistant = Assistant(make_settings(corpus, store={"chroma_url": url}))
+    client = chromadb.HttpClient(host="127.0.0.1", port=chroma_server["port"])
+    name = f"{assistant.settings.store.collection_prefix}-ingest-lock"
+    # What an ingest on another host leaves while it runs (renewed just now), then once killed (not renewed since).
+    client.create_collection(name, embedding_function=None, metadata={"holder": "host-b pid 42", "beat": time.time()})
+    with pytest.raises(AssistantError, match="host-b pid 42"):
+        assistant.ingest()
+    assert assistant.catalog.live() is None, "nothing was ingested while another host held the lock"
+    client.delete_collection(name)
+    client.create_collection(name, embedding_function=None,
+                             metadata={"holder": "host-b pid 42", "beat": time.time() - LOCK_STALE_S - 5})
+    report = assistant.ingest()
+    assert report.promoted, "a lock not renewed for LOCK_STALE_S (its ingest was killed) is taken over"
+    assert name not in [c.name for c in client.list_collections()], "the ingest releases the lock when done"
