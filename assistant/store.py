@@ -263,7 +263,7 @@ class ServerCatalog:
     def promote(self, name: str) -> str | None:
         """Make `name` live; return the generation it replaces. The pointer is the commit point."""
         previous = self.live()
-        info = self.generation_info(name)
+        info = self.generation_info(name) or {"name": name}
         self._put(["meta"], [{"kind": "meta", "live": name, "updated_at": _now()}])
         changed = [{**info, "kind": "generation", "status": "live"}]
         if previous and previous != name and (old := self.generation_info(previous)):
