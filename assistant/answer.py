@@ -17,7 +17,9 @@ from .types import Answer, Citation, Evidence, Statement
 
 # The start of a follow-up ("And in Jordan?", "Et pour le Maroc ?"): resources/question.toml.
 _FOLLOW_UP = re.compile(
-    r"^\s*(?:" + "|".join(re.escape(p) for side in ("en", "fr") for p in resources.toml("question.toml")["follow_up"][side]) + r")\b",
+    r"^\s*(?:"
+    + "|".join(re.escape(p) for side in ("en", "fr") for p in resources.toml("question.toml")["follow_up"][side])
+    + r")\b",
     re.IGNORECASE,
 )
 
@@ -45,7 +47,9 @@ def contextualize(question: str, history: list[tuple[str, str]] | None) -> str:
         return question
     new_countries = tag.find_countries(question)
     # Words that are neither grammar nor the new country: "Jordan?" has none, "How did Peru adapt…" has two.
-    content = [w for w in words(question) if len(w) > 2 and lower_unaccented(w) not in _STOP and not tag.find_countries(w)]
+    content = [
+        w for w in words(question) if len(w) > 2 and lower_unaccented(w) not in _STOP and not tag.find_countries(w)
+    ]
     if not (_FOLLOW_UP.match(question) or (new_countries and not content)):
         return question
     old_countries = tag.find_countries(previous)
@@ -53,7 +57,9 @@ def contextualize(question: str, history: list[tuple[str, str]] | None) -> str:
         lang = question_language(previous)
         out = previous
         for code in old_countries:
-            for name in sorted(tag.country_names(code).get("fr", []) + tag.country_names(code).get("en", []), key=len, reverse=True):
+            for name in sorted(
+                tag.country_names(code).get("fr", []) + tag.country_names(code).get("en", []), key=len, reverse=True
+            ):
                 out = re.sub(rf"\b{re.escape(name)}\b", tag.country_label(new_countries[0], lang), out)
         if out != previous:
             return out
@@ -104,7 +110,12 @@ def abstain(question: str, lang: str, decision: decide.Decision, pool: list[Evid
         related.append(cite.citation(len(related) + 1, ev, quote, ev.passage.start + a, ev.passage.start + b))
     text = message
     if related:
-        text += "\n\n" + prompts.text(lang, "labels.related") + "\n" + "\n".join(_line(c, lang, marker=False) for c in related)
+        text += (
+            "\n\n"
+            + prompts.text(lang, "labels.related")
+            + "\n"
+            + "\n".join(_line(c, lang, marker=False) for c in related)
+        )
     missing = decision.missing
     reason = f"{missing.kind}:{missing.label}" if missing else "coverage"
     return Answer(question=question, language=lang, abstained=True, answer=text, related=related, reason=reason)
@@ -117,7 +128,9 @@ def abstention_message(lang: str, decision: decide.Decision) -> str:
     if missing is None:
         return prompts.text(lang, "labels.abstain_generic")
     if decision.absent or (not decision.documented and missing.kind in decide.ENTITY_KINDS):
-        return prompts.text(lang, "labels.abstain", topic=prompts.text(lang, f"reasons.{missing.kind}", what=missing.label))
+        return prompts.text(
+            lang, "labels.abstain", topic=prompts.text(lang, f"reasons.{missing.kind}", what=missing.label)
+        )
     gap = prompts.text(lang, f"gaps.{missing.kind}", what=missing.label, article=missing.article or "")
     if not decision.documented:
         return prompts.text(lang, "labels.missing", gap=gap)
@@ -133,7 +146,9 @@ def _sentence_score(info: QuestionInfo, ev: Evidence, sentence: str) -> float:
     return len(wanted & have) / len(wanted)
 
 
-def _span(ask: decide.Ask, ev: Evidence, max_words: int, at: tuple[int, int] | None = None) -> tuple[int, int, float] | None:
+def _span(
+    ask: decide.Ask, ev: Evidence, max_words: int, at: tuple[int, int] | None = None
+) -> tuple[int, int, float] | None:
     """The contiguous sentences of a passage that answer best: (start, end, lexical score).
     `at`: offsets of a lead sentence of the answer, which the span then starts from."""
     info = ask.info
@@ -145,8 +160,10 @@ def _span(ask: decide.Ask, ev: Evidence, max_words: int, at: tuple[int, int] | N
     scores = [0.0 if cite.is_instruction(text[a:b]) else _sentence_score(info, ev, text[a:b]) for a, b in spans]
     if ask.of_any(decide.QUANTITY_KINDS):
         # "How many children…": the sentence that gives the number is the answer.
-        scores = [sc + 1.0 if sc > 0 and decide.states(ask, text[a:b], ev.passage.language) else sc
-                  for sc, (a, b) in zip(scores, spans)]
+        scores = [
+            sc + 1.0 if sc > 0 and decide.states(ask, text[a:b], ev.passage.language) else sc
+            for sc, (a, b) in zip(scores, spans)
+        ]
     best = max(range(len(spans)), key=lambda i: scores[i])
     if at is not None:
         best = next((i for i, (a, b) in enumerate(spans) if a <= at[0] < b), best)
@@ -299,10 +316,25 @@ def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list
             mixed = q + np.asarray(embedder.embed_query(ask.info.translated))
             mixed = mixed / (np.linalg.norm(mixed) or 1.0)
         # A sentence is read under its headings: "Adaptation du matériel : …" heads the sentences of its bullet.
-        vectors = np.asarray(embedder.embed_passages([f"{heads} : {ev.passage.text[a:b]}" if heads else ev.passage.text[a:b]
-                                                      for ev, a, b, _, heads, _ in found]))
-        dense = [min(max((float(v @ (q if ev.passage.language == ask.info.language else mixed)) - DENSE_LOW)
-                         / (DENSE_HIGH - DENSE_LOW), 0.0), 1.0) for v, (ev, *_ ) in zip(vectors, found)]
+        vectors = np.asarray(
+            embedder.embed_passages(
+                [
+                    f"{heads} : {ev.passage.text[a:b]}" if heads else ev.passage.text[a:b]
+                    for ev, a, b, _, heads, _ in found
+                ]
+            )
+        )
+        dense = [
+            min(
+                max(
+                    (float(v @ (q if ev.passage.language == ask.info.language else mixed)) - DENSE_LOW)
+                    / (DENSE_HIGH - DENSE_LOW),
+                    0.0,
+                ),
+                1.0,
+            )
+            for v, (ev, *_) in zip(vectors, found)
+        ]
     top = max((ev.score for ev in evidence), default=1.0) or 1.0
     out = []
     for (ev, a, b, focus, _, named), d in zip(found, dense):
@@ -337,7 +369,9 @@ BEARING = [
 ]
 
 
-def bearing(ask: decide.Ask, evidence: list[Evidence], found: list[Candidate]) -> tuple[list[Evidence], dict[str, list[str]]]:
+def bearing(
+    ask: decide.Ask, evidence: list[Evidence], found: list[Candidate]
+) -> tuple[list[Evidence], dict[str, list[str]]]:
     """The evidence that bears on the question, and the passages each criterion of BEARING left out."""
     if not found:
         return evidence, {}
@@ -348,7 +382,11 @@ def bearing(ask: decide.Ask, evidence: list[Evidence], found: list[Candidate]) -
     kept, dropped = [], {}
     for ev in evidence:
         why = next((name for name, _, rule in BEARING if rule(ev, ask, best, top)), None)
-        if why is None or ev.passage.id == found[0].ev.passage.id or (ev.follows and kept and kept[-1] is _before(evidence, ev)):
+        if (
+            why is None
+            or ev.passage.id == found[0].ev.passage.id
+            or (ev.follows and kept and kept[-1] is _before(evidence, ev))
+        ):
             kept.append(ev)
         else:
             dropped.setdefault(why, []).append(ev.passage.id)
@@ -408,8 +446,12 @@ def find_twin(retriever, ev: Evidence, sentence: str, lang: str, embedder) -> tu
         return None
     sims = np.where(retriever.language == lang, retriever.vectors @ retriever.vectors[i], -1.0)
     near = [int(j) for j in np.argsort(-sims)[:TWIN_NEAREST] if sims[j] >= TWIN_PASSAGE]
-    pool = [(j, a, b) for j in near for a, b in split_sentences(retriever.passages[j].text)
-            if len(retriever.passages[j].text[a:b].split()) >= LEAD_MIN_WORDS]
+    pool = [
+        (j, a, b)
+        for j in near
+        for a, b in split_sentences(retriever.passages[j].text)
+        if len(retriever.passages[j].text[a:b].split()) >= LEAD_MIN_WORDS
+    ]
     if not pool:
         return None
     texts = [retriever.passages[j].text[a:b] for j, a, b in pool]
@@ -419,15 +461,26 @@ def find_twin(retriever, ev: Evidence, sentence: str, lang: str, embedder) -> tu
         if scores[k] < TWIN_SENTENCE:
             break
         text = texts[k]
-        if cite.figures(text) == cite.figures(sentence) and set(tag.find_countries(text)) == set(tag.find_countries(sentence)) \
-                and not cite.is_instruction(text):
+        if (
+            cite.figures(text) == cite.figures(sentence)
+            and set(tag.find_countries(text)) == set(tag.find_countries(sentence))
+            and not cite.is_instruction(text)
+        ):
             j, a, b = pool[k]
             return Evidence(passage=retriever.passages[j], score=float(sims[j]), dense=float(sims[j])), a, b
     return None
 
 
-def compose(question: str, lang: str, ask: decide.Ask, evidence: list[Evidence], settings,
-            support: list[Evidence] | None = None, embedder=None, retriever=None) -> Answer:
+def compose(
+    question: str,
+    lang: str,
+    ask: decide.Ask,
+    evidence: list[Evidence],
+    settings,
+    support: list[Evidence] | None = None,
+    embedder=None,
+    retriever=None,
+) -> Answer:
     """The answer first, then the evidence: one or two sentences that answer (each cited, the source
     language said once, the same content in the asker's language beside it when the corpus has it),
     then the passages that bear on the question, grouped by action.
@@ -457,7 +510,9 @@ def compose(question: str, lang: str, ask: decide.Ask, evidence: list[Evidence],
     picked = quotable[: max(cfg.max_statements, len(first))]
     if ask.of_any(decide.QUANTITY_KINDS) and picked:
         # "How many…": a quote that gives the number takes the last place if none of the first does.
-        states = [it for it in quotable if decide.states(ask, it[1].passage.text[it[2]:it[3]], it[1].passage.language)]
+        states = [
+            it for it in quotable if decide.states(ask, it[1].passage.text[it[2] : it[3]], it[1].passage.language)
+        ]
         if states and not any(it in picked for it in states):
             picked[-1] = states[0]
     if not picked and evidence:
@@ -496,22 +551,39 @@ def compose(question: str, lang: str, ask: decide.Ask, evidence: list[Evidence],
         if c.ev.passage.language != lang:
             other.append(c)
     if other:
-        lines.append(prompts.text(lang, "labels.source_language",
-                                  language=prompts.text(lang, f"labels.language_{other[0].ev.passage.language}")))
+        lines.append(
+            prompts.text(
+                lang,
+                "labels.source_language",
+                language=prompts.text(lang, f"labels.language_{other[0].ev.passage.language}"),
+            )
+        )
         if retriever is not None and embedder is not None:
             for c in other[:1]:
                 twin = find_twin(retriever, c.ev, c.text, lang, embedder)
                 if twin is not None:
                     t = cite_item(*twin)
                     statements.append(Statement(text=t.quote, citations=[t.n], supported=True))
-                    lines.append(prompts.text(lang, "labels.twin", language=prompts.text(lang, f"labels.language_{lang}"),
-                                              title=_short(t.title)) + f" « {' '.join(t.quote.split())} » [{t.n}]")
+                    lines.append(
+                        prompts.text(
+                            lang,
+                            "labels.twin",
+                            language=prompts.text(lang, f"labels.language_{lang}"),
+                            title=_short(t.title),
+                        )
+                        + f" « {' '.join(t.quote.split())} » [{t.n}]"
+                    )
     if not lines:
         lines = [prompts.text(lang, "labels.intro")]
     else:
         if any(it[1].passage.language != lang for it in picked) and not other:
-            lines.append(prompts.text(lang, "labels.evidence_language",
-                                      language=prompts.text(lang, f"labels.language_{'en' if lang == 'fr' else 'fr'}")))
+            lines.append(
+                prompts.text(
+                    lang,
+                    "labels.evidence_language",
+                    language=prompts.text(lang, f"labels.language_{'en' if lang == 'fr' else 'fr'}"),
+                )
+            )
         lines += ["", prompts.text(lang, "labels.evidence")]
     for action, items in groups.items():
         items.sort(key=lambda it: (it[1].passage.doc_id, it[1].passage.start + it[2]))
@@ -524,8 +596,14 @@ def compose(question: str, lang: str, ask: decide.Ask, evidence: list[Evidence],
             c = citations[n - 1]
             statements.append(Statement(text=c.quote, citations=[n], supported=True))
             lines.append(_line(c, lang, note_language=False))
-    return Answer(question=question, language=lang, abstained=False, answer="\n".join(lines),
-                  citations=citations, statements=statements)
+    return Answer(
+        question=question,
+        language=lang,
+        abstained=False,
+        answer="\n".join(lines),
+        citations=citations,
+        statements=statements,
+    )
 
 
 def _group_header(action: str, ev: Evidence, lang: str) -> str:
@@ -545,7 +623,11 @@ def _short(title: str, n: int = 12) -> str:
 def _line(c: Citation, lang: str, marker: bool = True, note_language: bool = True) -> str:
     suffix = ""
     if c.language != lang and note_language:
-        suffix = " (" + prompts.text(lang, "labels.quoted_in", language=prompts.text(lang, f"labels.language_{c.language}")) + ")"
+        suffix = (
+            " ("
+            + prompts.text(lang, "labels.quoted_in", language=prompts.text(lang, f"labels.language_{c.language}"))
+            + ")"
+        )
     quote = " ".join(c.quote.split())
     return f"- « {quote} » [{c.n}]{suffix}" if marker else f"- [{c.n}] « {quote} » — {c.title}{suffix}"
 

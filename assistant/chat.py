@@ -28,10 +28,34 @@ from . import explore, feedback
 from .errors import AssistantError, ConfigError
 from .types import Answer, Filters
 from .views import (  # noqa: F401  (re-exported: the app's callers and tests name them from here)
-    LANGUAGES, STREAM_INTERVAL_S, Labels, Turn, _choice_lists, _Choices, _choices, _filters_json, coverage_figure,
-    coverage_frame, esc, export_markdown, cited_urls, find_citation, find_practice, first_source, input_problem, md_safe,
-    render_cell, messages, render_abstention, render_answer,
-    render_error, render_practices, render_source, render_writing, throttled, write_atomic,
+    LANGUAGES,
+    STREAM_INTERVAL_S,
+    Labels,
+    Turn,
+    _choice_lists,
+    _Choices,
+    _choices,
+    _filters_json,
+    coverage_figure,
+    coverage_frame,
+    esc,
+    export_markdown,
+    cited_urls,
+    find_citation,
+    find_practice,
+    first_source,
+    input_problem,
+    md_safe,
+    render_cell,
+    messages,
+    render_abstention,
+    render_answer,
+    render_error,
+    render_practices,
+    render_source,
+    render_writing,
+    throttled,
+    write_atomic,
 )
 
 log = logging.getLogger(__name__)
@@ -66,7 +90,9 @@ def load_auth(path: Path | str):
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as err:
-        raise ConfigError(f"Cannot read chat.auth_file {path}: {err.strerror}; create it with `assistant passwd USER >> {path}`") from None
+        raise ConfigError(
+            f"Cannot read chat.auth_file {path}: {err.strerror}; create it with `assistant passwd USER >> {path}`"
+        ) from None
     users: dict[str, tuple[int, bytes, bytes]] = {}
     for number, line in enumerate(lines, 1):
         line = line.strip()
@@ -91,7 +117,9 @@ def load_auth(path: Path | str):
 
     def verify(user: str, password: str) -> bool:
         rounds, salt, digest = users.get(user, nobody)
-        same = hmac.compare_digest(hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), salt, rounds), digest)
+        same = hmac.compare_digest(
+            hashlib.pbkdf2_hmac("sha256", password.encode("utf-8", "surrogatepass"), salt, rounds), digest
+        )
         return same and user in users
 
     async def check(user: str, password: str) -> bool:
@@ -190,9 +218,17 @@ class LoginBackoff:
             languages = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1").lower()
             L = Labels("fr" if languages.startswith("fr") else "en", self.labels_folder)
             body = json.dumps({"detail": L("login.backoff", seconds=seconds)}, ensure_ascii=False).encode()
-            await send({"type": "http.response.start", "status": 429,
-                        "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"retry-after", str(seconds).encode()),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/json; charset=utf-8"),
+                        (b"retry-after", str(seconds).encode()),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         answer: dict = {}
@@ -366,8 +402,11 @@ document.addEventListener('click', (e) => {
 
 
 def _bridge(elem_id: str, selector: str, overlay: str = "") -> gr.HTML:
-    js = (BRIDGE_JS.replace("NAME", elem_id.replace("-", "_")).replace("SELECTOR", selector)
-          .replace("OVERLAY", repr(overlay)))
+    js = (
+        BRIDGE_JS.replace("NAME", elem_id.replace("-", "_"))
+        .replace("SELECTOR", selector)
+        .replace("OVERLAY", repr(overlay))
+    )
     return gr.HTML("", html_template="<span></span>", js_on_load=js, elem_id=elem_id, elem_classes=["bridge"])
 
 
@@ -395,17 +434,26 @@ class ChatApp(gr.Blocks):
     def launch(self, *args, **kwargs):
         if kwargs.get("auth") is not None:
             guard = self.login_guard or LoginGuard()
-            kwargs.setdefault("auth_message", " / ".join(guard.help(Labels(lang, self.labels_folder)) for lang in LANGUAGES))
+            kwargs.setdefault(
+                "auth_message", " / ".join(guard.help(Labels(lang, self.labels_folder)) for lang in LANGUAGES)
+            )
             app_kwargs = dict(kwargs.get("app_kwargs") or {})
-            app_kwargs["middleware"] = [*app_kwargs.get("middleware", []),
-                                        Middleware(LoginBackoff, guard=guard, labels_folder=self.labels_folder)]
+            app_kwargs["middleware"] = [
+                *app_kwargs.get("middleware", []),
+                Middleware(LoginBackoff, guard=guard, labels_folder=self.labels_folder),
+            ]
             kwargs["app_kwargs"] = app_kwargs
         kwargs.setdefault("css", CSS)
         # System fonts: the page must not fetch anything from outside (no Google Fonts).
-        kwargs.setdefault("theme", gr.themes.Soft(primary_hue="blue", font=["ui-sans-serif", "system-ui", "Segoe UI", "DejaVu Sans", "sans-serif"],
-                                                  font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"]))
+        kwargs.setdefault(
+            "theme",
+            gr.themes.Soft(
+                primary_hue="blue",
+                font=["ui-sans-serif", "system-ui", "Segoe UI", "DejaVu Sans", "sans-serif"],
+                font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
+            ),
+        )
         return super().launch(*args, **kwargs)
-
 
 
 class _Context:
@@ -461,53 +509,104 @@ def _chat_tab(ctx: _Context) -> _Tab:
     turns = gr.State([])
     selected = gr.State("")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=220, elem_id="filters"), \
-                named(gr.Accordion(L0("filters.heading"), open=True, elem_id="filters-acc"), label="filters.heading"):
-            f_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"),
-                                          elem_id="f-country"), label="filters.country")
-            f_language = named(gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"),
-                                           elem_id="f-language"), label="filters.language")
-            f_document = named(gr.Dropdown(ch0["documents"], multiselect=True, label=L0("filters.document"),
-                                           elem_id="f-document"), label="filters.document")
-            f_year = named(gr.Dropdown(ch0["years"], multiselect=True, label=L0("filters.year"), elem_id="f-year"),
-                           label="filters.year")
+        with (
+            gr.Column(scale=1, min_width=220, elem_id="filters"),
+            named(gr.Accordion(L0("filters.heading"), open=True, elem_id="filters-acc"), label="filters.heading"),
+        ):
+            f_country = named(
+                gr.Dropdown(ch0["countries"], multiselect=True, label=L0("filters.country"), elem_id="f-country"),
+                label="filters.country",
+            )
+            f_language = named(
+                gr.Dropdown(ch0["languages"], value="any", label=L0("filters.language"), elem_id="f-language"),
+                label="filters.language",
+            )
+            f_document = named(
+                gr.Dropdown(ch0["documents"], multiselect=True, label=L0("filters.document"), elem_id="f-document"),
+                label="filters.document",
+            )
+            f_year = named(
+                gr.Dropdown(ch0["years"], multiselect=True, label=L0("filters.year"), elem_id="f-year"),
+                label="filters.year",
+            )
             f_reset = named(gr.Button(L0("filters.reset"), size="sm", elem_id="f-reset"), value="filters.reset")
         with gr.Column(scale=3, min_width=420):
-            chatbot = named(gr.Chatbot(label=L0("chat.chatbot"), show_label=False, elem_id="chatbot", height=560,
-                                       latex_delimiters=[], placeholder=L0("chat.empty"), buttons=[],
-                                       feedback_options=("Like", "Dislike")),
-                            label="chat.chatbot", placeholder="chat.empty")
+            chatbot = named(
+                gr.Chatbot(
+                    label=L0("chat.chatbot"),
+                    show_label=False,
+                    elem_id="chatbot",
+                    height=560,
+                    latex_delimiters=[],
+                    placeholder=L0("chat.empty"),
+                    buttons=[],
+                    feedback_options=("Like", "Dislike"),
+                ),
+                label="chat.chatbot",
+                placeholder="chat.empty",
+            )
             with gr.Row():
-                question = named(gr.Textbox(label=L0("chat.question"), placeholder=L0("chat.question_placeholder"),
-                                            scale=5, lines=1, max_lines=4, elem_id="question", autofocus=True),
-                                 label="chat.question", placeholder="chat.question_placeholder")
-                ask = named(gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"),
-                            value="chat.ask")
+                question = named(
+                    gr.Textbox(
+                        label=L0("chat.question"),
+                        placeholder=L0("chat.question_placeholder"),
+                        scale=5,
+                        lines=1,
+                        max_lines=4,
+                        elem_id="question",
+                        autofocus=True,
+                    ),
+                    label="chat.question",
+                    placeholder="chat.question_placeholder",
+                )
+                ask = named(
+                    gr.Button(L0("chat.ask"), variant="primary", scale=1, min_width=100, elem_id="ask"),
+                    value="chat.ask",
+                )
             # Filled by INPUT_JS as the user types: Ask stays disabled on an empty or over-long box.
-            gr.HTML('<span id="q-counter-text" aria-live="polite"></span>', elem_id="q-counter", padding=False,
-                    js_on_load=INPUT_JS.replace("LIMIT", str(limit_chars)))
+            gr.HTML(
+                '<span id="q-counter-text" aria-live="polite"></span>',
+                elem_id="q-counter",
+                padding=False,
+                js_on_load=INPUT_JS.replace("LIMIT", str(limit_chars)),
+            )
             with gr.Row():
-                comment = named(gr.Textbox(label=L0("feedback.comment"), placeholder=L0("feedback.comment_placeholder"),
-                                           scale=4, lines=1, elem_id="fb-comment",
-                                           max_length=ctx.settings.max_comment_chars),
-                                label="feedback.comment", placeholder="feedback.comment_placeholder")
+                comment = named(
+                    gr.Textbox(
+                        label=L0("feedback.comment"),
+                        placeholder=L0("feedback.comment_placeholder"),
+                        scale=4,
+                        lines=1,
+                        elem_id="fb-comment",
+                        max_length=ctx.settings.max_comment_chars,
+                    ),
+                    label="feedback.comment",
+                    placeholder="feedback.comment_placeholder",
+                )
                 with gr.Column(scale=2, min_width=200):
                     export = named(gr.Button(L0("export.button"), size="sm", elem_id="export"), value="export.button")
                     clear = named(gr.Button(L0("chat.clear"), size="sm", elem_id="clear"), value="chat.clear")
             status = gr.Markdown("", elem_id="status")
-            export_file = named(gr.File(label=L0("export.file"), visible=False, elem_id="export-file"), label="export.file")
+            export_file = named(
+                gr.File(label=L0("export.file"), visible=False, elem_id="export-file"), label="export.file"
+            )
         with gr.Column(scale=2, min_width=320, elem_id="source-col"):
             named(gr.HTML(_close_button(L0), padding=False, elem_id="source-close-row"), value=_close_button(None))
             named(gr.Markdown(f"### {L0('source.heading')}"), value="### {source.heading}")
-            source = gr.HTML(render_source(assistant, None, L0), elem_id="source-panel", js_on_load=SOURCE_JS,
-                             padding=False)
+            source = gr.HTML(
+                render_source(assistant, None, L0), elem_id="source-panel", js_on_load=SOURCE_JS, padding=False
+            )
     bridge = _bridge("cite-bridge", "a[href^='#cite-'], a[href^='#rel-']", overlay="source-col")
     refilter = _bridge("refilter-bridge", "a[href^='#refilter-']")
     ui_lang = ctx.ui_lang
 
     def current_filters(countries, language, documents, years) -> Filters:
-        return Filters(countries=list(countries or []), language=language if language in LANGUAGES else None,
-                       sources=list(documents or []), years=[int(y) for y in years or []])
+        return Filters(
+            countries=list(countries or []),
+            language=language if language in LANGUAGES else None,
+            sources=list(documents or []),
+            years=[int(y) for y in years or []],
+        )
 
     # -- asking ------------------------------------------------------------------------------------
     def respond(text, turns_v, countries, language, documents, years, lang, selected_v):
@@ -533,14 +632,25 @@ def _chat_tab(ctx: _Context) -> _Tab:
                         if isinstance(item, Answer):
                             result = item
                         else:
-                            yield (messages(turns_v, L, pending=text, writing=item), gr.skip(), gr.skip(), gr.skip(),
-                                   gr.skip(), gr.skip())
+                            yield (
+                                messages(turns_v, L, pending=text, writing=item),
+                                gr.skip(),
+                                gr.skip(),
+                                gr.skip(),
+                                gr.skip(),
+                                gr.skip(),
+                            )
                 if result is None:
                     raise AssistantError(L("errors.generic", error="the answer stream ended without an answer"))
             else:
                 result = assistant.ask(text, filters, history=history)
-            turn = Turn(question=text, answer=result, filters=filters, excluded=assistant.filter_exclusions(text, filters),
-                        urls=cited_urls(assistant, result))
+            turn = Turn(
+                question=text,
+                answer=result,
+                filters=filters,
+                excluded=assistant.filter_exclusions(text, filters),
+                urls=cited_urls(assistant, result),
+            )
         except AssistantError as err:
             turn = Turn(question=text, error=str(err), filters=filters)
         except Exception as err:  # the app must stay up whatever a question does
@@ -548,7 +658,14 @@ def _chat_tab(ctx: _Context) -> _Tab:
             turn = Turn(question=text, error=L("errors.generic", error=f"{type(err).__name__}: {err}"), filters=filters)
         new_turns = turns_v + [turn]
         sel = first_source(new_turns) or selected_v
-        yield (messages(new_turns, L), "", new_turns, render_source(assistant, find_citation(new_turns, sel), L), sel, "")
+        yield (
+            messages(new_turns, L),
+            "",
+            new_turns,
+            render_source(assistant, find_citation(new_turns, sel), L),
+            sel,
+            "",
+        )
 
     limit = ctx.settings.max_concurrency
     ask_inputs = [question, turns, f_country, f_language, f_document, f_year, ui_lang, selected]
@@ -578,7 +695,8 @@ def _chat_tab(ctx: _Context) -> _Tab:
         return no_filters + [turns_v[int(m.group(1))].question]
 
     refilter.click(clear_and_ask, [refilter, turns], filter_inputs + [question]).then(
-        respond, ask_inputs, ask_outputs, concurrency_limit=limit)
+        respond, ask_inputs, ask_outputs, concurrency_limit=limit
+    )
 
     def new_conversation(lang):
         empty_source = render_source(assistant, None, ctx.labels(lang))
@@ -602,8 +720,12 @@ def _chat_tab(ctx: _Context) -> _Tab:
         vote = "up" if data.liked is True else "down" if data.liked is False else "cleared"
         turn = turns_v[t]
         record = feedback.FeedbackRecord.for_answer(
-            vote, turn.answer, comment=comment_v or "", filters=_filters_json(turn.filters),
-            user=getattr(request, "username", None), ui_language=L.lang,
+            vote,
+            turn.answer,
+            comment=comment_v or "",
+            filters=_filters_json(turn.filters),
+            user=getattr(request, "username", None),
+            ui_language=L.lang,
         )
         try:
             feedback.append(ctx.data_dir, record)
@@ -618,8 +740,9 @@ def _chat_tab(ctx: _Context) -> _Tab:
         if not turns_v:
             return gr.update(value=None, visible=False), L("export.empty")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        path = write_atomic(ctx.data_dir / "exports", f"conversation-{stamp}-{secrets.token_hex(3)}.md",
-                            export_markdown(turns_v, L))
+        path = write_atomic(
+            ctx.data_dir / "exports", f"conversation-{stamp}-{secrets.token_hex(3)}.md", export_markdown(turns_v, L)
+        )
         return gr.update(value=str(path), visible=True), ""
 
     export.click(on_export, [turns, ui_lang], [export_file, status])
@@ -627,8 +750,12 @@ def _chat_tab(ctx: _Context) -> _Tab:
     def redraw(L, turns_v, selected_v):
         return [messages(turns_v, L), render_source(assistant, find_citation(turns_v, selected_v), L)]
 
-    return _Tab(choices=[(f_country, "countries"), (f_language, "languages"), (f_document, "documents"), (f_year, "years")],
-                states=[turns, selected], views=[chatbot, source], redraw=redraw)
+    return _Tab(
+        choices=[(f_country, "countries"), (f_language, "languages"), (f_document, "documents"), (f_year, "years")],
+        states=[turns, selected],
+        views=[chatbot, source],
+        redraw=redraw,
+    )
 
 
 def _similar_tab(ctx: _Context) -> _Tab:
@@ -639,24 +766,38 @@ def _similar_tab(ctx: _Context) -> _Tab:
     named(gr.Markdown(L0("similar.intro")), value="{similar.intro}")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            s_mine = named(gr.Dropdown(ch0["countries"], value=None, label=L0("similar.mine"), elem_id="s-mine"),
-                           label="similar.mine")
-            s_text = named(gr.Textbox(label=L0("similar.text"), placeholder=L0("similar.text_placeholder"), lines=3,
-                                      elem_id="s-text"), label="similar.text", placeholder="similar.text_placeholder")
-            s_action = named(gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action"),
-                             label="similar.action")
-            s_country = named(gr.Dropdown(ch0["countries"], multiselect=True, label=L0("similar.country"),
-                                          elem_id="s-country"), label="similar.country")
-            s_theme = named(gr.Dropdown(ch0["themes"], multiselect=True, label=L0("similar.theme"), elem_id="s-theme"),
-                            label="similar.theme")
+            s_mine = named(
+                gr.Dropdown(ch0["countries"], value=None, label=L0("similar.mine"), elem_id="s-mine"),
+                label="similar.mine",
+            )
+            s_text = named(
+                gr.Textbox(
+                    label=L0("similar.text"), placeholder=L0("similar.text_placeholder"), lines=3, elem_id="s-text"
+                ),
+                label="similar.text",
+                placeholder="similar.text_placeholder",
+            )
+            s_action = named(
+                gr.Dropdown(ch0["actions"], value=None, label=L0("similar.action"), elem_id="s-action"),
+                label="similar.action",
+            )
+            s_country = named(
+                gr.Dropdown(ch0["countries"], multiselect=True, label=L0("similar.country"), elem_id="s-country"),
+                label="similar.country",
+            )
+            s_theme = named(
+                gr.Dropdown(ch0["themes"], multiselect=True, label=L0("similar.theme"), elem_id="s-theme"),
+                label="similar.theme",
+            )
             s_k = named(gr.Slider(3, 30, value=10, step=1, label=L0("similar.k"), elem_id="s-k"), label="similar.k")
             s_find = named(gr.Button(L0("similar.find"), variant="primary", elem_id="s-find"), value="similar.find")
         with gr.Column(scale=2):
             s_out = gr.HTML("", elem_id="similar-out", js_on_load=None, padding=False)
         with gr.Column(scale=2, min_width=300, elem_id="similar-source-col"):
             named(gr.HTML(_close_button(L0), padding=False), value=_close_button(None))
-            s_source = gr.HTML(render_source(assistant, None, L0), elem_id="similar-source", js_on_load=SOURCE_JS,
-                               padding=False)
+            s_source = gr.HTML(
+                render_source(assistant, None, L0), elem_id="similar-source", js_on_load=SOURCE_JS, padding=False
+            )
     bridge = _bridge("prac-bridge", "a[href^='#prac-']", overlay="similar-source-col")
     selected = gr.State("")
 
@@ -666,8 +807,16 @@ def _similar_tab(ctx: _Context) -> _Tab:
             return ([], ""), f'<div class="practices empty">{esc(L("similar.need_input"))}</div>'
         own = [mine] if mine else []
         try:
-            groups = explore.similar(assistant, text=text, action=action or None, countries=list(countries or []),
-                                     themes=list(themes or []), k=int(k), language=L.lang, mine=own)
+            groups = explore.similar(
+                assistant,
+                text=text,
+                action=action or None,
+                countries=list(countries or []),
+                themes=list(themes or []),
+                k=int(k),
+                language=L.lang,
+                mine=own,
+            )
         except AssistantError as err:
             return ([], ""), f'<div class="practices empty">{esc(err)}</div>'
         left_out = [action] if action else []
@@ -692,12 +841,18 @@ def _similar_tab(ctx: _Context) -> _Tab:
 
     def redraw(L, practices_v, selected_v):
         groups, excluded = practices_v or ([], "")
-        return [render_practices(groups, L, excluded) if (groups or excluded) else "",
-                render_source(assistant, find_practice(groups, selected_v), L)]
+        return [
+            render_practices(groups, L, excluded) if (groups or excluded) else "",
+            render_source(assistant, find_practice(groups, selected_v), L),
+        ]
 
-    return _Tab(choices=[(s_mine, "countries"), (s_action, "actions"), (s_country, "countries"), (s_theme, "themes")],
-                states=[practices, selected], views=[s_out, s_source], redraw=redraw,
-                remembered=[(s_mine, mine_store)])
+    return _Tab(
+        choices=[(s_mine, "countries"), (s_action, "actions"), (s_country, "countries"), (s_theme, "themes")],
+        states=[practices, selected],
+        views=[s_out, s_source],
+        redraw=redraw,
+        remembered=[(s_mine, mine_store)],
+    )
 
 
 def _coverage_tab(ctx: _Context, tab: gr.Tab) -> _Tab:
@@ -707,10 +862,14 @@ def _coverage_tab(ctx: _Context, tab: gr.Tab) -> _Tab:
     named(gr.Markdown(L0("coverage.intro")), value="{coverage.intro}")
     c_thin = gr.Markdown("", elem_id="coverage-thin")
     c_plot = named(gr.Plot(label=L0("coverage.plot"), show_label=False, elem_id="coverage-plot"), label="coverage.plot")
-    c_table = named(gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
-                    label="coverage.table")
-    c_cell = named(gr.HTML(f'<p class="note">{esc(L0("coverage.cell_hint"))}</p>', elem_id="coverage-cell", padding=False),
-                   value='<p class="note">{coverage.cell_hint}</p>')
+    c_table = named(
+        gr.Dataframe(label=L0("coverage.table"), interactive=False, elem_id="coverage-table", wrap=True),
+        label="coverage.table",
+    )
+    c_cell = named(
+        gr.HTML(f'<p class="note">{esc(L0("coverage.cell_hint"))}</p>', elem_id="coverage-cell", padding=False),
+        value='<p class="note">{coverage.cell_hint}</p>',
+    )
     outputs = [c_thin, c_plot, c_table]
 
     def open_cell(lang, evt: gr.SelectData):
@@ -728,10 +887,14 @@ def _coverage_tab(ctx: _Context, tab: gr.Tab) -> _Tab:
         except AssistantError as err:
             return [gr.update(value=f"⚠ {err}"), gr.update(value=None), gr.update(value=None)]
         cells = len(cov.countries) * len(cov.themes)
-        thin = (f"**{L('coverage.chart', top=min(30, len(cov.countries)), total=len(cov.countries))}** "
-                + L("coverage.thin", n=len(cov.thin()), cells=cells))
-        return [gr.update(value=thin), gr.update(value=coverage_figure(cov, L)),
-                gr.update(value=coverage_frame(cov, L), column_widths=["150px"] + ["90px"] * (len(cov.themes) + 1))]
+        thin = f"**{L('coverage.chart', top=min(30, len(cov.countries)), total=len(cov.countries))}** " + L(
+            "coverage.thin", n=len(cov.thin()), cells=cells
+        )
+        return [
+            gr.update(value=thin),
+            gr.update(value=coverage_figure(cov, L)),
+            gr.update(value=coverage_frame(cov, L), column_widths=["150px"] + ["90px"] * (len(cov.themes) + 1)),
+        ]
 
     def show_coverage(lang, coverage_v):
         if coverage_v == lang:
@@ -755,16 +918,23 @@ def build_app(assistant) -> gr.Blocks:
     ctx = _Context(assistant)
     L0, named = ctx.L0, ctx.named
     with ChatApp(title=L0("app.title")) as app:
-        app.login_guard = LoginGuard(ctx.settings.login_attempts, ctx.settings.login_backoff_s,
-                                     ctx.settings.login_backoff_max_s)
+        app.login_guard = LoginGuard(
+            ctx.settings.login_attempts, ctx.settings.login_backoff_s, ctx.settings.login_backoff_max_s
+        )
         app.labels_folder = ctx.folder
         with gr.Row(equal_height=False):
             with gr.Column(scale=5):
-                named(gr.Markdown(f"# {L0('app.title')}\n{L0('app.subtitle')}", elem_id="app-title"),
-                      value="# {app.title}\n{app.subtitle}")
+                named(
+                    gr.Markdown(f"# {L0('app.title')}\n{L0('app.subtitle')}", elem_id="app-title"),
+                    value="# {app.title}\n{app.subtitle}",
+                )
             with gr.Column(scale=1, min_width=200):
-                ctx.ui_lang = named(gr.Radio([("English", "en"), ("Français", "fr")], value="en",
-                                             label=L0("app.language"), elem_id="ui-lang"), label="app.language")
+                ctx.ui_lang = named(
+                    gr.Radio(
+                        [("English", "en"), ("Français", "fr")], value="en", label=L0("app.language"), elem_id="ui-lang"
+                    ),
+                    label="app.language",
+                )
         index_status = gr.Markdown("", elem_id="index-status")
         # The user's own country, kept in this browser's local storage: a focal point sets it once. Outside the
         # tabs, since a tab not yet opened is not mounted, and its stored value would not reach the page's load.
@@ -775,7 +945,9 @@ def build_app(assistant) -> gr.Blocks:
                 chat = _chat_tab(ctx)
             with named(gr.Tab(L0("tabs.similar"), id="similar", elem_id="tab-similar"), label="tabs.similar"):
                 similar = _similar_tab(ctx)
-            with named(gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage") as tab:
+            with named(
+                gr.Tab(L0("tabs.coverage"), id="coverage", elem_id="tab-coverage"), label="tabs.coverage"
+            ) as tab:
                 coverage = _coverage_tab(ctx, tab)
         tabs = (chat, similar, coverage)
         _language_events(ctx, app, index_status, tabs)
@@ -793,7 +965,8 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
         ch = _choices(ctx.assistant)
         lists = _choice_lists(ch, L)
         return [gr.update(choices=lists[key]) for tab in tabs for _, key in tab.choices] + [
-            gr.update(value=f"⚠ {ch.problem}" if ch.problem else "")]
+            gr.update(value=f"⚠ {ch.problem}" if ch.problem else "")
+        ]
 
     def switch_language(lang, *values):
         L = ctx.labels(lang)
@@ -819,10 +992,13 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
         choices[-1]["elem_classes"] = ["loaded"]
         return [lang] + ctx.relabelled(L) + choices
 
-    app.load(on_load, [ctx.ui_lang] + [store for _, store in remembered],
-             [ctx.ui_lang] + label_outputs + choice_outputs, js=DETECT_LANGUAGE_JS)
+    app.load(
+        on_load,
+        [ctx.ui_lang] + [store for _, store in remembered],
+        [ctx.ui_lang] + label_outputs + choice_outputs,
+        js=DETECT_LANGUAGE_JS,
+    )
     ctx.ui_lang.input(switch_language, [ctx.ui_lang] + states, label_outputs + choice_outputs + views)
-
 
 
 def serve(assistant, host: str | None = None, port: int | None = None, *, block: bool = True):

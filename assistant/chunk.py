@@ -12,8 +12,40 @@ from .types import Action, Block, Document, Passage
 
 # Abbreviations after which a period does not end a sentence (fr and en).
 _ABBREV = {
-    "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "st", "ste", "no", "n°", "art", "p", "pp", "vol", "cf", "etc",
-    "e.g", "i.e", "vs", "mr", "mrs", "ms", "prof", "fig", "al", "env", "ex", "approx", "sr", "jr", "inc", "ltd", "co",
+    "m",
+    "mm",
+    "mme",
+    "mmes",
+    "mlle",
+    "dr",
+    "pr",
+    "st",
+    "ste",
+    "no",
+    "n°",
+    "art",
+    "p",
+    "pp",
+    "vol",
+    "cf",
+    "etc",
+    "e.g",
+    "i.e",
+    "vs",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "fig",
+    "al",
+    "env",
+    "ex",
+    "approx",
+    "sr",
+    "jr",
+    "inc",
+    "ltd",
+    "co",
 }
 # A passage that names no country is about the country of the passage before it, in the same
 # section, for at most this many passages in a row.
@@ -62,7 +94,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             start = spans[-1][1]
         end = m.end()
         word = re.search(r"(\S+)$", text[start : m.start() + 1])
-        if word and m.group(0).startswith(".") and not _ends_sentence(text[start : start + word.start()], word.group(1)):
+        if (
+            word
+            and m.group(0).startswith(".")
+            and not _ends_sentence(text[start : start + word.start()], word.group(1))
+        ):
             continue
         spans.append((start, end))
         start = end
@@ -155,7 +191,9 @@ def _merge_small(units: list[_Unit], min_words: int, max_words: int) -> list[_Un
             # A practice bullet that is long enough stands alone, so it can be cited alone.
             and not (u.bullet and u.words >= min_words)
         ):
-            merged[-1] = _Unit(last.start, u.end, last.section, last.words + u.words, last.bullet and u.bullet, last.after_skipped)
+            merged[-1] = _Unit(
+                last.start, u.end, last.section, last.words + u.words, last.bullet and u.bullet, last.after_skipped
+            )
         else:
             merged.append(u)
     return merged

@@ -22,8 +22,11 @@ EXIT_CODES = [
     (3, "settings: an invalid setting, preset (--config) or prompt file, or a backend whose extra is missing"),
     (4, "no index yet at paths.index: run `assistant ingest`"),
     (5, "the Chroma server did not answer (store.chroma_url, store.timeout_s)"),
-    (6, "a request the assistant cannot carry out: a question, document, eval set or baseline it cannot use, "
-        "a full disk, a port in use, another ingest running"),
+    (
+        6,
+        "a request the assistant cannot carry out: a question, document, eval set or baseline it cannot use, "
+        "a full disk, a port in use, another ingest running",
+    ),
     (7, "`assistant update` blocked by the gate: the live index is unchanged"),
     (130, "interrupted (Ctrl+C)"),
 ]
@@ -53,17 +56,29 @@ def _version(value: bool):
 
 @app.callback()
 def _global(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-    verbose: int = typer.Option(0, "-v", "--verbose", count=True,
-                                help="Log what the assistant does on stderr (-v: steps, -vv: debugging, libraries included)."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Quieter: no progress bars, and log lines only for errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: int = typer.Option(
+        0,
+        "-v",
+        "--verbose",
+        count=True,
+        help="Log what the assistant does on stderr (-v: steps, -vv: debugging, libraries included).",
+    ),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="Quieter: no progress bars, and log lines only for errors."
+    ),
 ):
     global _quiet
     _quiet = quiet
     ours = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     # Libraries stay at warnings unless -vv.
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
-                        level=logging.DEBUG if ours == logging.DEBUG else max(ours, logging.WARNING))
+    logging.basicConfig(
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        level=logging.DEBUG if ours == logging.DEBUG else max(ours, logging.WARNING),
+    )
     logging.getLogger("assistant").setLevel(ours)
 
 
@@ -82,8 +97,13 @@ def _assistant(config: Optional[Path], index: Optional[Path] = None, corpus: Opt
     if corpus:
         paths["corpus"] = corpus
     settings = _settings(config, paths=paths)
-    log.info("settings from %s; index %s, corpus %s, prompts %s", config or "defaults and ASSISTANT_* variables",
-             settings.paths.index, settings.paths.corpus, settings.paths.prompts or "shipped")
+    log.info(
+        "settings from %s; index %s, corpus %s, prompts %s",
+        config or "defaults and ASSISTANT_* variables",
+        settings.paths.index,
+        settings.paths.corpus,
+        settings.paths.prompts or "shipped",
+    )
     return Assistant(settings)
 
 
@@ -97,8 +117,14 @@ def _stages(as_json: bool, names: dict[str, str]):
     """A progress bar per stage on stderr (none with --json, -q, or when stderr is no terminal); yields the callback."""
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), transient=True, disable=as_json or _quiet or not sys.stderr.isatty()) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=as_json or _quiet or not sys.stderr.isatty(),
+    ) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int):
@@ -163,7 +189,9 @@ def status(
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    typer.echo(f"Index: {info['index']} ({info['chroma']}), generation {info['generation']}, updated {info['last_update']}")
+    typer.echo(
+        f"Index: {info['index']} ({info['chroma']}), generation {info['generation']}, updated {info['last_update']}"
+    )
     typer.echo(f"{info['documents']} documents, {info['passages']} passages; languages {info['languages']}")
     typer.echo("Countries: " + ", ".join(f"{c} {n}" for c, n in list(info["countries"].items())[:20]))
     typer.echo("Actions: " + "; ".join(f"{a} ({n})" for a, n in list(info["actions"].items())[:15]))
@@ -189,23 +217,34 @@ def _countries(values: Optional[list[str]]) -> list[str]:
 def _filters(countries, lang, source, year=None, section=None, action=None):
     from .types import Filters
 
-    return Filters(countries=list(countries or []), language=lang, sources=list(source or []), years=list(year or []),
-                   section=section, action=action)
+    return Filters(
+        countries=list(countries or []),
+        language=lang,
+        sources=list(source or []),
+        years=list(year or []),
+        section=section,
+        action=action,
+    )
 
 
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question, in French or English."),
-    country: Optional[list[str]] = typer.Option(None, "--country", callback=_countries,
-                                                help="Only passages about this country (ISO code or name); repeatable."),
+    country: Optional[list[str]] = typer.Option(
+        None, "--country", callback=_countries, help="Only passages about this country (ISO code or name); repeatable."
+    ),
     lang: Optional[Language] = typer.Option(None, "--lang", help="Answer language; default: the question's."),
     source_lang: Optional[Language] = typer.Option(None, "--source-lang", help="Only passages in this language."),
-    source: Optional[list[str]] = typer.Option(None, "--source", help="Only this document (path under corpus/); repeatable."),
+    source: Optional[list[str]] = typer.Option(
+        None, "--source", help="Only this document (path under corpus/); repeatable."
+    ),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Only documents of this year; repeatable."),
     section: Optional[str] = typer.Option(None, "--section", help="Only this section (e.g. Pratiques)."),
     action: Optional[str] = typer.Option(None, "--action", help="Only this action (e.g. 'MIEUX Peru III')."),
     k: Optional[int] = typer.Option(None, "-k", min=1, max=50, help="Passages used as evidence (1-50)."),
-    llm: Optional[str] = typer.Option(None, "--llm", help="Generative mode: URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1)."),
+    llm: Optional[str] = typer.Option(
+        None, "--llm", help="Generative mode: URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     config: Optional[Path] = ConfigOpt,
@@ -238,14 +277,23 @@ def ask(
 
 @app.command("eval")
 def eval_command(
-    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions (JSON Lines); default questions.jsonl in paths.eval."),
-    baseline: Optional[Path] = typer.Option(None, "--baseline", help="A previous eval.json to compare with, question by question."),
+    eval_set: Optional[Path] = typer.Option(
+        None, "--set", help="Eval questions (JSON Lines); default questions.jsonl in paths.eval."
+    ),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="A previous eval.json to compare with, question by question."
+    ),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder; default <paths.data>/eval/latest."),
     mode: Literal["extractive", "generative"] = typer.Option(
-        "extractive", "--mode", help="generative needs llm settings (llm.backend, llm.url)."),
+        "extractive", "--mode", help="generative needs llm settings (llm.backend, llm.url)."
+    ),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-    crosscheck: bool = typer.Option(False, "--crosscheck", help="Also score retrieval with llama-index's RetrieverEvaluator (hit_rate, mrr) and report any difference."),
+    crosscheck: bool = typer.Option(
+        False,
+        "--crosscheck",
+        help="Also score retrieval with llama-index's RetrieverEvaluator (hit_rate, mrr) and report any difference.",
+    ),
     config: Optional[Path] = ConfigOpt,
 ):
     """Measure grounding on the eval set: retrieval hit@k/MRR, citation precision/recall, key facts, abstention.
@@ -259,8 +307,12 @@ def eval_command(
         questions = evaluate.load_questions(_eval_file(assistant.settings, eval_set, "questions.jsonl"))
         with _bar(as_json) as bar:
             task = bar.add_task("Evaluating", total=len(questions))
-            result = evaluate.evaluate(assistant, questions, mode=None if mode == "extractive" else mode,
-                                       progress=lambda n, total: bar.update(task, completed=n))
+            result = evaluate.evaluate(
+                assistant,
+                questions,
+                mode=None if mode == "extractive" else mode,
+                progress=lambda n, total: bar.update(task, completed=n),
+            )
         diff = None
         if baseline:
             try:
@@ -276,9 +328,18 @@ def eval_command(
     except AssistantError as err:
         _fail(err)
     if as_json:
-        typer.echo(json.dumps({"summary": result["summary"], "diff": diff, "report": {k: str(v) for k, v in paths.items()},
-                               **({"crosscheck": result["crosscheck"]} if crosscheck else {})},
-                              ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "summary": result["summary"],
+                    "diff": diff,
+                    "report": {k: str(v) for k, v in paths.items()},
+                    **({"crosscheck": result["crosscheck"]} if crosscheck else {}),
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     typer.echo(evaluate.table(result["summary"]))
     if crosscheck:
@@ -299,10 +360,18 @@ def eval_command(
 
 @app.command()
 def update(
-    paths: Optional[list[Path]] = typer.Argument(None, help="New or changed documents (copied into corpus/<dest>/ if outside it)."),
+    paths: Optional[list[Path]] = typer.Argument(
+        None, help="New or changed documents (copied into corpus/<dest>/ if outside it)."
+    ),
     dest: str = typer.Option("added", help="Corpus subfolder for documents given from outside the corpus."),
-    gate_file: Optional[Path] = typer.Option(None, "--gate", help="Gate thresholds (TOML); default gate.toml in paths.eval."),
-    eval_set: Optional[Path] = typer.Option(None, "--set", help="Eval questions; default: questions.jsonl and dev2.jsonl (development) and heldout.jsonl (held-out) in paths.eval, each gated overall and per language."),
+    gate_file: Optional[Path] = typer.Option(
+        None, "--gate", help="Gate thresholds (TOML); default gate.toml in paths.eval."
+    ),
+    eval_set: Optional[Path] = typer.Option(
+        None,
+        "--set",
+        help="Eval questions; default: questions.jsonl and dev2.jsonl (development) and heldout.jsonl (held-out) in paths.eval, each gated overall and per language.",
+    ),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
@@ -315,10 +384,17 @@ def update(
     try:
         assistant = _assistant(config, index, corpus)
         settings = assistant.settings
-        with _stages(as_json, {**_INGEST_STAGES, "baseline": "Evaluating the live index",
-                               "evaluate": "Evaluating the update"}) as progress:
-            outcome = assistant.update(paths or [], dest=dest, gate_file=_eval_file(settings, gate_file, "gate.toml"),
-                                       eval_set=eval_set, eval_dir=settings.paths.eval, progress=progress)
+        with _stages(
+            as_json, {**_INGEST_STAGES, "baseline": "Evaluating the live index", "evaluate": "Evaluating the update"}
+        ) as progress:
+            outcome = assistant.update(
+                paths or [],
+                dest=dest,
+                gate_file=_eval_file(settings, gate_file, "gate.toml"),
+                eval_set=eval_set,
+                eval_dir=settings.paths.eval,
+                progress=progress,
+            )
     except AssistantError as err:
         _fail(err)
     except KeyboardInterrupt:
@@ -327,8 +403,10 @@ def update(
     if as_json:
         typer.echo(json.dumps(outcome, ensure_ascii=False, indent=2))
     elif outcome["status"] == "promoted":
-        typer.secho(f"Update passed the gate and is live (generation {outcome['generation']}). Report: {outcome['report']}",
-                    fg=typer.colors.GREEN)
+        typer.secho(
+            f"Update passed the gate and is live (generation {outcome['generation']}). Report: {outcome['report']}",
+            fg=typer.colors.GREEN,
+        )
     elif outcome["status"] == "unchanged":
         typer.echo("Nothing new or changed in the corpus: the live index is already up to date.")
     else:
@@ -349,14 +427,23 @@ def _eval_file(settings, given: Optional[Path], name: str) -> Optional[Path]:
 def _bar(quiet: bool):
     from rich.progress import BarColumn, Progress, TextColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    transient=True, disable=quiet or _quiet or not sys.stderr.isatty())
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        transient=True,
+        disable=quiet or _quiet or not sys.stderr.isatty(),
+    )
 
 
 @app.command()
 def chat(
-    host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default: settings chat.host, 127.0.0.1)."),
-    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: settings chat.port, 7860)."),
+    host: Optional[str] = typer.Option(
+        None, "--host", help="Address to bind (default: settings chat.host, 127.0.0.1)."
+    ),
+    port: Optional[int] = typer.Option(
+        None, "--port", min=1, max=65535, help="Port (default: settings chat.port, 7860)."
+    ),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     config: Optional[Path] = ConfigOpt,
 ):
@@ -368,14 +455,21 @@ def chat(
         assistant = _assistant(config, index)
         from .chat import serve
 
-        typer.echo(f"Starting the chat on http://{host or assistant.settings.chat.host}:{port or assistant.settings.chat.port} "
-                   f"(index {assistant.settings.paths.index}); Ctrl+C stops it.", err=True)
+        typer.echo(
+            f"Starting the chat on http://{host or assistant.settings.chat.host}:{port or assistant.settings.chat.port} "
+            f"(index {assistant.settings.paths.index}); Ctrl+C stops it.",
+            err=True,
+        )
         serve(assistant, host, port)
     except AssistantError as err:
         _fail(err)
     except OSError as err:
         chat_settings = _settings(config).chat
-        _fail(AssistantError(f"Cannot start the chat on {host or chat_settings.host}:{port or chat_settings.port}: {err} (--host, --port)"))
+        _fail(
+            AssistantError(
+                f"Cannot start the chat on {host or chat_settings.host}:{port or chat_settings.port}: {err} (--host, --port)"
+            )
+        )
 
 
 def _themes(values: Optional[list[str]]) -> list[str]:
@@ -387,7 +481,9 @@ def _themes(values: Optional[list[str]]) -> list[str]:
         if v in tag.THEMES:
             out.append(v)
             continue
-        by_label = [t for t in tag.THEMES for lang in ("en", "fr") if tag.theme_label(t, lang).casefold() == v.casefold()]
+        by_label = [
+            t for t in tag.THEMES for lang in ("en", "fr") if tag.theme_label(t, lang).casefold() == v.casefold()
+        ]
         found = by_label or list(tag.find_themes(v))
         if not found:
             raise typer.BadParameter(f"unknown theme '{value}': choose one of {', '.join(tag.THEMES)}")
@@ -398,14 +494,22 @@ def _themes(values: Optional[list[str]]) -> list[str]:
 @app.command()
 def similar(
     text: Optional[str] = typer.Argument(None, help="A practice described in your own words (French or English)."),
-    action: Optional[str] = typer.Option(None, "--action", help="Or an action of the index, e.g. 'MIEUX Peru (2017-2018)'."),
-    country: Optional[list[str]] = typer.Option(None, "--country", callback=_countries,
-                                                help="Only practices about this country (ISO code or name); repeatable."),
-    theme: Optional[list[str]] = typer.Option(None, "--theme", callback=_themes,
-                                              help="Only this theme (e.g. training, smuggling); repeatable."),
+    action: Optional[str] = typer.Option(
+        None, "--action", help="Or an action of the index, e.g. 'MIEUX Peru (2017-2018)'."
+    ),
+    country: Optional[list[str]] = typer.Option(
+        None, "--country", callback=_countries, help="Only practices about this country (ISO code or name); repeatable."
+    ),
+    theme: Optional[list[str]] = typer.Option(
+        None, "--theme", callback=_themes, help="Only this theme (e.g. training, smuggling); repeatable."
+    ),
     k: int = typer.Option(10, "-k", min=1, max=100, help="Passages to show, grouped by action (1-100)."),
-    mine: Optional[list[str]] = typer.Option(None, "--my-country", callback=_countries,
-                                             help="Your own country (ISO code or name), always left out; repeatable."),
+    mine: Optional[list[str]] = typer.Option(
+        None,
+        "--my-country",
+        callback=_countries,
+        help="Your own country (ISO code or name), always left out; repeatable.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the groups as JSON."),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     config: Optional[Path] = ConfigOpt,
@@ -428,8 +532,15 @@ def similar(
         typer.echo("No comparable practice found; remove a filter or describe the practice differently.")
         return
     for g in groups:
-        facts = " · ".join(x for x in (", ".join(tag.country_label(c) for c in g.countries), g.years or "",
-                                        ", ".join(tag.theme_label(t) for t in g.themes[:4])) if x)
+        facts = " · ".join(
+            x
+            for x in (
+                ", ".join(tag.country_label(c) for c in g.countries),
+                g.years or "",
+                ", ".join(tag.theme_label(t) for t in g.themes[:4]),
+            )
+            if x
+        )
         if g.lead is not None:
             typer.secho(f"« {' '.join(g.lead.quote.split())} »", bold=True)
         typer.secho(f"{g.action or 'Documents tied to no action'}" + (f" — {facts}" if facts else ""), bold=True)
@@ -470,10 +581,16 @@ def feedback(
             if r.comment:
                 typer.echo(f"    comment: {show(r.comment)}")
             if r.citations:
-                typer.echo("    cited: " + "; ".join(f"[{show(c.get('n'))}] corpus/{show(c.get('source'))}" for c in r.citations))
+                typer.echo(
+                    "    cited: "
+                    + "; ".join(f"[{show(c.get('n'))}] corpus/{show(c.get('source'))}" for c in r.citations)
+                )
     if damaged:
-        typer.secho(f"Skipped {damaged} damaged line(s) in {fb.feedback_path(folder)} (a write cut short by a crash).",
-                    fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            f"Skipped {damaged} damaged line(s) in {fb.feedback_path(folder)} (a write cut short by a crash).",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 @app.command()

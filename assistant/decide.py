@@ -28,7 +28,18 @@ from .types import Evidence, Known, Passage
 
 # Kinds of constraint, in the order their failure is reported when no context meets them all.
 ENTITY_KINDS = ("country", "action", "place", "name")
-KINDS = ENTITY_KINDS + ("year", "month", "figure", "count", "money", "percent", "date", "location", "focus", "predicate")
+KINDS = ENTITY_KINDS + (
+    "year",
+    "month",
+    "figure",
+    "count",
+    "money",
+    "percent",
+    "date",
+    "location",
+    "focus",
+    "predicate",
+)
 # Kinds whose answer is a quantity: the sentence that gives it is the one to quote.
 QUANTITY_KINDS = ("count", "money", "percent")
 
@@ -148,14 +159,19 @@ def _derived(stems: frozenset[str], have: set[str]) -> bool:
 
 # -- reading the question ------------------------------------------------------------------------------
 
-_PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpour\s?cent\b|\bpercent\b|\b(?:half|third|quarter|moitie|tiers|quart)\b")
+_PERCENT = re.compile(
+    r"\d\s?%|\bper\s?cent\b|\bpour\s?cent\b|\bpercent\b|\b(?:half|third|quarter|moitie|tiers|quart)\b"
+)
 _MONEY = re.compile(
     r"(?:€|\$|£|\b(?:eur|euros?|usd|us\$|dollars?|francs?|fcfa|cfa|gbp|chf)\b)\s?\d|"
     r"\d[\d\s.,]*\s?(?:€|\$|£|\b(?:eur|euros?|usd|dollars?|francs?|fcfa|cfa|gbp|chf|millions? d'euros|million euros)\b)",
-    re.IGNORECASE)
-_DAY_MONTH = (r"\b\d{1,2}(?:st|nd|rd|th|er)?\s+(?:january|february|march|april|may|june|july|august|september|october|"
-              r"november|december|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|"
-              r"novembre|décembre|decembre)\b")
+    re.IGNORECASE,
+)
+_DAY_MONTH = (
+    r"\b\d{1,2}(?:st|nd|rd|th|er)?\s+(?:january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|"
+    r"novembre|décembre|decembre)\b"
+)
 _DATE = re.compile(rf"\b(?:19|20)\d\d\b|{_DAY_MONTH}", re.IGNORECASE)
 
 
@@ -196,7 +212,11 @@ def _wh(question: str, lang: str, folded: list[str]) -> tuple[str | None, int, i
         for phrase in _phrases(table[kind], lang):
             i = _find(folded, phrase)
             while i >= 0:
-                if phrase not in relative or i in starts or (i and folded[i - 1] in {"by", "par", "a", "to", "for", "pour"} and i - 1 in starts):
+                if (
+                    phrase not in relative
+                    or i in starts
+                    or (i and folded[i - 1] in {"by", "par", "a", "to", "for", "pour"} and i - 1 in starts)
+                ):
                     if best is None or i < best[0]:
                         best = (i, kind, i + len(phrase))
                     break
@@ -272,7 +292,7 @@ def _read(info: QuestionInfo) -> Ask:
     after = w1 if w1 >= 0 else 0
     seeks_noun = wh in ("which", "count") or (wh == "when" and w1 - w0 > 1)  # "what year", not "when"
     noun, noun_at, article = _focus_noun(toks, after, lang, qualifiers, aux, light) if seeks_noun else (None, -1, "")
-    money_word = next((r for r, f in toks[max(w1, 0):] if f in _words_of("money_nouns", lang)), None)
+    money_word = next((r for r, f in toks[max(w1, 0) :] if f in _words_of("money_nouns", lang)), None)
     bare = wh == "count" and " ".join(folded[w0:w1]) in ("how much", "combien")
     if wh == "count" and (bare and money_word or noun and lower_unaccented(noun) in _words_of("money_nouns", lang)):
         # "How much did the workshop cost?", "Combien a coûté…", "how much funding…": an amount.
@@ -294,7 +314,7 @@ def _read(info: QuestionInfo) -> Ask:
         out.append(Constraint("date", raw[w0], terms=()))
     if wh == "where":
         out.append(Constraint("location", raw[w0], terms=()))
-    cost = next((r for r, f in toks[max(w1, 0):] if f in _words_of("money_verbs", lang)), None)
+    cost = next((r for r, f in toks[max(w1, 0) :] if f in _words_of("money_verbs", lang)), None)
     if cost and wh in ("which", "count") and not noun and not ask.of("money"):
         out.append(Constraint("money", cost, terms=(cost,)))  # "What did the handbook cost?"
     # The predicate: required when it is what the question turns on: who did it, why it happened,
@@ -349,7 +369,10 @@ def _split_parts(text: str, lang: str) -> list[str]:
         if any(tuple(folded[i + 1 : i + 1 + len(p)]) == p for p in seconds):
             # Cut the text where the joiner stands.
             at = _offset_of(text, toks, i)
-            first, second = text[:at].rstrip(" ,;"), text[at:].split(None, 1)[1] if len(text[at:].split(None, 1)) > 1 else ""
+            first, second = (
+                text[:at].rstrip(" ,;"),
+                text[at:].split(None, 1)[1] if len(text[at:].split(None, 1)) > 1 else "",
+            )
             if len(words(first)) >= 3 and len(words(second)) >= 2:
                 return [first + "?", second]
     return [text]
@@ -385,8 +408,13 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     starts = _clause_starts(text, folded)
     sentences = _sentence_starts(text, toks)
     action_words = {lower_unaccented(w) for c in ask.of("action") for w in words(c.label)}
-    country_words = {lower_unaccented(w) for code in ask.info.countries for names in tag.country_names(code).values()
-                     for n in names for w in words(n)}
+    country_words = {
+        lower_unaccented(w)
+        for code in ask.info.countries
+        for names in tag.country_names(code).values()
+        for n in names
+        for w in words(n)
+    }
     city_words = {lower_unaccented(w) for city, _ in cities for w in words(city)}
     question_words = {p for ph in _phrases(lexicon()["wh"]["which"], lang) for p in ph}
     out: list[str] = []
@@ -401,9 +429,17 @@ def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
     for i, (r, f) in enumerate(toks + [("", "")]):
         if i in sentences:
             flush()  # a name never runs across a full stop
-        name_like = (r[:1].isupper() and i not in starts | sentences and len(f) >= 2 and f not in stops
-                     and f not in action_words | country_words | city_words | question_words and f not in _full_months()
-                     and not tag.find_countries(r) and not tag.is_demonym(r) and not tag.is_language_name(r))
+        name_like = (
+            r[:1].isupper()
+            and i not in starts | sentences
+            and len(f) >= 2
+            and f not in stops
+            and f not in action_words | country_words | city_words | question_words
+            and f not in _full_months()
+            and not tag.find_countries(r)
+            and not tag.is_demonym(r)
+            and not tag.is_language_name(r)
+        )
         if name_like:
             run.append(r)
         else:
@@ -427,10 +463,15 @@ def _full_months() -> frozenset[str]:
     return frozenset(m for m in month_names() if len(m) > 3 or m == "mai")
 
 
-_COPULAS = frozenset({"was", "were", "is", "are", "been", "be", "etait", "etaient", "est", "sont", "ete", "fut", "seront", "sera"})
-_DETERMINERS = frozenset({"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "that", "our", "my"})
-_FRENCH_NOUN_ASKERS = frozenset({"quel", "quelle", "quels", "quelles", "lequel", "laquelle", "lesquels", "lesquelles",
-                                 "combien", "nombre"})
+_COPULAS = frozenset(
+    {"was", "were", "is", "are", "been", "be", "etait", "etaient", "est", "sont", "ete", "fut", "seront", "sera"}
+)
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "its", "their", "his", "her", "this", "these", "those", "that", "our", "my"}
+)
+_FRENCH_NOUN_ASKERS = frozenset(
+    {"quel", "quelle", "quels", "quelles", "lequel", "laquelle", "lesquels", "lesquelles", "combien", "nombre"}
+)
 
 
 def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[str | None, int, str]:
@@ -439,8 +480,12 @@ def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[st
     asks no noun after "did" ("what did it find"); French puts the noun first ("Quelles limites de
     taille…" -> limites) and only after "quel" ("En quoi consiste…" asks none)."""
     stops = stopwords("fr") | stopwords("en")
-    if lang == "fr" and start > 0 and toks[start - 1][1] not in _FRENCH_NOUN_ASKERS and \
-            not any(f in _FRENCH_NOUN_ASKERS for _, f in toks[max(0, start - 3):start]):
+    if (
+        lang == "fr"
+        and start > 0
+        and toks[start - 1][1] not in _FRENCH_NOUN_ASKERS
+        and not any(f in _FRENCH_NOUN_ASKERS for _, f in toks[max(0, start - 3) : start])
+    ):
         return None, -1, ""
     article = ""
     after_aux = False
@@ -499,11 +544,14 @@ def _participle(folded: str, lang: str) -> bool:
 
 
 _BARE_AUX = frozenset({"did", "does", "do", "will", "would", "can", "could", "should", "may", "might"})
-_BE = frozenset({"was", "were", "is", "are", "been", "be", "being", "ete", "est", "sont", "etait", "etaient", "fut", "furent"})
+_BE = frozenset(
+    {"was", "were", "is", "are", "been", "be", "being", "ete", "est", "sont", "etait", "etaient", "fut", "furent"}
+)
 
 
-def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers,
-               wh: str | None) -> tuple[str | None, bool]:
+def _predicate(
+    toks, start: int, noun_at: int, lang: str, aux, light, qualifiers, wh: str | None
+) -> tuple[str | None, bool]:
     """The verb the question turns on, and whether it is passive: the word after "who"; else, after
     an auxiliary, a participle ("was the MIEUX action in Thailand interrupted", "ont été adoptées") or
     the verb closing "did SUBJECT VERB". An inverted verb ("devaient-elles") is an auxiliary."""
@@ -534,8 +582,13 @@ def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers
             before = toks[i - 1]
             if len(before[1]) > 2 and before[1] not in stops and not before[0][:1].isupper():
                 return (None if before[1] in light else before[0]), False
-        adjective = lang == "en" and i + 1 < len(toks) and len(toks[i + 1][1]) > 2 and \
-            toks[i + 1][1] not in stops and not toks[i + 1][0][:1].isupper()
+        adjective = (
+            lang == "en"
+            and i + 1 < len(toks)
+            and len(toks[i + 1][1]) > 2
+            and toks[i + 1][1] not in stops
+            and not toks[i + 1][0][:1].isupper()
+        )
         if content and _participle(f, lang) and not bare and not adjective:
             # English keeps the participle after the subject, however long ("was the action in Thailand
             # cancelled"); French right after its auxiliary.
@@ -554,13 +607,17 @@ def _predicate(toks, start: int, noun_at: int, lang: str, aux, light, qualifiers
     return (run[-1] if run else None), False
 
 
-_MONTH_NAMES = (r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-                r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|"
-                r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?")
+_MONTH_NAMES = (
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|"
+    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
+)
 # "2012-2016", "2012 to 2016", "July 2012 – August 2016", "de 2012 à 2016"
 _YEAR_RANGE = re.compile(
     r"\b((?:19|20)\d\d)\s*(?:[-–—/]|\s(?:and|to|until|through|et|à|a|au|jusqu'en|jusqu’en|jusqu'à|jusqu’à)\s)\s*"
-    rf"(?:\d{{1,2}}(?:st|nd|rd|th|er)?\s+)?(?:{_MONTH_NAMES}\s+)?((?:19|20)\d\d)\b", re.I)
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th|er)?\s+)?(?:{_MONTH_NAMES}\s+)?((?:19|20)\d\d)\b",
+    re.I,
+)
 _SINCE = re.compile(r"\b(?:since|depuis|after|après|from)\s+(?:\w+\s+){0,2}?((?:19|20)\d\d)\b", re.I)
 _YEAR1 = re.compile(r"\b((?:19|20)\d\d)\b")
 
@@ -603,8 +660,9 @@ def _figures(text: str, lang: str) -> list[tuple[int, bool, str]]:
             value = numbers[f]  # "une soixantaine de participants", "about sixty"
         if value is None or value < 2:
             continue
-        approx = f in numbers and not r.isdigit() or any(
-            tuple(folded[max(0, i - len(p)) : i]) == p for p in approx_words)
+        approx = (
+            f in numbers and not r.isdigit() or any(tuple(folded[max(0, i - len(p)) : i]) == p for p in approx_words)
+        )
         out.append((value, approx, r))
     return out
 
@@ -616,8 +674,9 @@ Neighbours = Callable[[Passage], list[Passage]]
 DocumentWords = Callable[[str], frozenset[str]]
 
 
-def contexts(evidence: list[Evidence], neighbours: Neighbours | None = None,
-             document_words: DocumentWords | None = None) -> list[Context]:
+def contexts(
+    evidence: list[Evidence], neighbours: Neighbours | None = None, document_words: DocumentWords | None = None
+) -> list[Context]:
     """Each evidence passage with its heading, title, action and same-section neighbours."""
     out = []
     for ev in evidence:
@@ -627,10 +686,17 @@ def contexts(evidence: list[Evidence], neighbours: Neighbours | None = None,
         head = " ".join(x for x in (p.title, p.section or "", p.action or "") if x)
         text = " ".join([p.text] + near)
         years = _years_in(f"{head} {text}", p.language)
-        out.append(Context(evidence=ev, text=text, head=head,
-                           countries=frozenset(tuple(p.action_countries) + tuple(p.countries)), years=frozenset(years),
-                           document=document_words(p.doc_id) if document_words else frozenset(),
-                           own_years=frozenset(_years_in(f"{head} {p.text}", p.language))))
+        out.append(
+            Context(
+                evidence=ev,
+                text=text,
+                head=head,
+                countries=frozenset(tuple(p.action_countries) + tuple(p.countries)),
+                years=frozenset(years),
+                document=document_words(p.doc_id) if document_words else frozenset(),
+                own_years=frozenset(_years_in(f"{head} {p.text}", p.language)),
+            )
+        )
     return out
 
 
@@ -659,8 +725,13 @@ def _seen(ctx: Context) -> _Seen:
     full = f"{ctx.head} {ctx.text}"
     own = f"{ctx.head} {ctx.passage.text}"
     toks = words(own)
-    return _Seen(stems=set(analyze(full, lang)), folded={lower_unaccented(t) for t in words(full)},
-                 numbers=_numbers_in(toks, lang), tokens=toks, own=own)
+    return _Seen(
+        stems=set(analyze(full, lang)),
+        folded={lower_unaccented(t) for t in words(full)},
+        numbers=_numbers_in(toks, lang),
+        tokens=toks,
+        own=own,
+    )
 
 
 def _numbers_in(toks: list[str], lang: str) -> list[tuple[int, int]]:
@@ -744,7 +815,11 @@ def check_name(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     city, code = c.terms
-    return lower_unaccented(city) in seen.folded or all(lower_unaccented(w) in seen.folded for w in words(city)) or code in _about(ctx, ask)
+    return (
+        lower_unaccented(city) in seen.folded
+        or all(lower_unaccented(w) in seen.folded for w in words(city))
+        or code in _about(ctx, ask)
+    )
 
 
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -833,7 +908,8 @@ def check_focus(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     lang = ctx.passage.language
     stems = stems_for(c.terms[0], ask.info.language, lang)
     return bool(stems & _document_stems(ctx.document, lang)) or (
-        lang != ask.info.language and _cognate(c.terms[0], ctx.document))
+        lang != ask.info.language and _cognate(c.terms[0], ctx.document)
+    )
 
 
 CHECKS = {
@@ -859,8 +935,9 @@ def states(ask: Ask, text: str, lang: str) -> bool:
     wanted = ask.of_any(QUANTITY_KINDS)
     if not wanted:
         return False
-    p = Passage(id="", doc_id="", title="", language=lang, year=None, section=None, text=text, start=0,
-                end=len(text), window="")
+    p = Passage(
+        id="", doc_id="", title="", language=lang, year=None, section=None, text=text, start=0, end=len(text), window=""
+    )
     ctx = Context(evidence=Evidence(passage=p, score=0.0), text=text, head="", countries=frozenset(), years=frozenset())
     seen = _seen(ctx)
     return all(CHECKS[c.kind](c, ctx, seen, ask) for c in wanted)
@@ -883,8 +960,14 @@ def failures(ask: Ask, ctx: Context, seen: _Seen) -> list[Constraint]:
     return sorted(failed, key=lambda c: KINDS.index(c.kind))
 
 
-def decide(ask: Ask, evidence: list[Evidence], known: Known, min_coverage: float,
-           neighbours: Neighbours | None = None, document_words: DocumentWords | None = None) -> Decision:
+def decide(
+    ask: Ask,
+    evidence: list[Evidence],
+    known: Known,
+    min_coverage: float,
+    neighbours: Neighbours | None = None,
+    document_words: DocumentWords | None = None,
+) -> Decision:
     """Whether one local context of `evidence` meets every constraint of `ask`.
 
     A two-part question is answered when each part is, each by its own context. In a comparison
@@ -914,8 +997,9 @@ def decide(ask: Ask, evidence: list[Evidence], known: Known, min_coverage: float
     return _decide(ask, ctxs, seen, min_coverage)
 
 
-def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: float,
-            whole: QuestionInfo | None = None) -> Decision:
+def _decide(
+    ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: float, whole: QuestionInfo | None = None
+) -> Decision:
     entities = [c for c in ask.constraints if c.kind in ENTITY_KINDS]
     separate = ask.comparison and len(entities) > 1 or len(ask.of("country")) > 1
     if separate:
@@ -929,7 +1013,10 @@ def _decide(ask: Ask, ctxs: list[Context], seen: list[_Seen], min_coverage: floa
         met, best = False, None
         for n, (ctx, s) in enumerate(zip(ctxs, seen)):
             failed = failures(wanted, ctx, s)
-            if not failed and max(coverage(ask.info, ctx, s), coverage(whole, ctx, s) if whole else 0.0) >= min_coverage:
+            if (
+                not failed
+                and max(coverage(ask.info, ctx, s), coverage(whole, ctx, s) if whole else 0.0) >= min_coverage
+            ):
                 met = True
                 if ctx.evidence not in support:
                     support.append(ctx.evidence)
@@ -976,10 +1063,17 @@ def _absent(ask: Ask, known: Known) -> Constraint | None:
             return c
         if c.kind == "action" and c.label not in known_actions:
             return c
-        if c.kind == "name" and not all(_known_name(w, vocabulary, ask.info.language) for w in c.terms) and \
-                not _known_translation(c.label, vocabulary, ask.info.language):
+        if (
+            c.kind == "name"
+            and not all(_known_name(w, vocabulary, ask.info.language) for w in c.terms)
+            and not _known_translation(c.label, vocabulary, ask.info.language)
+        ):
             return c
-        if c.kind == "place" and not _known_name(c.terms[0], vocabulary, ask.info.language) and c.terms[1] not in known_countries:
+        if (
+            c.kind == "place"
+            and not _known_name(c.terms[0], vocabulary, ask.info.language)
+            and c.terms[1] not in known_countries
+        ):
             return c
     return None
 
@@ -987,7 +1081,9 @@ def _absent(ask: Ask, known: Known) -> Constraint | None:
 def _known_translation(label: str, vocabulary: set[str], lang: str) -> bool:
     """A name of several words that the corpus writes in the other language (Middle East / Moyen-Orient)."""
     other = "fr" if lang == "en" else "en"
-    return len(words(label)) > 1 and any(all(lower_unaccented(w) in vocabulary for w in words(t)) for t in tag.expand_terms(label, other))
+    return len(words(label)) > 1 and any(
+        all(lower_unaccented(w) in vocabulary for w in words(t)) for t in tag.expand_terms(label, other)
+    )
 
 
 def _known_name(word: str, vocabulary: set[str], lang: str) -> bool:

@@ -48,7 +48,9 @@ class E5Embedder:
         parts = []
         for i in range(0, len(texts), self.batch_size):
             with self._lock:
-                parts.append(np.asarray(self._model.passage(texts[i : i + self.batch_size]), dtype=np.float32).reshape(-1, 384))
+                parts.append(
+                    np.asarray(self._model.passage(texts[i : i + self.batch_size]), dtype=np.float32).reshape(-1, 384)
+                )
         return np.vstack(parts)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -95,13 +97,17 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return np.asarray(
-                self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False),
+                self._model.encode(
+                    texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+                ),
                 dtype=np.float32,
             ).reshape(len(texts), -1)
 
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0], dtype=np.float32)
+            return np.asarray(
+                self._model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0], dtype=np.float32
+            )
 
 
 def make_embedder(settings: EmbedSettings) -> Embedder:
@@ -110,7 +116,9 @@ def make_embedder(settings: EmbedSettings) -> Embedder:
         return E5Embedder(batch_size=settings.batch_size)
     if settings.backend == "sentence-transformers":
         return SentenceTransformerEmbedder(settings.model_path or "", batch_size=settings.batch_size)
-    raise ConfigError(f"Unknown embedding backend '{settings.backend}': choose e5 or sentence-transformers (embed.backend)")
+    raise ConfigError(
+        f"Unknown embedding backend '{settings.backend}': choose e5 or sentence-transformers (embed.backend)"
+    )
 
 
 def as_llama_index(embedder: Embedder):

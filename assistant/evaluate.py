@@ -37,6 +37,8 @@ def gate_sets(folder: Path | None = None) -> dict[str, list]:
     if (folder / "heldout.jsonl").exists():
         sets["held-out"] = load_questions(folder / "heldout.jsonl")
     return sets
+
+
 KS = (1, 3, 5, 10)
 
 
@@ -145,8 +147,7 @@ def first_cited_gold(answer: dict, gold_passages: list[str]) -> bool:
     return False
 
 
-def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: str | None = None,
-             progress=None) -> dict:
+def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: str | None = None, progress=None) -> dict:
     """Run every question; return {"summary": ..., "questions": [...], "gold_missing": ...}."""
     questions = questions if questions is not None else load_questions()
     retriever = assistant.retriever
@@ -165,7 +166,8 @@ def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: st
         latency = (time.perf_counter() - t0) * 1000
         doc_rank = next((r + 1 for r, e in enumerate(evidence) if e.passage.doc_id in q.gold_docs), None)
         passage_rank = next(
-            (r + 1 for r, e in enumerate(evidence) if any(passage_hit(g, e.passage.text) for g in q.gold_passages)), None
+            (r + 1 for r, e in enumerate(evidence) if any(passage_hit(g, e.passage.text) for g in q.gold_passages)),
+            None,
         )
         passages = {e.passage.id: e.passage.text for e in evidence}
         for c in answer.citations:
@@ -184,26 +186,46 @@ def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: st
         facts = [fact_present(f, answer_text) for f in q.key_facts]
         cited_gold = any(c.source in q.gold_docs for c in answer.citations)
         as_json = answer.to_json()
-        rows.append({
-            "id": q.id, "question": q.question, "language": q.language, "kind": q.kind, "answerable": q.answerable,
-            "crosslingual": q.crosslingual, "pair": q.pair,
-            "abstained": answer.abstained, "reason": answer.reason,
-            "doc_rank": doc_rank, "passage_rank": passage_rank,
-            "statements": len(statements), "supported": supported, "citations": n_cit, "precise": precise,
-            "facts": len(facts), "facts_found": sum(facts), "cited_gold": cited_gold,
-            "top_score": evidence[0].dense if evidence and evidence[0].dense is not None else None,
-            "cited_docs": sorted({c.source for c in answer.citations}),
-            "cited_actions": sorted({c.action or c.source for c in answer.citations}),
-            "latency_ms": round(latency, 1),
-            "answer": as_json,
-            "first_gold": (not answer.abstained) and first_cited_gold(as_json, q.gold_passages),
-            "gold_missing": missing.get(q.id, []),
-            "gold_passages": list(q.gold_passages),
-            "top": [{"doc_id": e.passage.doc_id, "id": e.passage.id, "text": e.passage.text} for e in evidence[:5]],
-        })
-    return {"summary": summarize(rows), "questions": rows, "gold_missing": missing, "mode": mode or "extractive",
-            "generation": assistant.generation or assistant.catalog.live(), "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "role_countries": role_country_passages(assistant)}
+        rows.append(
+            {
+                "id": q.id,
+                "question": q.question,
+                "language": q.language,
+                "kind": q.kind,
+                "answerable": q.answerable,
+                "crosslingual": q.crosslingual,
+                "pair": q.pair,
+                "abstained": answer.abstained,
+                "reason": answer.reason,
+                "doc_rank": doc_rank,
+                "passage_rank": passage_rank,
+                "statements": len(statements),
+                "supported": supported,
+                "citations": n_cit,
+                "precise": precise,
+                "facts": len(facts),
+                "facts_found": sum(facts),
+                "cited_gold": cited_gold,
+                "top_score": evidence[0].dense if evidence and evidence[0].dense is not None else None,
+                "cited_docs": sorted({c.source for c in answer.citations}),
+                "cited_actions": sorted({c.action or c.source for c in answer.citations}),
+                "latency_ms": round(latency, 1),
+                "answer": as_json,
+                "first_gold": (not answer.abstained) and first_cited_gold(as_json, q.gold_passages),
+                "gold_missing": missing.get(q.id, []),
+                "gold_passages": list(q.gold_passages),
+                "top": [{"doc_id": e.passage.doc_id, "id": e.passage.id, "text": e.passage.text} for e in evidence[:5]],
+            }
+        )
+    return {
+        "summary": summarize(rows),
+        "questions": rows,
+        "gold_missing": missing,
+        "mode": mode or "extractive",
+        "generation": assistant.generation or assistant.catalog.live(),
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "role_countries": role_country_passages(assistant),
+    }
 
 
 def role_country_passages(assistant) -> list[dict]:
@@ -237,7 +259,9 @@ def _metrics(rows: list[dict]) -> dict:
     m: dict = {"n": len(rows)}
     for k in KS:
         m[f"doc_hit@{k}"] = _mean([1.0 if r["doc_rank"] and r["doc_rank"] <= k else 0.0 for r in answerable])
-        m[f"passage_hit@{k}"] = _mean([1.0 if r["passage_rank"] and r["passage_rank"] <= k else 0.0 for r in answerable])
+        m[f"passage_hit@{k}"] = _mean(
+            [1.0 if r["passage_rank"] and r["passage_rank"] <= k else 0.0 for r in answerable]
+        )
     m["doc_mrr"] = _mean([1 / r["doc_rank"] if r["doc_rank"] else 0.0 for r in answerable])
     m["passage_mrr"] = _mean([1 / r["passage_rank"] if r["passage_rank"] else 0.0 for r in answerable])
     answered = [r for r in answerable if not r["abstained"]]
@@ -285,9 +309,20 @@ def summarize(rows: list[dict]) -> dict:
     return summary
 
 
-HEADLINE = ["passage_hit@5", "doc_hit@5", "passage_mrr", "citation_precision", "citation_recall", "key_facts",
-            "first_cited_gold", "first_cited_gold_all",
-            "abstention_recall", "abstention_precision", "false_abstention", "latency_p50_ms"]
+HEADLINE = [
+    "passage_hit@5",
+    "doc_hit@5",
+    "passage_mrr",
+    "citation_precision",
+    "citation_recall",
+    "key_facts",
+    "first_cited_gold",
+    "first_cited_gold_all",
+    "abstention_recall",
+    "abstention_precision",
+    "false_abstention",
+    "latency_p50_ms",
+]
 
 
 def table(summary: dict, columns=("all", "lang:en", "lang:fr")) -> str:
@@ -333,7 +368,9 @@ def load_gate(path: Path | None = None) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise AssistantError(f"Cannot read the gate thresholds {path}: no such file (assistant update --gate PATH)") from None
+        raise AssistantError(
+            f"Cannot read the gate thresholds {path}: no such file (assistant update --gate PATH)"
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise AssistantError(f"Cannot read the gate thresholds {path}: {err}") from None
 
@@ -359,28 +396,39 @@ def gate(current: dict, baseline: dict | None, thresholds: dict, name: str = "")
             if v is None and col != "all":
                 continue
             if v is None or (v < floor and (before is None or before >= floor or v < before)):
-                reasons.append(f"{where}{metric}{label} is {v} (minimum {floor}"
-                               + (f", live index {before})" if before is not None else ")"))
+                reasons.append(
+                    f"{where}{metric}{label} is {v} (minimum {floor}"
+                    + (f", live index {before})" if before is not None else ")")
+                )
         for metric, ceiling in thresholds.get("maximum", {}).items():
             v, before = s.get(metric), b.get(metric)
             if v is not None and v > ceiling and (before is None or before <= ceiling or v > before):
-                reasons.append(f"{where}{metric}{label} is {v} (maximum {ceiling}"
-                               + (f", live index {before})" if before is not None else ")"))
+                reasons.append(
+                    f"{where}{metric}{label} is {v} (maximum {ceiling}"
+                    + (f", live index {before})" if before is not None else ")")
+                )
         # Each language has half the questions, so one question moves its figures twice as much.
-        points = thresholds.get("max_drop_points", 2) if col == "all" else thresholds.get(
-            "max_drop_points_language", thresholds.get("max_drop_points", 2) * 1.5)
+        points = (
+            thresholds.get("max_drop_points", 2)
+            if col == "all"
+            else thresholds.get("max_drop_points_language", thresholds.get("max_drop_points", 2) * 1.5)
+        )
         max_drop = points / 100
         for metric in thresholds.get("no_drop", []) if baseline else []:
             if s.get(metric) is not None and b.get(metric) is not None:
                 lower_is_better = metric in ("false_abstention",) or metric.endswith("_ms")
                 drop = (s[metric] - b[metric]) if lower_is_better else (b[metric] - s[metric])
                 if drop > max_drop + 1e-9:
-                    reasons.append(f"{where}{metric}{label} went from {b[metric]} to {s[metric]} "
-                                   f"(more than {max_drop * 100:.0f} points worse)")
+                    reasons.append(
+                        f"{where}{metric}{label} went from {b[metric]} to {s[metric]} "
+                        f"(more than {max_drop * 100:.0f} points worse)"
+                    )
     missing = current.get("gold_missing") or {}
     if missing and thresholds.get("block_on_missing_gold", True):
-        reasons.append(f"{where}gold passages of {len(missing)} questions are no longer in the corpus: "
-                       f"{', '.join(sorted(missing)[:8])}")
+        reasons.append(
+            f"{where}gold passages of {len(missing)} questions are no longer in the corpus: "
+            f"{', '.join(sorted(missing)[:8])}"
+        )
     return reasons
 
 
@@ -415,7 +463,10 @@ def _plots(result: dict) -> dict[str, bytes]:
     out = {}
     s = result["summary"]
     metrics = ["passage_hit@5", "citation_precision", "key_facts", "abstention_recall"]
-    for name, cols in (("by_language", ["lang:en", "lang:fr"]), ("by_kind", sorted(c for c in s if c.startswith("kind:")))):
+    for name, cols in (
+        ("by_language", ["lang:en", "lang:fr"]),
+        ("by_kind", sorted(c for c in s if c.startswith("kind:"))),
+    ):
         fig, ax = plt.subplots(figsize=(8, 3.2))
         width = 0.8 / max(len(cols), 1)
         for i, col in enumerate(cols):
@@ -455,33 +506,87 @@ def write_report(result: dict, folder: Path, diff: dict | None = None) -> dict[s
         (folder / f"eval_{name}.png").write_bytes(png)
     s = result["summary"]
     kinds = [c for c in s if c.startswith("kind:")]
-    md = [f"# Evaluation ({result['mode']}, generation {result['generation']}, {result['created']})", "",
-          table(s), "", "## By kind", "", table(s, ["crosslingual"] + kinds), ""]
+    md = [
+        f"# Evaluation ({result['mode']}, generation {result['generation']}, {result['created']})",
+        "",
+        table(s),
+        "",
+        "## By kind",
+        "",
+        table(s, ["crosslingual"] + kinds),
+        "",
+    ]
     roles = result.get("role_countries", [])
-    md += [f"Passages tagged with a country their document names only as expert, host or donor: {len(roles)}"
-           + (" (" + ", ".join(sorted({f"{r['doc_id']} {'/'.join(r['countries'])}" for r in roles})[:6]) + ")" if roles else ""), ""]
+    md += [
+        f"Passages tagged with a country their document names only as expert, host or donor: {len(roles)}"
+        + (
+            " (" + ", ".join(sorted({f"{r['doc_id']} {'/'.join(r['countries'])}" for r in roles})[:6]) + ")"
+            if roles
+            else ""
+        ),
+        "",
+    ]
     if result["gold_missing"]:
-        md += ["## Gold passages missing from the corpus", ""] + [f"- {q}: {len(v)} passage(s)" for q, v in result["gold_missing"].items()] + [""]
-    failures = [r for r in result["questions"] if (r["answerable"] and (r["abstained"] or not r["passage_rank"] or r["passage_rank"] > 5)) or (not r["answerable"] and not r["abstained"])]
-    md += ["## Questions to look at", ""] + [
-        f"- `{r['id']}` ({r['language']}, {r['kind']}): " + ("wrongly abstained" if r["answerable"] and r["abstained"] else "answered, should abstain" if not r["answerable"] else f"gold passage rank {r['passage_rank']}")
-        for r in failures
-    ] + [""]
+        md += (
+            ["## Gold passages missing from the corpus", ""]
+            + [f"- {q}: {len(v)} passage(s)" for q, v in result["gold_missing"].items()]
+            + [""]
+        )
+    failures = [
+        r
+        for r in result["questions"]
+        if (r["answerable"] and (r["abstained"] or not r["passage_rank"] or r["passage_rank"] > 5))
+        or (not r["answerable"] and not r["abstained"])
+    ]
+    md += (
+        ["## Questions to look at", ""]
+        + [
+            f"- `{r['id']}` ({r['language']}, {r['kind']}): "
+            + (
+                "wrongly abstained"
+                if r["answerable"] and r["abstained"]
+                else "answered, should abstain"
+                if not r["answerable"]
+                else f"gold passage rank {r['passage_rank']}"
+            )
+            for r in failures
+        ]
+        + [""]
+    )
     if diff:
-        md += ["## Changes against the baseline", ""] + [f"- {k}: {v['before']} -> {v['after']}" for k, v in diff["metrics"].items() if "/" in k and k.startswith("all/")] + [""]
+        md += (
+            ["## Changes against the baseline", ""]
+            + [
+                f"- {k}: {v['before']} -> {v['after']}"
+                for k, v in diff["metrics"].items()
+                if "/" in k and k.startswith("all/")
+            ]
+            + [""]
+        )
         md += [f"- `{q['id']}`: {q['change']}" for q in diff["questions"]] + [""]
     if result.get("displaced"):
-        md += ["## Gold passages displaced by a new document that says the same", "",
-               "Not a regression: the new passage answers as the gold one did.", ""]
+        md += [
+            "## Gold passages displaced by a new document that says the same",
+            "",
+            "Not a regression: the new passage answers as the gold one did.",
+            "",
+        ]
         for d in result["displaced"]:
-            md += [f"- `{d['id']}`: gold « {d['gold']} »", f"  new ({d['new_doc']}): « {' '.join(d['new_passage'].split())[:400]} »"]
+            md += [
+                f"- `{d['id']}`: gold « {d['gold']} »",
+                f"  new ({d['new_doc']}): « {' '.join(d['new_passage'].split())[:400]} »",
+            ]
         md += [""]
     md += ["![by language](eval_by_language.png)", "![by kind](eval_by_kind.png)", "![scores](eval_scores.png)", ""]
     write_atomic(paths["md"], "\n".join(md))
-    imgs = "".join(f'<img alt="{n}" src="data:image/png;base64,{base64.b64encode(p).decode()}"><br>' for n, p in plots.items())
+    imgs = "".join(
+        f'<img alt="{n}" src="data:image/png;base64,{base64.b64encode(p).decode()}"><br>' for n, p in plots.items()
+    )
     body = "\n".join(md[: md.index("![by language](eval_by_language.png)")])
-    page = (f"<!doctype html><meta charset=utf-8><title>Evaluation</title>"
-            f"<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}pre{{white-space:pre-wrap}}</style>"
-            f"<pre>{html.escape(body)}</pre>{imgs}")
+    page = (
+        f"<!doctype html><meta charset=utf-8><title>Evaluation</title>"
+        f"<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}pre{{white-space:pre-wrap}}</style>"
+        f"<pre>{html.escape(body)}</pre>{imgs}"
+    )
     write_atomic(paths["html"], page)
     return paths

@@ -54,9 +54,16 @@ def _countries_of(p: Passage) -> set[str]:
     return set(p.countries) | set(p.action_countries)
 
 
-def similar(assistant, text: str | None = None, action: str | None = None, countries: list[str] | None = None,
-            themes: list[str] | None = None, k: int = 10, language: str = "en",
-            mine: list[str] | None = None) -> list[PracticeGroup]:
+def similar(
+    assistant,
+    text: str | None = None,
+    action: str | None = None,
+    countries: list[str] | None = None,
+    themes: list[str] | None = None,
+    k: int = 10,
+    language: str = "en",
+    mine: list[str] | None = None,
+) -> list[PracticeGroup]:
     """Practices of other countries and actions comparable to a description or to an action.
 
     The picked action's passages, its countries (and the countries a description names) are left
@@ -122,8 +129,9 @@ def similar(assistant, text: str | None = None, action: str | None = None, count
     return groups
 
 
-def excluded(assistant, text: str | None = None, action: str | None = None,
-             mine: list[str] | None = None) -> tuple[set[str], set[str]]:
+def excluded(
+    assistant, text: str | None = None, action: str | None = None, mine: list[str] | None = None
+) -> tuple[set[str], set[str]]:
     """(actions, countries) that `similar` leaves out: the picked action and its countries, the
     countries a description names, and the user's own countries (`mine`)."""
     actions_out: set[str] = set()
@@ -132,8 +140,10 @@ def excluded(assistant, text: str | None = None, action: str | None = None,
         own = [p for p in assistant.retriever.passages if p.action == action]
         if not own:
             known = sorted({p.action for p in assistant.retriever.passages if p.action})
-            raise BadQuestion(f"Unknown action '{action}': the index knows {', '.join(known[:12])}"
-                              + (" …" if len(known) > 12 else ""))
+            raise BadQuestion(
+                f"Unknown action '{action}': the index knows {', '.join(known[:12])}"
+                + (" …" if len(known) > 12 else "")
+            )
         actions_out.add(action)
         countries_out |= {c for p in own for c in p.action_countries}
         if not countries_out:
@@ -147,8 +157,10 @@ def excluded(assistant, text: str | None = None, action: str | None = None,
 LEAD_MIN_WORDS = 6  # shorter sentences are headings or fragments, not a practice
 # What a practice sentence reads like, in both languages: a card's lead is the sentence closest to the search
 # and to this (what was done), not context such as "Trafficking is a growing problem in the region".
-PRACTICE_PROTOTYPE = ("The action trained officials, organised workshops and study visits, and developed a handbook "
-                      "and procedures. L'action a formé des agents, organisé des ateliers et élaboré un manuel.")
+PRACTICE_PROTOTYPE = (
+    "The action trained officials, organised workshops and study visits, and developed a handbook "
+    "and procedures. L'action a formé des agents, organisé des ateliers et élaboré un manuel."
+)
 
 
 def _lead_candidates(g: PracticeGroup) -> list[tuple[Citation, int, int]]:
@@ -184,9 +196,21 @@ def _leads(assistant, groups: list[PracticeGroup], query: np.ndarray) -> None:
         c, a, b = found[int(np.argmax(scores[at : at + len(found)]))]
         at += len(found)
         start = c.start + a if c.start is not None else None
-        g.lead = Citation(n=c.n, source=c.source, title=c.title, section=c.section, action=c.action,
-                          countries=c.countries, quote=c.quote[a:b], score=c.score, language=c.language, year=c.year,
-                          passage_id=c.passage_id, start=start, end=start + (b - a) if start is not None else None)
+        g.lead = Citation(
+            n=c.n,
+            source=c.source,
+            title=c.title,
+            section=c.section,
+            action=c.action,
+            countries=c.countries,
+            quote=c.quote[a:b],
+            score=c.score,
+            language=c.language,
+            year=c.year,
+            passage_id=c.passage_id,
+            start=start,
+            end=start + (b - a) if start is not None else None,
+        )
 
 
 def _centroid(assistant, own: list[Passage]) -> np.ndarray:
@@ -235,11 +259,23 @@ def _group(scored: list[tuple[Passage, float]], assistant) -> list[PracticeGroup
             if c not in g.countries:
                 g.countries.append(c)
         theme_counts[p.action].update(p.themes)
-        g.passages.append(Citation(
-            n=len(g.passages) + 1, source=p.doc_id, title=p.title, section=p.section, action=p.action,
-            countries=list(p.countries), quote=p.text, score=score, language=p.language, year=p.year,
-            passage_id=p.id, start=p.start, end=p.end,
-        ))
+        g.passages.append(
+            Citation(
+                n=len(g.passages) + 1,
+                source=p.doc_id,
+                title=p.title,
+                section=p.section,
+                action=p.action,
+                countries=list(p.countries),
+                quote=p.text,
+                score=score,
+                language=p.language,
+                year=p.year,
+                passage_id=p.id,
+                start=p.start,
+                end=p.end,
+            )
+        )
     for key, g in groups.items():
         g.themes = [t for t, _ in theme_counts[key].most_common()]
         g.years = _action_years(g.action, documents) or _span(c.year for c in g.passages)
@@ -247,7 +283,7 @@ def _group(scored: list[tuple[Passage, float]], assistant) -> list[PracticeGroup
 
 
 def _action_years(name: str | None, documents) -> str | None:
-    """"2017-2018" from the action's name, else from the title of a document about that action."""
+    """ "2017-2018" from the action's name, else from the title of a document about that action."""
     if not name:
         return None
     m = _YEARS.search(name)
@@ -327,9 +363,23 @@ def cell_passages(assistant, country: str, theme: str | None = None, limit: int 
     out = []
     for p in assistant.retriever.passages:
         if country in carried_out_in(p) and (theme is None or theme in p.themes):
-            out.append(Citation(n=len(out) + 1, source=p.doc_id, title=p.title, section=p.section, action=p.action,
-                                countries=list(p.countries), quote=p.text, score=1.0, language=p.language, year=p.year,
-                                passage_id=p.id, start=p.start, end=p.end))
+            out.append(
+                Citation(
+                    n=len(out) + 1,
+                    source=p.doc_id,
+                    title=p.title,
+                    section=p.section,
+                    action=p.action,
+                    countries=list(p.countries),
+                    quote=p.text,
+                    score=1.0,
+                    language=p.language,
+                    year=p.year,
+                    passage_id=p.id,
+                    start=p.start,
+                    end=p.end,
+                )
+            )
             if len(out) >= limit:
                 break
     return out

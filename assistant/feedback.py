@@ -36,13 +36,28 @@ class FeedbackRecord:
     time: str = ""
 
     @classmethod
-    def for_answer(cls, vote: str, answer: Answer, *, comment: str = "", filters: dict | None = None,
-                   user: str | None = None, ui_language: str | None = None) -> "FeedbackRecord":
+    def for_answer(
+        cls,
+        vote: str,
+        answer: Answer,
+        *,
+        comment: str = "",
+        filters: dict | None = None,
+        user: str | None = None,
+        ui_language: str | None = None,
+    ) -> "FeedbackRecord":
         cited = answer.related if answer.abstained else answer.citations
         return cls(
-            vote=vote, question=answer.question, answer=answer.answer, citations=[c.to_json() for c in cited],
-            comment=(comment or "").strip(), abstained=answer.abstained, interpreted_as=answer.interpreted_as,
-            filters=filters or {}, user=user, ui_language=ui_language,
+            vote=vote,
+            question=answer.question,
+            answer=answer.answer,
+            citations=[c.to_json() for c in cited],
+            comment=(comment or "").strip(),
+            abstained=answer.abstained,
+            interpreted_as=answer.interpreted_as,
+            filters=filters or {},
+            user=user,
+            ui_language=ui_language,
         )
 
     def to_json(self) -> dict:
@@ -64,8 +79,9 @@ def printable(text: object) -> str:
     >>> printable("ok\x1b[2J")
     'ok\\x1b[2J'
     """
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                            str(text))
+    return _UNPRINTABLE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(text)
+    )
 
 
 def printable_json(data) -> str:
@@ -100,7 +116,9 @@ def append(data_dir: Path | str, record: FeedbackRecord) -> Path:
             # so the record is on disk before the user sees "saved".
             written = os.write(fd, line)
             if written != len(line):
-                raise OSError(f"Cannot save feedback to {path}: only {written} of {len(line)} bytes written (disk full?)")
+                raise OSError(
+                    f"Cannot save feedback to {path}: only {written} of {len(line)} bytes written (disk full?)"
+                )
             os.fsync(fd)
         finally:
             os.close(fd)

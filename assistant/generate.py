@@ -54,12 +54,16 @@ def get_llm(llm_settings):
 
 def _build_llm(s):
     if s.backend == "none":
-        raise ConfigError("The generative mode needs an LLM: set llm.backend (ASSISTANT_LLM__BACKEND) to openai, ollama "
-                          "or llama-cpp, or pass --llm URL to `assistant ask`")
+        raise ConfigError(
+            "The generative mode needs an LLM: set llm.backend (ASSISTANT_LLM__BACKEND) to openai, ollama "
+            "or llama-cpp, or pass --llm URL to `assistant ask`"
+        )
     if s.backend == "openai":
         if not s.url:
-            raise ConfigError("llm.backend=openai needs llm.url (ASSISTANT_LLM__URL), e.g. http://127.0.0.1:8080/v1 "
-                              "for a llama.cpp server or http://host:8000/v1 for vLLM")
+            raise ConfigError(
+                "llm.backend=openai needs llm.url (ASSISTANT_LLM__URL), e.g. http://127.0.0.1:8080/v1 "
+                "for a llama.cpp server or http://host:8000/v1 for vLLM"
+            )
         return _openai_like(s, openai_url(s.url))
     if s.backend == "ollama":
         base = ollama_url(s.url)
@@ -69,8 +73,14 @@ def _build_llm(s):
             # Without the 'ollama' extra, Ollama's own OpenAI-compatible endpoint does the same job.
             log.info("llama-index-llms-ollama is not installed; using Ollama's OpenAI-compatible endpoint %s/v1", base)
             return _openai_like(s, base + "/v1")
-        return Ollama(model=s.model, base_url=base, temperature=s.temperature, request_timeout=s.timeout_s,
-                      context_window=CONTEXT_WINDOW, additional_kwargs={"num_predict": s.max_tokens})
+        return Ollama(
+            model=s.model,
+            base_url=base,
+            temperature=s.temperature,
+            request_timeout=s.timeout_s,
+            context_window=CONTEXT_WINDOW,
+            additional_kwargs={"num_predict": s.max_tokens},
+        )
     if s.backend == "llama-cpp":
         return _llama_cpp(s)
     raise ConfigError(f"Unknown llm.backend '{s.backend}': choose none, openai, ollama or llama-cpp")
@@ -98,9 +108,17 @@ def _openai_like(s, api_base: str):
     from llama_index.llms.openai_like import OpenAILike
 
     # No retries: an unreachable server is reported at once and the extractive answer is shown instead.
-    return OpenAILike(model=s.model, api_base=api_base, api_key=s.api_key, is_chat_model=True,
-                      context_window=CONTEXT_WINDOW, timeout=s.timeout_s, max_retries=0,
-                      temperature=s.temperature, max_tokens=s.max_tokens)
+    return OpenAILike(
+        model=s.model,
+        api_base=api_base,
+        api_key=s.api_key,
+        is_chat_model=True,
+        context_window=CONTEXT_WINDOW,
+        timeout=s.timeout_s,
+        max_retries=0,
+        temperature=s.temperature,
+        max_tokens=s.max_tokens,
+    )
 
 
 def _llama_cpp(s):
@@ -108,13 +126,17 @@ def _llama_cpp(s):
     free loopback port, through the same OpenAI-compatible client as a remote server."""
     path = Path(s.model)
     if not path.is_file():
-        raise ConfigError(f"llm.model (ASSISTANT_LLM__MODEL) must be the path of a GGUF file for llm.backend=llama-cpp; "
-                          f"'{s.model}' is not a file")
+        raise ConfigError(
+            f"llm.model (ASSISTANT_LLM__MODEL) must be the path of a GGUF file for llm.backend=llama-cpp; "
+            f"'{s.model}' is not a file"
+        )
     try:
         import xllamacpp
     except ImportError:
-        raise ConfigError("llm.backend=llama-cpp needs the 'llama-cpp' extra (a prebuilt llama.cpp): "
-                          "pip install -c constraints.txt '.[llama-cpp]'") from None
+        raise ConfigError(
+            "llm.backend=llama-cpp needs the 'llama-cpp' extra (a prebuilt llama.cpp): "
+            "pip install -c constraints.txt '.[llama-cpp]'"
+        ) from None
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
     params.model_alias = {"local"}
@@ -153,10 +175,14 @@ def _failure(s, err: Exception) -> LLMUnavailable:
         url = s.url or ollama_url(None)
         where = f"the LLM at {url} (llm.backend={s.backend}, llm.url / ASSISTANT_LLM__URL, llm.model={s.model})"
     if "Connect" in name or "Timeout" in name or isinstance(err, ConnectionError):
-        return LLMUnavailable(f"Cannot reach {where}: {name}: {err}; start the server, fix llm.url, "
-                              f"or set llm.backend=none for extractive answers")
-    return LLMUnavailable(f"The call to {where} failed: {name}: {err}; check llm.model and the server's log, "
-                          f"or set llm.backend=none for extractive answers")
+        return LLMUnavailable(
+            f"Cannot reach {where}: {name}: {err}; start the server, fix llm.url, "
+            f"or set llm.backend=none for extractive answers"
+        )
+    return LLMUnavailable(
+        f"The call to {where} failed: {name}: {err}; check llm.model and the server's log, "
+        f"or set llm.backend=none for extractive answers"
+    )
 
 
 def _errors() -> tuple[type[BaseException], ...]:
@@ -208,7 +234,9 @@ def render(lang: str, name: str, folder=None, **values: str) -> tuple[str, str]:
     system, user = m.group(1).strip(), m.group(2).strip()
     for key, value in values.items():
         if "{" + key + "}" not in system + user:
-            raise ConfigError(f"Prompt template {name}_{lang}.txt has no {{{key}}} placeholder; add it where the {key} goes")
+            raise ConfigError(
+                f"Prompt template {name}_{lang}.txt has no {{{key}}} placeholder; add it where the {key} goes"
+            )
         system = system.replace("{" + key + "}", value)
         user = user.replace("{" + key + "}", value)
     return system, user
@@ -235,7 +263,9 @@ def build_messages(question: str, lang: str, evidence: list[Evidence], folder=No
 
 # -- statements and their [n] markers -----------------------------------------------------------
 
-_MARKER = re.compile(r"\[\s*(?:passages?|sources?|p\.?)?\s*(\d{1,3}(?:\s*(?:,|;|-|–|and|et)\s*\d{1,3})*)\s*\]", re.IGNORECASE)
+_MARKER = re.compile(
+    r"\[\s*(?:passages?|sources?|p\.?)?\s*(\d{1,3}(?:\s*(?:,|;|-|–|and|et)\s*\d{1,3})*)\s*\]", re.IGNORECASE
+)
 _LEADING_MARKERS = re.compile(r"^(?:\s*" + _MARKER.pattern + r")+", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 
@@ -300,7 +330,7 @@ def split_statements(text: str) -> list[tuple[int, Statement]]:
                 else:
                     last = out[-1][1]
                     last.citations += [n for n in markers(lead.group(0)) if n not in last.citations]
-                piece = piece[lead.end():].strip()
+                piece = piece[lead.end() :].strip()
             if piece:
                 pieces.append(piece)
         for piece in pieces:
@@ -315,7 +345,10 @@ def split_statements(text: str) -> list[tuple[int, Statement]]:
 
 # -- verification ------------------------------------------------------------------------------
 
-def verify_generated(question: str, lang: str, text: str, evidence: list[Evidence], scorer: cite.SupportScorer) -> Answer:
+
+def verify_generated(
+    question: str, lang: str, text: str, evidence: list[Evidence], scorer: cite.SupportScorer
+) -> Answer:
     """The generated `text` checked statement by statement against the passages it cites.
 
     Markers that point to no passage are dropped; a statement is kept when one of its cited
@@ -354,8 +387,15 @@ def verify_generated(question: str, lang: str, text: str, evidence: list[Evidenc
         else:
             statements.append(Statement(text=st.text, citations=[], supported=False))
     answer_text = "\n".join(" ".join(parts) for _, parts in sorted(kept_lines.items()))
-    return Answer(question=question, language=lang, abstained=False, answer=answer_text, citations=citations,
-                  statements=statements, mode="generative")
+    return Answer(
+        question=question,
+        language=lang,
+        abstained=False,
+        answer=answer_text,
+        citations=citations,
+        statements=statements,
+        mode="generative",
+    )
 
 
 def _eligible_sentences(ev: Evidence) -> list[tuple[int, int]]:
@@ -363,7 +403,9 @@ def _eligible_sentences(ev: Evidence) -> list[tuple[int, int]]:
     return [(a, b) for a, b in split_sentences(text) if not is_instruction(text[a:b])]
 
 
-def _support(scorer: cite.SupportScorer, statement: str, ev: Evidence, spans: list[tuple[int, int]]) -> tuple[int, int] | None:
+def _support(
+    scorer: cite.SupportScorer, statement: str, ev: Evidence, spans: list[tuple[int, int]]
+) -> tuple[int, int] | None:
     """The span of the passage sentence that best supports the statement, or None if the passage does not."""
     if not spans:
         return None
@@ -382,7 +424,7 @@ def _with_markers(text: str, ns: list[int]) -> str:
     marks = "".join(f"[{n}]" for n in ns)
     m = re.search(r"[.!?…]+[»”\"')]*$", text)
     if m:
-        return f"{text[: m.start()]} {marks}{text[m.start():]}"
+        return f"{text[: m.start()]} {marks}{text[m.start() :]}"
     return f"{text} {marks}"
 
 
@@ -404,8 +446,9 @@ def generate_answer(assistant, question: str, lang: str, info, evidence: list[Ev
     return answer
 
 
-def stream_answer(assistant, question: str, lang: str, info, evidence: list[Evidence], result: Answer,
-                  *, stream: bool = True) -> Iterator[str | Answer]:
+def stream_answer(
+    assistant, question: str, lang: str, info, evidence: list[Evidence], result: Answer, *, stream: bool = True
+) -> Iterator[str | Answer]:
     """Yield the LLM's text as it comes (unverified, for display), then the verified Answer last.
 
     The chat shows the deltas while they arrive and replaces them with the final Answer, whose
@@ -470,7 +513,9 @@ def translate_quotes(assistant, lang: str, answer: Answer) -> Answer:
 
     system, user = render(lang, "translate", folder, quotes=quotes)
     try:
-        reply = chat(assistant.settings.llm, [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)])
+        reply = chat(
+            assistant.settings.llm, [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+        )
     except LLMUnavailable as err:
         log.warning("%s", err)
         return answer
@@ -487,7 +532,7 @@ def parse_translations(reply: str) -> dict[int, str]:
     for line in reply.splitlines():
         m = _NUMBERED.match(line)
         if m and int(m.group(1)) not in out:
-            out[int(m.group(1))] = m.group(2).strip(" \"«»“”")
+            out[int(m.group(1))] = m.group(2).strip(' "«»“”')
     return out
 
 
@@ -501,8 +546,11 @@ def attach_translations(answer: Answer, lang: str, translations: dict[int, str],
         text = translations.get(c.n)
         if c.language != lang and text and not is_instruction(text) and cite.same_content(embedder, text, c.quote):
             c = replace(c, translation=text)
-            lines.append(f"- « {' '.join(c.quote.split())} » [{c.n}] — "
-                         + prompts.text(lang, "labels.machine_translation", folder) + f" “{' '.join(text.split())}”")
+            lines.append(
+                f"- « {' '.join(c.quote.split())} » [{c.n}] — "
+                + prompts.text(lang, "labels.machine_translation", folder)
+                + f" “{' '.join(text.split())}”"
+            )
         citations.append(c)
     if not lines:
         return answer
@@ -517,8 +565,13 @@ def fallback(result: Answer, lang: str, why: str, detail: str, folder=None) -> A
         note = prompts.text(lang, key, folder)
     except ConfigError:
         note = prompts.text(lang, "labels.fallback", folder)
-    return replace(result, answer=f"{note}\n\n{result.answer}", mode="generative-fallback",
-                   reason=f"generative-fallback:{why}: {detail}", statements=list(result.statements))
+    return replace(
+        result,
+        answer=f"{note}\n\n{result.answer}",
+        mode="generative-fallback",
+        reason=f"generative-fallback:{why}: {detail}",
+        statements=list(result.statements),
+    )
 
 
 # -- follow-up questions ------------------------------------------------------------------------
@@ -538,11 +591,15 @@ def condense(assistant, question: str, history: list[tuple[str, str]] | None, fa
     for q, a in history[-3:]:
         answer = " ".join(strip_markers(a or "").split())
         turns.append(f"- Q: {q.strip()}\n  A: {answer[:300]}")
-    system, user = render(lang, "condense", assistant.settings.paths.prompts, history="\n".join(turns), question=question.strip())
+    system, user = render(
+        lang, "condense", assistant.settings.paths.prompts, history="\n".join(turns), question=question.strip()
+    )
     from llama_index.core.llms import ChatMessage
 
     try:
-        reply = chat(assistant.settings.llm, [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)])
+        reply = chat(
+            assistant.settings.llm, [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+        )
     except LLMUnavailable as err:
         log.warning("%s", err)
         return fallback
@@ -553,7 +610,9 @@ def condense(assistant, question: str, history: list[tuple[str, str]] | None, fa
 def _one_question(reply: str, question: str) -> str | None:
     """The first line of the reply, unquoted; None when it does not look like a question of sensible length."""
     line = next((ln.strip() for ln in reply.splitlines() if ln.strip()), "")
-    line = re.sub(r"^(?:rewritten question|question réécrite|standalone question|question)\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = re.sub(
+        r"^(?:rewritten question|question réécrite|standalone question|question)\s*:\s*", "", line, flags=re.IGNORECASE
+    )
     line = line.strip(" \"'«»“”`*")
     if len(re.findall(r"\w{2,}", line)) < 2 or len(line) > 2 * len(question) + 200:
         return None

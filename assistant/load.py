@@ -61,7 +61,11 @@ def read_manifest(root: Path) -> dict[str, ManifestEntry]:
         row = dict(zip(header, fields))
         doc_id = row["file"].replace("\\", "/").removeprefix("./")
         if not doc_id:
-            raise BadDocument(MANIFEST_NAME, f"line {number} has an empty 'file' column", "put the file's path under the corpus folder there")
+            raise BadDocument(
+                MANIFEST_NAME,
+                f"line {number} has an empty 'file' column",
+                "put the file's path under the corpus folder there",
+            )
         if doc_id in entries:
             raise BadDocument(
                 MANIFEST_NAME,
@@ -105,7 +109,9 @@ def scan(root: Path, only: list[Path] | None = None) -> list[str]:
     """The doc_ids `iter_sources` will yield, sorted: names only, nothing is opened."""
     root = Path(root)
     if not root.is_dir():
-        raise ConfigError(f"The corpus folder {root} does not exist or is not a folder; create it or point the corpus setting at it")
+        raise ConfigError(
+            f"The corpus folder {root} does not exist or is not a folder; create it or point the corpus setting at it"
+        )
     real_root = root.resolve()
     # `only` becomes doc_id prefixes: "" (the whole corpus), "seeds", "seeds/000_x.txt".
     wanted = [_resolve_only(root, real_root, Path(p)) for p in only] if only else None
@@ -142,7 +148,9 @@ def read_source(root: Path, doc_id: str, *, max_bytes: int | None = None) -> Sou
         kind = _kind(os.stat(parts[-1], dir_fd=folder_fd, follow_symlinks=False).st_mode)
         if kind is None:
             # O_NONBLOCK: a FIFO swapped in since the lstat opens at once instead of waiting for a writer.
-            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=folder_fd)
+            fd = os.open(
+                parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC, dir_fd=folder_fd
+            )
             kind = _kind(os.fstat(fd).st_mode)
         if kind is not None:
             return _unread(path, doc_id, kind, root)
@@ -157,14 +165,22 @@ def read_source(root: Path, doc_id: str, *, max_bytes: int | None = None) -> Sou
             digest.update(chunk)
             chunks.append(chunk)
             total += len(chunk)
-        return SourceFile(path=path, doc_id=doc_id, sha256=digest.hexdigest(), size=max(size, total), data=b"".join(chunks))
+        return SourceFile(
+            path=path, doc_id=doc_id, sha256=digest.hexdigest(), size=max(size, total), data=b"".join(chunks)
+        )
     except OSError as err:
         if err.errno in (errno.ELOOP, errno.ENOTDIR) and any(
-                os.path.islink(root.joinpath(*parts[: i + 1])) for i in range(len(parts))):
+            os.path.islink(root.joinpath(*parts[: i + 1])) for i in range(len(parts))
+        ):
             return _unread(path, doc_id, "link", root)  # a folder or the file became a link after the scan
         # Unreadable (permissions, I/O error, gone): parse reports it; a version indexed before is kept.
-        return SourceFile(path=path, doc_id=doc_id, sha256="", size=0,
-                          problem=f"the file cannot be opened ({err.strerror or err}); check that it exists and that you may read it")
+        return SourceFile(
+            path=path,
+            doc_id=doc_id,
+            sha256="",
+            size=0,
+            problem=f"the file cannot be opened ({err.strerror or err}); check that it exists and that you may read it",
+        )
     finally:
         if fd >= 0:
             os.close(fd)
@@ -190,29 +206,34 @@ def _unread(path: Path, doc_id: str, kind: str, root: Path) -> SourceFile:
     if kind == "link":
         parts = doc_id.split("/")
         # The link may be a folder on the way (swapped in after the scan) rather than the file itself.
-        link = next((root.joinpath(*parts[: i + 1]) for i in range(len(parts)) if os.path.islink(root.joinpath(*parts[: i + 1]))),
-                    root / doc_id)
+        link = next(
+            (
+                root.joinpath(*parts[: i + 1])
+                for i in range(len(parts))
+                if os.path.islink(root.joinpath(*parts[: i + 1]))
+            ),
+            root / doc_id,
+        )
         try:
             target = os.readlink(link)
         except OSError:
             target = "?"
         where = "it is" if link == root / doc_id else f"{link.relative_to(root).as_posix()} is"
-        problem = (f"{where} a symbolic link (to {target}); links are not followed, since one can lead outside the corpus; "
-                   f"copy the file itself into {root} instead")
+        problem = (
+            f"{where} a symbolic link (to {target}); links are not followed, since one can lead outside the corpus; "
+            f"copy the file itself into {root} instead"
+        )
     else:
-        problem = (f"it is not a regular file but a {kind}, which is not read; "
-                   f"put a regular file there or move it out of {root}")
+        problem = (
+            f"it is not a regular file but a {kind}, which is not read; "
+            f"put a regular file there or move it out of {root}"
+        )
     return SourceFile(path=path, doc_id=doc_id, sha256="", size=0, problem=problem)
 
 
 def _skipped(name: str) -> bool:
     # "~$" files are Office lock files, as invisible to a user as dotfiles.
-    return (
-        name.startswith(".")
-        or name.startswith("~$")
-        or name == MANIFEST_NAME
-        or name.upper().startswith("README")
-    )
+    return name.startswith(".") or name.startswith("~$") or name == MANIFEST_NAME or name.upper().startswith("README")
 
 
 def _within(path: Path, folder: Path) -> bool:
@@ -236,4 +257,6 @@ def _resolve_only(root: Path, real_root: Path, given: Path) -> str:
             return "" if relative == "." else relative
     if given.is_absolute() and not _within(given.resolve(), real_root):
         raise ConfigError(f"{given} is outside the corpus folder {root}; pass a path under it")
-    raise ConfigError(f"{given} was not found under the corpus folder {root}; check the spelling (paths are relative to {root})")
+    raise ConfigError(
+        f"{given} was not found under the corpus folder {root}; check the spelling (paths are relative to {root})"
+    )

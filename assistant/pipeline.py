@@ -131,7 +131,9 @@ class Assistant:
         return f"{PIPELINE_VERSION}/{self.embedder.name}/{chunk.max_words}/{chunk.min_words}"
 
     # -- ingest --------------------------------------------------------------------------------
-    def ingest(self, path: Path | str | None = None, *, promote: bool = True, progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, path: Path | str | None = None, *, promote: bool = True, progress: Progress | None = None
+    ) -> IngestReport:
         """Bring the index up to date with the corpus folder (or only with `path` inside it).
 
         Unchanged files are not re-embedded; a changed file replaces exactly its own passages; a
@@ -148,8 +150,10 @@ class Assistant:
                 # Before a staging generation exists (garbage collection, the catalog): still a message.
                 reason = store_module.storage_failure(err, Path(self.settings.paths.index))
                 if reason:
-                    raise AssistantError(f"Ingest stopped: {reason} ({err.__class__.__name__}: {err}). The live index is "
-                                         "unchanged; free some space and run `assistant ingest` again") from None
+                    raise AssistantError(
+                        f"Ingest stopped: {reason} ({err.__class__.__name__}: {err}). The live index is "
+                        "unchanged; free some space and run `assistant ingest` again"
+                    ) from None
                 raise
 
     def _ingest(self, path, *, promote: bool, progress: Progress | None, staged: Path | None = None) -> IngestReport:
@@ -180,7 +184,9 @@ class Assistant:
         report = IngestReport(generation=None, promoted=False)
         keep: list[str] = []
         seen = set(names)
-        in_scope = (lambda d: any(p == "" or d == p or d.startswith(p + "/") for p in scope)) if scope else (lambda d: True)
+        in_scope = (
+            (lambda d: any(p == "" or d == p or d.startswith(p + "/") for p in scope)) if scope else (lambda d: True)
+        )
         report.removed = [d for d in live_docs if in_scope(d) and d not in seen]
         keep += [d for d in live_docs if not in_scope(d)]
         report.unchanged = len(keep)
@@ -255,7 +261,11 @@ class Assistant:
                 report.promoted = True
         except BaseException as err:
             # Judged before the staging generation is dropped: dropping it frees the space it took.
-            reason = store_module.storage_failure(err, Path(self.settings.paths.index)) if isinstance(err, Exception) else None
+            reason = (
+                store_module.storage_failure(err, Path(self.settings.paths.index))
+                if isinstance(err, Exception)
+                else None
+            )
             try:
                 self.discard(generation)
             except Exception:
@@ -383,9 +393,17 @@ class Assistant:
         return _Lock()
 
     # -- update: staged ingest, eval, gate, swap --------------------------------------------------
-    def update(self, paths: list[Path] | None = None, *, dest: str = "added", gate_file: Path | None = None,
-               eval_set: Path | None = None, report_dir: Path | None = None, progress: Progress | None = None,
-               eval_dir: Path | None = None) -> dict:
+    def update(
+        self,
+        paths: list[Path] | None = None,
+        *,
+        dest: str = "added",
+        gate_file: Path | None = None,
+        eval_set: Path | None = None,
+        report_dir: Path | None = None,
+        progress: Progress | None = None,
+        eval_dir: Path | None = None,
+    ) -> dict:
         """The corpus-update workflow: stage the new documents, evaluate, swap in only if the gate passes.
 
         Files given from outside the corpus are copied into a staging folder inside paths.index, read
@@ -405,8 +423,9 @@ class Assistant:
             try:
                 staging = _stage_files(root, [Path(p) for p in paths or []], dest, folder / "files")
                 live = self.catalog.live()
-                baselines = {name: self._baseline(live, qs, report_dir, progress) if live else None
-                             for name, qs in sets.items()}
+                baselines = {
+                    name: self._baseline(live, qs, report_dir, progress) if live else None for name, qs in sets.items()
+                }
                 staged = self._ingest(None, promote=False, progress=progress, staged=staging)
                 if staged.generation is None or staged.generation == live:
                     reasons = [f"{d}: {m}" for d, m in staged.problems.items()]
@@ -424,9 +443,13 @@ class Assistant:
                         result["displaced"] = evaluate.displaced(result, baseline, new_docs, scorer.supports)
                     reasons += evaluate.gate(result, baseline, thresholds, name if len(sets) > 1 else "")
                     results[name] = result
-                    reports[name] = str(evaluate.write_report(
-                        result, report_dir / f"update-{staged.generation}" / name,
-                        evaluate.compare(result, baseline) if baseline else None)["md"])
+                    reports[name] = str(
+                        evaluate.write_report(
+                            result,
+                            report_dir / f"update-{staged.generation}" / name,
+                            evaluate.compare(result, baseline) if baseline else None,
+                        )["md"]
+                    )
                 reasons += [f"{d}: {m}" for d, m in staged.problems.items()]
                 if reasons:
                     self.discard(staged.generation)
@@ -439,12 +462,20 @@ class Assistant:
                     status = "promoted"
                 first = next(iter(sets))
                 return {
-                    "status": status, "reasons": reasons, "generation": staged.generation, "ingest": staged.to_json(),
+                    "status": status,
+                    "reasons": reasons,
+                    "generation": staged.generation,
+                    "ingest": staged.to_json(),
                     "summary": results[first]["summary"]["all"],
                     "baseline": baselines[first]["summary"]["all"] if baselines[first] else None,
-                    "sets": {name: {"summary": {col: r["summary"][col] for col in evaluate.GATED_COLUMNS},
-                                    "displaced": r.get("displaced", []), "report": reports[name]}
-                             for name, r in results.items()},
+                    "sets": {
+                        name: {
+                            "summary": {col: r["summary"][col] for col in evaluate.GATED_COLUMNS},
+                            "displaced": r.get("displaced", []),
+                            "report": reports[name],
+                        }
+                        for name, r in results.items()
+                    },
                     "report": reports[first],
                 }
             finally:
@@ -560,21 +591,39 @@ class Assistant:
                     self.store.release(previous.generation)
             return self._retriever
 
-    def ask(self, question: str, filters: Filters | None = None, *, language: str | None = None,
-            k: int | None = None, history: list[tuple[str, str]] | None = None, mode: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        language: str | None = None,
+        k: int | None = None,
+        history: list[tuple[str, str]] | None = None,
+        mode: str | None = None,
+    ) -> Answer:
         """Answer a question from the corpus, with citations, or abstain.
 
         >>> Assistant().ask("Comment le Pérou a-t-il adapté sa formation ?").citations[0].source  # doctest: +SKIP
         'seeds/000_c0f20d1b9c390d7f.txt'
         """
         final = None
-        for item in self.stream_ask(question, filters, language=language, k=k, history=history, mode=mode, stream=False):
+        for item in self.stream_ask(
+            question, filters, language=language, k=k, history=history, mode=mode, stream=False
+        ):
             final = item
         return final
 
-    def stream_ask(self, question: str, filters: Filters | None = None, *, language: str | None = None,
-                   k: int | None = None, history: list[tuple[str, str]] | None = None, mode: str | None = None,
-                   stream: bool = True) -> Iterator[str | Answer]:
+    def stream_ask(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        language: str | None = None,
+        k: int | None = None,
+        history: list[tuple[str, str]] | None = None,
+        mode: str | None = None,
+        stream: bool = True,
+    ) -> Iterator[str | Answer]:
         """The one path from a question to its answer: text deltas of a generated answer while it is
         written (generative mode, streamed), then the final Answer. Extractive answers, abstentions and
         refusals yield the Answer alone.
@@ -588,11 +637,20 @@ class Assistant:
         if not prepared.decision.answerable:
             result = answering.abstain(question, lang, prepared.decision, prepared.pool, self.settings)
         else:
-            result = answering.compose(question, lang, prepared.ask, prepared.evidence, self.settings,
-                                       support=prepared.decision.support, embedder=self.embedder,
-                                       retriever=self.retriever)
+            result = answering.compose(
+                question,
+                lang,
+                prepared.ask,
+                prepared.evidence,
+                self.settings,
+                support=prepared.decision.support,
+                embedder=self.embedder,
+                retriever=self.retriever,
+            )
             if prepared.generative:
-                for item in generate.stream_answer(self, question, lang, info, prepared.evidence, result, stream=stream):
+                for item in generate.stream_answer(
+                    self, question, lang, info, prepared.evidence, result, stream=stream
+                ):
                     if isinstance(item, Answer):
                         result = item
                     else:
@@ -602,8 +660,16 @@ class Assistant:
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         yield result
 
-    def prepare(self, question: str, filters: Filters, *, language: str | None = None, k: int | None = None,
-                history: list[tuple[str, str]] | None = None, mode: str | None = None) -> "Prepared":
+    def prepare(
+        self,
+        question: str,
+        filters: Filters,
+        *,
+        language: str | None = None,
+        k: int | None = None,
+        history: list[tuple[str, str]] | None = None,
+        mode: str | None = None,
+    ) -> "Prepared":
         """Read the question, gather its evidence and decide whether it answers: every answer starts here."""
         settings = self.settings
         guess = language or question_language(question or "")
@@ -626,14 +692,28 @@ class Assistant:
             entities = " ".join(c.label for c in ask.constraints if c.kind in decide.ENTITY_KINDS + ("year",))
             have = {e.passage.id for e in evidence}
             for part in ask.parts:
-                found = retriever.retrieve(analyze_question(f"{part.info.text} {entities}", lang), filters,
-                                           k=settings.answer.part_k, pool=settings.answer.part_k)
+                found = retriever.retrieve(
+                    analyze_question(f"{part.info.text} {entities}", lang),
+                    filters,
+                    k=settings.answer.part_k,
+                    pool=settings.answer.part_k,
+                )
                 evidence += [e for e in found if e.passage.id not in have]
                 have |= {e.passage.id for e in found}
-        decision = decide.decide(ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours,
-                                 retriever.document_words)
-        return Prepared(clean=clean, standalone=standalone, language=lang, generative=generative, ask=ask,
-                        pool=pool, evidence=evidence, decision=decision, generation=retriever.generation)
+        decision = decide.decide(
+            ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours, retriever.document_words
+        )
+        return Prepared(
+            clean=clean,
+            standalone=standalone,
+            language=lang,
+            generative=generative,
+            ask=ask,
+            pool=pool,
+            evidence=evidence,
+            decision=decision,
+            generation=retriever.generation,
+        )
 
     def filter_exclusions(self, question: str, filters: Filters, share: float = 0.1) -> list[str]:
         """The countries a question names that the index documents but `filters` leave out: the filters keep
@@ -691,7 +771,9 @@ def _scope(root: Path, only: list[Path]) -> list[str]:
         try:
             rel = full.relative_to(root.resolve()).as_posix()
         except ValueError:
-            raise AssistantError(f"Cannot ingest {p}: it is outside the corpus folder {root}; copy it into {root} first") from None
+            raise AssistantError(
+                f"Cannot ingest {p}: it is outside the corpus folder {root}; copy it into {root} first"
+            ) from None
         out.append("" if rel == "." else rel)
     return out
 
@@ -718,8 +800,16 @@ def _indexed(doc, key: str, passages: list[Passage]) -> IndexedDocument:
             if t not in themes:
                 themes.append(t)
     return IndexedDocument(
-        doc_id=doc.doc_id, sha256=key, title=doc.title, language=doc.language, year=doc.year, source=doc.source,
-        n_passages=len(passages), countries=countries, actions=actions, themes=themes,
+        doc_id=doc.doc_id,
+        sha256=key,
+        title=doc.title,
+        language=doc.language,
+        year=doc.year,
+        source=doc.source,
+        n_passages=len(passages),
+        countries=countries,
+        actions=actions,
+        themes=themes,
     )
 
 

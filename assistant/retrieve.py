@@ -22,7 +22,9 @@ QUERY_CACHE = 256  # query embeddings remembered by a retriever
 COGNATE_MIN, COGNATE_PREFIX, COGNATE_STEMS = 7, 6, 3
 SECTION_LABEL_WORDS = 8  # longer headings are titles, not labels of what a section holds
 # Nouns that name the kind of answer ("What lessons…", "Quelles conclusions…"): resources/question.toml.
-ANSWER_KINDS = frozenset(resources.toml("question.toml")["answer_kinds"]["en"] + resources.toml("question.toml")["answer_kinds"]["fr"])
+ANSWER_KINDS = frozenset(
+    resources.toml("question.toml")["answer_kinds"]["en"] + resources.toml("question.toml")["answer_kinds"]["fr"]
+)
 
 
 class BM25:
@@ -39,7 +41,9 @@ class BM25:
         for i, d in enumerate(docs):
             for term, tf in Counter(d).items():
                 postings[term].append((i, tf))
-        self.postings = {t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float32)) for t, p in postings.items()}
+        self.postings = {
+            t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float32)) for t, p in postings.items()
+        }
 
     def idf(self, term: str) -> float:
         df = len(self.postings[term][0]) if term in self.postings else 0
@@ -129,8 +133,9 @@ def _code_switched(question: str, translated: list[tuple[int, int, list[str]]]) 
     return "".join(out + [question[pos:]])
 
 
-def _concepts(question: str, lang: str, other: str,
-              translated: list[tuple[int, int, list[str]]]) -> list[dict[str, set[str]]]:
+def _concepts(
+    question: str, lang: str, other: str, translated: list[tuple[int, int, list[str]]]
+) -> list[dict[str, set[str]]]:
     """The question's content words, each with its stems in both languages (`translated`: its
     glossary entries and countries, from `tag.translations`)."""
     concepts: list[dict[str, set[str]]] = []
@@ -145,7 +150,8 @@ def _concepts(question: str, lang: str, other: str,
         name = m.group(0)[:1].isupper() or m.group(0).isdigit()
         concept = {
             lang: stems | set(analyze(" ; ".join(back), lang)),
-            other: set(analyze(" ; ".join(foreign), other)) | ({lower_unaccented(m.group(0))} | set(analyze(m.group(0), other)) if name else set()),
+            other: set(analyze(" ; ".join(foreign), other))
+            | ({lower_unaccented(m.group(0))} | set(analyze(m.group(0), other)) if name else set()),
         }
         if spans and spans & last:
             # "West Africa", "mises en œuvre": the words of one glossary entry are one concept.
@@ -223,8 +229,12 @@ class Retriever:
         self.bm25 = BM25([analyze(f"{p.section or ''} {p.text}", p.language) for p in self.passages])
         # A section's label ("Enseignements", "Lessons learnt"), not a title that happens to name a
         # kind ("6 ways MIEUX is fighting…" heads a whole page).
-        self.section_terms = [set(analyze(p.section, p.language)) if p.section and len(p.section.split()) <= SECTION_LABEL_WORDS
-                              else set() for p in self.passages]
+        self.section_terms = [
+            set(analyze(p.section, p.language))
+            if p.section and len(p.section.split()) <= SECTION_LABEL_WORDS
+            else set()
+            for p in self.passages
+        ]
         self.vocabulary = {lower_unaccented(w) for p in self.passages for w in words(p.text + " " + p.title)}
         self.known_countries = {c for p in self.passages for c in p.countries}
         self.known_actions = {p.action for p in self.passages if p.action}
@@ -238,14 +248,19 @@ class Retriever:
     def known(self) -> Known:
         """What the corpus names (countries, actions, words), for the answerability decision."""
         common = {lower_unaccented(w) for p in self.passages for w in words(p.text) if w.islower()}
-        return Known(frozenset(self.known_countries), frozenset(self.known_actions), frozenset(self.vocabulary),
-                     frozenset(common))
+        return Known(
+            frozenset(self.known_countries),
+            frozenset(self.known_actions),
+            frozenset(self.vocabulary),
+            frozenset(common),
+        )
 
     def document_words(self, doc_id: str) -> frozenset[str]:
         """The folded words of a whole document (its passages and title), remembered per document."""
         if doc_id not in self._document_words:
             self._document_words[doc_id] = frozenset(
-                lower_unaccented(w) for p in self.passages if p.doc_id == doc_id for w in words(f"{p.title} {p.text}"))
+                lower_unaccented(w) for p in self.passages if p.doc_id == doc_id for w in words(f"{p.title} {p.text}")
+            )
         return self._document_words[doc_id]
 
     def neighbours(self, p: Passage) -> list[Passage]:
@@ -256,8 +271,13 @@ class Retriever:
     def languages(self, filters: Filters) -> list[str]:
         return [filters.language] if filters.language else ["fr", "en"]
 
-    def retrieve(self, question: str | QuestionInfo, filters: Filters | None = None, k: int | None = None,
-                 pool: int | None = None) -> list[Evidence]:
+    def retrieve(
+        self,
+        question: str | QuestionInfo,
+        filters: Filters | None = None,
+        k: int | None = None,
+        pool: int | None = None,
+    ) -> list[Evidence]:
         """The k best passages for the question, at most `max_per_document` per document, no near-duplicates.
 
         `pool` > k returns that many (diversified) candidates, for the "related" list.
@@ -292,16 +312,19 @@ class Retriever:
             if not in_lang.any():
                 continue
             # Candidates: Chroma's nearest passages (filters applied there) and the best BM25 matches.
-            hits = self.store.query(self.generation, other_vec if lang == other else qvec, cfg.candidates,
-                                    where_clause(filters, lang))
+            hits = self.store.query(
+                self.generation, other_vec if lang == other else qvec, cfg.candidates, where_clause(filters, lang)
+            )
             candidates = {self.by_id[pid] for pid, _ in hits if pid in self.by_id}
             order = np.argsort(-np.where(in_lang, lexical, -1.0))[: cfg.candidates]
             candidates |= {int(i) for i in order if lexical[i] > 0 and matches(self.passages[i], filters)}
             if not candidates:
                 continue
             idx = np.fromiter(candidates, dtype=int)
-            fused[idx] = (cfg.dense_weight * _z(dense, in_lang, self.weights)[idx]
-                          + cfg.lexical_weight * _z(lexical, in_lang, self.weights)[idx])
+            fused[idx] = (
+                cfg.dense_weight * _z(dense, in_lang, self.weights)[idx]
+                + cfg.lexical_weight * _z(lexical, in_lang, self.weights)[idx]
+            )
         if info.kinds and cfg.section_boost:
             # "What lessons…": the passages of a section headed "Lessons learnt" / "Enseignements".
             for i in np.where(np.isfinite(fused))[0]:
@@ -403,7 +426,11 @@ class Retriever:
             # First in the documents that answer the rest of the question (the report of the meeting
             # both countries spoke at), then anywhere.
             near = sorted({e.passage.doc_id for e in found[:3]} - set(filters.sources or ()))
-            best = self.retrieve(info, replace(filters, countries=[code], sources=near), k=1) if near and not filters.sources else []
+            best = (
+                self.retrieve(info, replace(filters, countries=[code], sources=near), k=1)
+                if near and not filters.sources
+                else []
+            )
             best = best or self.retrieve(info, replace(filters, countries=[code]), k=1)
             if not best:
                 continue
@@ -457,7 +484,9 @@ class Retriever:
 # announces several things, which the headed passages after it give.
 _ANNOUNCEMENT = re.compile(
     r"\b(?:plusieurs|quelques|suivant(?:e|s|es)?|ci-(?:dessous|après)|several|following|as follows|a few|"
-    r"deux|trois|quatre|cinq|six|two|three|four|five)\b", re.IGNORECASE)
+    r"deux|trois|quatre|cinq|six|two|three|four|five)\b",
+    re.IGNORECASE,
+)
 _ANNOUNCEMENT_WORDS = 15
 
 
@@ -468,8 +497,12 @@ def announces(p: Passage, nxt: Passage) -> bool:
     text = p.text.rstrip()
     if text.endswith(":"):
         return nxt.section == p.section
-    return (nxt.section != p.section and text.endswith(".") and len(text.split()) <= _ANNOUNCEMENT_WORDS
-            and bool(_ANNOUNCEMENT.search(text)))
+    return (
+        nxt.section != p.section
+        and text.endswith(".")
+        and len(text.split()) <= _ANNOUNCEMENT_WORDS
+        and bool(_ANNOUNCEMENT.search(text))
+    )
 
 
 def _z(scores: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -127,9 +127,19 @@ class Catalog:
             c.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    generation, doc.doc_id, doc.sha256, doc.title, doc.language, doc.year, doc.source,
-                    doc.n_passages, json.dumps(doc.countries), json.dumps(doc.actions), json.dumps(doc.themes),
-                    doc.ingested_at or _now(), text,
+                    generation,
+                    doc.doc_id,
+                    doc.sha256,
+                    doc.title,
+                    doc.language,
+                    doc.year,
+                    doc.source,
+                    doc.n_passages,
+                    json.dumps(doc.countries),
+                    json.dumps(doc.actions),
+                    json.dumps(doc.themes),
+                    doc.ingested_at or _now(),
+                    text,
                 ),
             )
 
@@ -153,8 +163,17 @@ class Catalog:
         )
         return {
             r[0]: IndexedDocument(
-                doc_id=r[0], sha256=r[1], title=r[2], language=r[3], year=r[4], source=r[5], n_passages=r[6],
-                countries=json.loads(r[7]), actions=json.loads(r[8]), themes=json.loads(r[9]), ingested_at=r[10],
+                doc_id=r[0],
+                sha256=r[1],
+                title=r[2],
+                language=r[3],
+                year=r[4],
+                source=r[5],
+                n_passages=r[6],
+                countries=json.loads(r[7]),
+                actions=json.loads(r[8]),
+                themes=json.loads(r[9]),
+                ingested_at=r[10],
             )
             for r in rows
         }
@@ -217,8 +236,12 @@ class ServerCatalog:
             with self.store._guard("writing the catalog"):
                 for i in range(0, len(ids), 200):
                     part = slice(i, i + 200)
-                    self._collection().upsert(ids=ids[part], metadatas=metas[part], embeddings=[_NO_VECTOR] * len(ids[part]),
-                                              documents=(texts or [""] * len(ids))[part])
+                    self._collection().upsert(
+                        ids=ids[part],
+                        metadatas=metas[part],
+                        embeddings=[_NO_VECTOR] * len(ids[part]),
+                        documents=(texts or [""] * len(ids))[part],
+                    )
         except StoreUnavailable:
             self._col = None
             raise
@@ -236,8 +259,10 @@ class ServerCatalog:
     def _generations(self, status: str | None = None) -> list[dict]:
         where = {"kind": "generation"} if status is None else {"$and": [{"kind": "generation"}, {"status": status}]}
         rows = self._get(where=where, include=["metadatas"])["metadatas"]
-        return sorted(({k: m[k] for k in ("name", "created_at", "status", "embedder", "pipeline")} for m in rows),
-                      key=lambda g: g["created_at"])
+        return sorted(
+            ({k: m[k] for k in ("name", "created_at", "status", "embedder", "pipeline")} for m in rows),
+            key=lambda g: g["created_at"],
+        )
 
     def generation_info(self, name: str) -> dict | None:
         got = self._get(ids=[f"generation:{name}"], include=["metadatas"])
@@ -247,8 +272,19 @@ class ServerCatalog:
 
     def new_generation(self, embedder: str, pipeline: str) -> str:
         name = f"g{time.strftime('%Y%m%d%H%M%S')}{hashlib.sha1(str(time.time_ns()).encode()).hexdigest()[:6]}"
-        self._put([f"generation:{name}"], [{"kind": "generation", "name": name, "created_at": _now(), "status": "staging",
-                                            "embedder": embedder, "pipeline": pipeline}])
+        self._put(
+            [f"generation:{name}"],
+            [
+                {
+                    "kind": "generation",
+                    "name": name,
+                    "created_at": _now(),
+                    "status": "staging",
+                    "embedder": embedder,
+                    "pipeline": pipeline,
+                }
+            ],
+        )
         return name
 
     def staging(self) -> list[str]:
@@ -278,12 +314,23 @@ class ServerCatalog:
 
     def put_document(self, generation: str, doc: IndexedDocument, text: str) -> None:
         record = {
-            "doc_id": doc.doc_id, "sha256": doc.sha256, "title": doc.title, "language": doc.language, "year": doc.year,
-            "source": doc.source, "n_passages": doc.n_passages, "countries": doc.countries, "actions": doc.actions,
-            "themes": doc.themes, "ingested_at": doc.ingested_at or _now(),
+            "doc_id": doc.doc_id,
+            "sha256": doc.sha256,
+            "title": doc.title,
+            "language": doc.language,
+            "year": doc.year,
+            "source": doc.source,
+            "n_passages": doc.n_passages,
+            "countries": doc.countries,
+            "actions": doc.actions,
+            "themes": doc.themes,
+            "ingested_at": doc.ingested_at or _now(),
         }
-        self._put([f"document:{generation}:{doc.doc_id}"],
-                  [{"kind": "document", "generation": generation, "doc_id": doc.doc_id, "record": json.dumps(record)}], [text])
+        self._put(
+            [f"document:{generation}:{doc.doc_id}"],
+            [{"kind": "document", "generation": generation, "doc_id": doc.doc_id, "record": json.dumps(record)}],
+            [text],
+        )
 
     def copy_documents(self, src: str, dst: str, doc_ids: Iterable[str]) -> None:
         ids = [f"document:{src}:{d}" for d in doc_ids]
@@ -302,7 +349,9 @@ class ServerCatalog:
         return got["documents"][0] if got["ids"] else None
 
     def set_problems(self, generation: str, problems: dict[str, str]) -> None:
-        self._put([f"problems:{generation}"], [{"kind": "problems", "generation": generation, "record": json.dumps(problems)}])
+        self._put(
+            [f"problems:{generation}"], [{"kind": "problems", "generation": generation, "record": json.dumps(problems)}]
+        )
 
     def problems(self, generation: str) -> dict[str, str]:
         got = self._get(ids=[f"problems:{generation}"], include=["metadatas"])
@@ -348,8 +397,9 @@ class ServerCatalog:
 
         for _ in range(2):
             try:
-                return client.create_collection(self._lock_name, embedding_function=None,
-                                                metadata={"holder": holder, "beat": time.time()})
+                return client.create_collection(
+                    self._lock_name, embedding_function=None, metadata={"holder": holder, "beat": time.time()}
+                )
             except Exception as err:
                 if "already exists" not in str(err):
                     raise
@@ -362,7 +412,8 @@ class ServerCatalog:
             if age < LOCK_STALE_S:
                 raise AssistantError(
                     f"Another ingest or update is running on {self.location} ({meta.get('holder', 'another host')}, "
-                    f"lock renewed {age:.0f} s ago); wait for it to finish")
+                    f"lock renewed {age:.0f} s ago); wait for it to finish"
+                )
             # Left by a killed ingest: remove that very lock (not one another host just took) and retry.
             again = client.get_collection(self._lock_name, embedding_function=None)
             if again.id == held.id:
@@ -398,7 +449,10 @@ class EmbeddingCache:
         return {i: found[k] for i, k in enumerate(keys) if k in found}
 
     def put_many(self, model: str, texts: list[str], vectors: np.ndarray) -> None:
-        rows = [(self.key(model, t), int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)]
+        rows = [
+            (self.key(model, t), int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes())
+            for t, v in zip(texts, vectors)
+        ]
         with self._lock:
             self._conn.execute("BEGIN")
             self._conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)", rows)
@@ -503,10 +557,13 @@ class VectorStore:
         try:
             # Chroma's HTTP client waits forever (httpx timeout=None) on a server that accepts
             # connections but never answers: first a heartbeat bounded by store.timeout_s...
-            with urllib.request.urlopen(f"{'https' if parsed.scheme == 'https' else 'http'}://{host}:{port}/api/v2/heartbeat",
-                                        timeout=timeout):
+            with urllib.request.urlopen(
+                f"{'https' if parsed.scheme == 'https' else 'http'}://{host}:{port}/api/v2/heartbeat", timeout=timeout
+            ):
                 pass
-            client = chromadb.HttpClient(host=host, port=port, ssl=parsed.scheme == "https", settings=self._chroma_settings())
+            client = chromadb.HttpClient(
+                host=host, port=port, ssl=parsed.scheme == "https", settings=self._chroma_settings()
+            )
             # ...then the same bound on every later call of the client.
             client._server._session.timeout = httpx.Timeout(timeout)
             client.heartbeat()
@@ -657,7 +714,10 @@ class VectorStore:
                 )
                 if got["ids"]:
                     target.upsert(
-                        ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
+                        ids=got["ids"],
+                        embeddings=got["embeddings"],
+                        documents=got["documents"],
+                        metadatas=got["metadatas"],
                     )
                     copied += len(got["ids"])
         return copied
@@ -695,7 +755,9 @@ class VectorStore:
         with self._reading(generation):
             col = self.collection(generation)
             with self._guard("searching"):
-                got = col.query(query_embeddings=[vector.tolist()], n_results=n, where=where or None, include=["distances"])
+                got = col.query(
+                    query_embeddings=[vector.tolist()], n_results=n, where=where or None, include=["distances"]
+                )
         return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0])]
 
 
@@ -736,7 +798,10 @@ def storage_failure(err: BaseException, folder: Path) -> str | None:
     text = f"{err.__class__.__name__}: {err}"
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"no space left on the disk holding {folder}"
-    if any(w in text.lower() for w in ("no space left", "disk is full", "disk full", "database or disk is full", "quota exceeded")):
+    if any(
+        w in text.lower()
+        for w in ("no space left", "disk is full", "disk full", "database or disk is full", "quota exceeded")
+    ):
         return f"no space left on the disk holding {folder}"
     chroma = type(err).__module__.startswith("chromadb") or "compaction" in text.lower()
     if not chroma or isinstance(err, (IndexMissing, StoreUnavailable)):

@@ -121,7 +121,7 @@ def _stemmer(lang: str):
 def stem(word: str, lang: str) -> str:
     """Snowball stem in `lang`, unaccented; a trailing "+" stays ("MIEUX+" is not "MIEUX")."""
     bare = word.rstrip("+")
-    return lower_unaccented(_stemmer(lang).stemWord(bare)) + word[len(bare):]
+    return lower_unaccented(_stemmer(lang).stemWord(bare)) + word[len(bare) :]
 
 
 def analyze(text: str, lang: str) -> list[str]:

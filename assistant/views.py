@@ -139,8 +139,11 @@ def render_chips(f: Filters, L: Labels) -> str:
     chips = filter_chips(f, L)
     if not chips:
         return ""
-    return (f'<p class="chips"><span class="chips-h">{md_safe(L("filters.active"))}</span> '
-            + " ".join(f'<span class="chip">{md_safe(c)}</span>' for c in chips) + "</p>")
+    return (
+        f'<p class="chips"><span class="chips-h">{md_safe(L("filters.active"))}</span> '
+        + " ".join(f'<span class="chip">{md_safe(c)}</span>' for c in chips)
+        + "</p>"
+    )
 
 
 def render_filtered(t: int, answer: Answer, turn: Turn, L: Labels) -> str:
@@ -149,9 +152,11 @@ def render_filtered(t: int, answer: Answer, turn: Turn, L: Labels) -> str:
     what = ", ".join(L.country(c) for c in turn.excluded)
     filters = ", ".join(filter_chips(turn.filters, L))
     sentence = prompts.text(answer.language, "filters.excluded", filters=filters, what=what)
-    return (f'<div class="filtered"><p class="filtered-h"><span class="icon">⚲</span> {md_safe(L("filters.left_out"))}</p>'
-            f"<p>{md_safe(sentence)}</p>"
-            f'<p><a class="refilter" href="#refilter-{t}">{md_safe(L("filters.clear_and_ask"))}</a></p></div>')
+    return (
+        f'<div class="filtered"><p class="filtered-h"><span class="icon">⚲</span> {md_safe(L("filters.left_out"))}</p>'
+        f"<p>{md_safe(sentence)}</p>"
+        f'<p><a class="refilter" href="#refilter-{t}">{md_safe(L("filters.clear_and_ask"))}</a></p></div>'
+    )
 
 
 def _cite_link(kind: str, t: int, n: int, label: str, title: str) -> str:
@@ -223,7 +228,9 @@ def render_answer(t: int, answer: Answer, L: Labels, urls: dict[str, str] | None
         flush()
         header = re.fullmatch(r"\*\*(.+?)\*\*(.*)", line)
         if header:
-            parts.append(f'<p class="group"><strong>{md_safe(header.group(1))}</strong>{_inline(header.group(2), t, known, L)}</p>')
+            parts.append(
+                f'<p class="group"><strong>{md_safe(header.group(1))}</strong>{_inline(header.group(2), t, known, L)}</p>'
+            )
         else:
             parts.append(f"<p>{_inline(line, t, known, L)}</p>")
     flush()
@@ -233,8 +240,9 @@ def render_answer(t: int, answer: Answer, L: Labels, urls: dict[str, str] | None
             where = _where(c, L)
             parts.append(
                 f"<li>{_cite_link('cite', t, c.n, f'[{c.n}]', L('answer.cite_hint', n=c.n))} "
-                f'{_cite_link("cite", t, c.n, md_safe(c.title), c.source)}'
-                + (f' <span class="where">— {md_safe(where)}</span>' if where else "") + _original_link(urls.get(c.source), L)
+                f"{_cite_link('cite', t, c.n, md_safe(c.title), c.source)}"
+                + (f' <span class="where">— {md_safe(where)}</span>' if where else "")
+                + _original_link(urls.get(c.source), L)
                 + "</li>"
             )
         parts.append("</ol></div>")
@@ -245,8 +253,10 @@ def render_answer(t: int, answer: Answer, L: Labels, urls: dict[str, str] | None
 def _original_link(url: str | None, L: Labels) -> str:
     if not url:
         return ""
-    return (f' <a class="original" href="{esc(url)}" target="_blank" rel="noopener noreferrer" '
-            f'title="{esc(url)}">{md_safe(L("source.original_link"))}</a>')
+    return (
+        f' <a class="original" href="{esc(url)}" target="_blank" rel="noopener noreferrer" '
+        f'title="{esc(url)}">{md_safe(L("source.original_link"))}</a>'
+    )
 
 
 def render_abstention(t: int, answer: Answer, L: Labels) -> str:
@@ -271,8 +281,10 @@ def render_abstention(t: int, answer: Answer, L: Labels) -> str:
 
 
 def render_error(message: str, L: Labels) -> str:
-    return (f'<div class="failure"><p class="failure-h"><span class="icon">⚠</span> {md_safe(L("answer.error_title"))}</p>'
-            f"<p>{md_safe(message)}</p></div>")
+    return (
+        f'<div class="failure"><p class="failure-h"><span class="icon">⚠</span> {md_safe(L("answer.error_title"))}</p>'
+        f"<p>{md_safe(message)}</p></div>"
+    )
 
 
 def render_writing(text: str, L: Labels) -> str:
@@ -385,10 +397,14 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
     rows = "".join(f"<dt>{esc(L(k))}</dt><dd>{esc(v)}</dd>" for k, v in meta if v)
     url = document_url(assistant, c.source)
     if url:
-        rows += (f'<dt>{esc(L("source.original"))}</dt><dd><a class="original" href="{esc(url)}" target="_blank" '
-                 f'rel="noopener noreferrer">{esc(url)}</a></dd>')
-    head = (f'<div class="source"><p class="src-title"><span class="src-n">[{c.n}]</span> {esc(c.title)}</p>'
-            f'<dl class="src-meta">{rows}</dl>')
+        rows += (
+            f'<dt>{esc(L("source.original"))}</dt><dd><a class="original" href="{esc(url)}" target="_blank" '
+            f'rel="noopener noreferrer">{esc(url)}</a></dd>'
+        )
+    head = (
+        f'<div class="source"><p class="src-title"><span class="src-n">[{c.n}]</span> {esc(c.title)}</p>'
+        f'<dl class="src-meta">{rows}</dl>'
+    )
     if not text:
         return head + f'<p class="failure">{esc(L("source.missing"))}</p></div>'
     span = _quote_span(c, text)
@@ -399,12 +415,19 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
         head += f'<p class="note">{esc(note)}</p>'
     start, end = span
     a, b = _window(text, start, end)
-    window = (("… " if a > 0 else "") + esc(text[a:start]) + f"<mark>{esc(text[start:end])}</mark>"
-              + esc(text[end:b]) + (" …" if b < len(text) else ""))
+    window = (
+        ("… " if a > 0 else "")
+        + esc(text[a:start])
+        + f"<mark>{esc(text[start:end])}</mark>"
+        + esc(text[end:b])
+        + (" …" if b < len(text) else "")
+    )
     full = esc(text[:start]) + f'<mark class="in-doc">{esc(text[start:end])}</mark>' + esc(text[end:])
-    return (head + f'<blockquote class="src-window">{window}</blockquote>'
-            f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
-            f'<div class="doc-text">{full}</div></details></div>')
+    return (
+        head + f'<blockquote class="src-window">{window}</blockquote>'
+        f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
+        f'<div class="doc-text">{full}</div></details></div>'
+    )
 
 
 def document_url(assistant, doc_id: str) -> str | None:
@@ -437,8 +460,12 @@ def _at_offsets(c: Citation, text: str) -> bool:
 
 
 def _quote_span(c: Citation, text: str) -> tuple[int, int] | None:
-    if c.start is not None and c.end is not None and text[c.start : c.end].strip() and (
-            c.generation is None or _at_offsets(c, text)):
+    if (
+        c.start is not None
+        and c.end is not None
+        and text[c.start : c.end].strip()
+        and (c.generation is None or _at_offsets(c, text))
+    ):
         return c.start, c.end
     return cite.locate(c.quote, text)
 
@@ -467,12 +494,17 @@ def render_practices(groups: list[explore.PracticeGroup], L: Labels, excluded: s
             parts.append(f'<p class="practice-lead">« {esc(g.lead.quote)} » {_open_link(i, 0, L)}</p>')
         head = (g.action or L("similar.no_action")) + (f" — {where}" if where else "")
         parts.append(f'<p class="practice-h">{esc(head)}</p>')
-        parts.append('<p class="practice-facts">' + "".join(
-            f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v) + "</p><ul>")
+        parts.append(
+            '<p class="practice-facts">'
+            + "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts if v)
+            + "</p><ul>"
+        )
         for c in g.passages:
             src = " · ".join(x for x in (c.title, c.section or "", str(c.year or "")) if x)
-            parts.append(f'<li><blockquote>{esc(c.quote)}</blockquote><p class="practice-src">{esc(src)} '
-                         f'{_open_link(i, c.n, L)}</p></li>')
+            parts.append(
+                f'<li><blockquote>{esc(c.quote)}</blockquote><p class="practice-src">{esc(src)} '
+                f"{_open_link(i, c.n, L)}</p></li>"
+            )
         parts.append("</ul></div>")
     parts.append("</div>")
     return "".join(parts)
@@ -502,7 +534,9 @@ def render_cell(assistant, cov: explore.Coverage, row: int, col: int, L: Labels)
     if not passages:
         return f'<p class="note">{esc(L("coverage.cell_none", country=L.country(country), theme=theme_name))}</p>'
     total = cov.count(country, theme) if theme else cov.totals.get(country, 0)
-    parts = [f'<p class="cell-h">{esc(L("coverage.cell", n=total, country=L.country(country), theme=theme_name))}</p><ul>']
+    parts = [
+        f'<p class="cell-h">{esc(L("coverage.cell", n=total, country=L.country(country), theme=theme_name))}</p><ul>'
+    ]
     for c in passages:
         src = " · ".join(x for x in (c.title, c.action or "", str(c.year or "")) if x)
         url = document_url(assistant, c.source)
@@ -540,7 +574,9 @@ def coverage_figure(cov: explore.Coverage, L: Labels, top: int = 30):
         for j in range(len(cov.themes)):
             v = int(data[i, j])
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > high * 0.55 else "#1f2937")
+                ax.text(
+                    j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > high * 0.55 else "#1f2937"
+                )
     fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, label=L("coverage.y"))
     fig.tight_layout()
     plt.close(fig)
@@ -568,7 +604,10 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
         a = turn.answer
         if turn.excluded:
             what = ", ".join(L.country(c) for c in turn.excluded)
-            out += [f"> {_plain(prompts.text(a.language, 'filters.excluded', filters=_filters_text(turn.filters, L), what=what))}", ""]
+            out += [
+                f"> {_plain(prompts.text(a.language, 'filters.excluded', filters=_filters_text(turn.filters, L), what=what))}",
+                "",
+            ]
         if a.interpreted_as:
             out += [f"_{L('export.interpreted_as')}: {_plain(a.interpreted_as)}_", ""]
         out += [_plain(a.answer), ""]
@@ -579,8 +618,12 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
             for c in cited:
                 where = _where(c, L)
                 url = turn.urls.get(c.source)
-                out.append(f"{c.n}. **{_plain(c.title)}**" + (f" — {_plain(where)}" if where else "")
-                           + f" — `corpus/{c.source}`" + (f" — <{url}>" if url else ""))
+                out.append(
+                    f"{c.n}. **{_plain(c.title)}**"
+                    + (f" — {_plain(where)}" if where else "")
+                    + f" — `corpus/{c.source}`"
+                    + (f" — <{url}>" if url else "")
+                )
                 if cite.fold_ws(c.quote) not in said:
                     out.append(f"   > « {_plain(' '.join(c.quote.split()))} »")
             out.append("")
@@ -593,8 +636,13 @@ def write_atomic(folder: Path, name: str, text: str) -> Path:
 
 
 def _filters_text(f: Filters, L: Labels) -> str:
-    bits = [", ".join(L.country(c) for c in f.countries), L.language_name(f.language) if f.language else "",
-            ", ".join(f.sources), ", ".join(str(y) for y in f.years), f.action or ""]
+    bits = [
+        ", ".join(L.country(c) for c in f.countries),
+        L.language_name(f.language) if f.language else "",
+        ", ".join(f.sources),
+        ", ".join(str(y) for y in f.years),
+        f.action or "",
+    ]
     return " · ".join(b for b in bits if b)
 
 
@@ -630,7 +678,11 @@ def _choice_lists(ch: _Choices, L: Labels) -> dict[str, list[tuple[str, str]]]:
     countries = sorted(((L.country(c), c) for c in ch.countries), key=lambda x: x[0])
     return {
         "countries": countries,
-        "languages": [(L("filters.language_any"), "any"), (L("filters.language_fr"), "fr"), (L("filters.language_en"), "en")],
+        "languages": [
+            (L("filters.language_any"), "any"),
+            (L("filters.language_fr"), "fr"),
+            (L("filters.language_en"), "en"),
+        ],
         "documents": [(_short(t), d) for t, d in ch.documents],
         "years": [(str(y), str(y)) for y in ch.years],
         "actions": [(a, a) for a in ch.actions],
@@ -643,5 +695,15 @@ def _short(title: str, n: int = 90) -> str:
 
 
 def _filters_json(f: Filters) -> dict:
-    return {k: v for k, v in {"countries": f.countries, "language": f.language, "sources": f.sources,
-                               "years": f.years, "action": f.action, "section": f.section}.items() if v}
+    return {
+        k: v
+        for k, v in {
+            "countries": f.countries,
+            "language": f.language,
+            "sources": f.sources,
+            "years": f.years,
+            "action": f.action,
+            "section": f.section,
+        }.items()
+        if v
+    }

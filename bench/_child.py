@@ -102,8 +102,13 @@ def cmd_ingest(args) -> dict:
     else:
         stages = {}
     return {
-        "seconds": seconds, "cpu_s": cpu, "import_s": import_s, "process_s": time.perf_counter() - STARTED,
-        "report": report.to_json(), "stages": stages, "maxrss_mb": _maxrss_mb(),
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "import_s": import_s,
+        "process_s": time.perf_counter() - STARTED,
+        "report": report.to_json(),
+        "stages": stages,
+        "maxrss_mb": _maxrss_mb(),
     }
 
 
@@ -119,8 +124,13 @@ def cmd_first_answer(args) -> dict:
     answer = a.ask(args.question)
     ask_s = time.perf_counter() - t0
     return {
-        "import_s": import_s, "build_s": build_s, "first_ask_s": ask_s, "in_process_s": time.perf_counter() - STARTED,
-        "abstained": answer.abstained, "citations": len(answer.citations), "maxrss_mb": _maxrss_mb(),
+        "import_s": import_s,
+        "build_s": build_s,
+        "first_ask_s": ask_s,
+        "in_process_s": time.perf_counter() - STARTED,
+        "abstained": answer.abstained,
+        "citations": len(answer.citations),
+        "maxrss_mb": _maxrss_mb(),
     }
 
 
@@ -147,8 +157,13 @@ def cmd_query(args) -> dict:
         t0 = time.perf_counter()
         a.ask(q.question)
         ask_ms.append((time.perf_counter() - t0) * 1000)
-    return {"passages": len(retriever.passages), "retriever_load_s": load_s, "retrieve_ms": retrieve_ms,
-            "ask_ms": ask_ms, "maxrss_mb": _maxrss_mb()}
+    return {
+        "passages": len(retriever.passages),
+        "retriever_load_s": load_s,
+        "retrieve_ms": retrieve_ms,
+        "ask_ms": ask_ms,
+        "maxrss_mb": _maxrss_mb(),
+    }
 
 
 def main() -> int:

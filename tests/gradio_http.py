@@ -24,24 +24,35 @@ class GradioSession:
         self.session_hash = secrets.token_hex(6)
         self._config: dict | None = None
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes, dict]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout,
-                                          source_address=(self.source, 0) if self.source else None)
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes, dict]:
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=self.timeout, source_address=(self.source, 0) if self.source else None
+        )
         try:
             all_headers = dict(headers or {})
             if self.cookies:
                 all_headers["Cookie"] = self.cookies
             conn.request(method, path, body=body, headers=all_headers)
             response = conn.getresponse()
-            return response.status, response.read(), {k.lower(): v for k, v in response.getheaders()} | {
-                "set-cookie-all": [v for k, v in response.getheaders() if k.lower() == "set-cookie"]}
+            return (
+                response.status,
+                response.read(),
+                {k.lower(): v for k, v in response.getheaders()}
+                | {"set-cookie-all": [v for k, v in response.getheaders() if k.lower() == "set-cookie"]},
+            )
         finally:
             conn.close()
 
     def login(self, user: str, password: str) -> tuple[int, dict]:
         """POST the login form; on success the session keeps the cookies. Returns (status, JSON body)."""
-        status, body, headers = self.request("POST", "/login", urlencode({"username": user, "password": password}).encode(),
-                                             {"Content-Type": "application/x-www-form-urlencoded"})
+        status, body, headers = self.request(
+            "POST",
+            "/login",
+            urlencode({"username": user, "password": password}).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
         if status == 200:
             self.cookies = "; ".join(c.split(";")[0] for c in headers["set-cookie-all"])
         try:
@@ -64,17 +75,27 @@ class GradioSession:
 
     def call(self, api_name: str, data: list, event_data: dict | None = None) -> list:
         """Run one event through the queue as the page does; returns its final outputs."""
-        body = json.dumps({"data": data, "event_data": event_data, "fn_index": self.fn_index(api_name),
-                           "session_hash": self.session_hash}).encode()
+        body = json.dumps(
+            {
+                "data": data,
+                "event_data": event_data,
+                "fn_index": self.fn_index(api_name),
+                "session_hash": self.session_hash,
+            }
+        ).encode()
         status, answer, _ = self.request("POST", "/gradio_api/queue/join", body, {"Content-Type": "application/json"})
         assert status == 200, f"joining the queue must succeed: HTTP {status} {answer[:200]!r}"
         event_id = json.loads(answer)["event_id"]
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout,
-                                          source_address=(self.source, 0) if self.source else None)
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", self.port, timeout=self.timeout, source_address=(self.source, 0) if self.source else None
+        )
         deadline = time.monotonic() + self.timeout
         try:
-            conn.request("GET", f"/gradio_api/queue/data?session_hash={self.session_hash}",
-                         headers={"Cookie": self.cookies} if self.cookies else {})
+            conn.request(
+                "GET",
+                f"/gradio_api/queue/data?session_hash={self.session_hash}",
+                headers={"Cookie": self.cookies} if self.cookies else {},
+            )
             response = conn.getresponse()
             while time.monotonic() < deadline:
                 line = response.readline()

@@ -67,18 +67,27 @@ class LLMServer:
         threads = max(1, (os.cpu_count() or 2) - 1)
         cmd = [sys.executable, __file__, "serve", str(self.model), str(self.port), str(self.n_ctx), str(threads)]
         # Its own process group, so stop() ends the server and nothing else.
-        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"The llama.cpp server exited with code {self.process.returncode} before answering "
-                                   f"(model {self.model}); see {self.log_path or 'its output'}")
+                raise RuntimeError(
+                    f"The llama.cpp server exited with code {self.process.returncode} before answering "
+                    f"(model {self.model}); see {self.log_path or 'its output'}"
+                )
             if self.models() is not None:
                 return self
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"The llama.cpp server did not answer {self.url}/models within {wait_s:.0f} s (model {self.model})")
+        raise RuntimeError(
+            f"The llama.cpp server did not answer {self.url}/models within {wait_s:.0f} s (model {self.model})"
+        )
 
     def models(self) -> list[str] | None:
         """Model ids the server lists, or None while it does not answer."""

@@ -64,6 +64,8 @@ def test_the_chat_binds_where_it_is_told(shipped, host, expected):
         other = _other_address()
         if other:
             # From another interface: refused by default, open once 0.0.0.0 is chosen.
-            assert _reachable(other, port) == (expected == "0.0.0.0"), f"reachable on {other}: {_reachable(other, port)}"
+            assert _reachable(other, port) == (expected == "0.0.0.0"), (
+                f"reachable on {other}: {_reachable(other, port)}"
+            )
     finally:
         app.close()

@@ -23,7 +23,9 @@ def _quotes(answer) -> str:
     return " ".join(c.quote for c in answer.citations)
 
 
-@pytest.mark.parametrize("question", ["How did Peru adapt its training?", "Comment le Pérou a-t-il adapté sa formation ?"])
+@pytest.mark.parametrize(
+    "question", ["How did Peru adapt its training?", "Comment le Pérou a-t-il adapté sa formation ?"]
+)
 def test_peru_training_cites_the_case_study(shipped, question):
     answer = shipped.ask(question)
     assert not answer.abstained, f"{question!r} is answered"
@@ -44,7 +46,9 @@ def test_english_and_french_questions_cite_the_same_passages(shipped):
 
 def test_french_question_finds_english_only_evidence(shipped):
     # Only the English Jordan II page says what the shelters' SOPs were to fix and who the experts were.
-    answer = shipped.ask("Quelles lacunes des refuges pour victimes en Jordanie MIEUX devait-il corriger avec des procédures opérationnelles standard ?")
+    answer = shipped.ask(
+        "Quelles lacunes des refuges pour victimes en Jordanie MIEUX devait-il corriger avec des procédures opérationnelles standard ?"
+    )
     assert not answer.abstained, "the Jordan shelters question is answered"
     sources = [c.source for c in answer.citations]
     assert JORDAN in sources, f"it cites the English Jordan II page: {sources}"
@@ -54,7 +58,9 @@ def test_french_question_finds_english_only_evidence(shipped):
 
 
 def test_english_question_finds_french_only_evidence(shipped):
-    answer = shipped.ask("Which related actions does Global Compact Objective 9 list on cooperation protocols along migration routes?")
+    answer = shipped.ask(
+        "Which related actions does Global Compact Objective 9 list on cooperation protocols along migration routes?"
+    )
     assert not answer.abstained, "the Objective 9 question is answered"
     sources = [c.source for c in answer.citations]
     assert "seeds/001_1b1519af3c0dff5a.txt" in sources, f"it cites the French Objective 9 text: {sources}"
@@ -62,16 +68,19 @@ def test_english_question_finds_french_only_evidence(shipped):
 
 # Each class of question the corpus does not answer, in both languages, asked of the real index;
 # the abstention says in plain words what is documented and what is missing.
-@pytest.mark.parametrize("question, opening, names", [
-    ("What did MIEUX do in Iceland?", "The corpus does not document", "Iceland"),
-    ("Qu'a fait MIEUX en Islande ?", "Le corpus ne documente pas", "Islande"),
-    ("What was the budget of the MIEUX action in Thailand?", "The corpus documents", "budget"),
-    ("Quel était le budget de l'action MIEUX en Thaïlande ?", "Le corpus documente", "budget"),
-    ("Why was the MIEUX action in Thailand cancelled?", "The corpus documents", "cancelled"),
-    # The page gives 80 participants for the Madrid meeting, none for the Abidjan workshop.
-    ("How many people attended the Abidjan workshop on migrant smuggling?", "The corpus documents", "people"),
-    ("Pourquoi l'action MIEUX en Thaïlande a-t-elle été annulée ?", "Le corpus documente", "annulée"),
-])
+@pytest.mark.parametrize(
+    "question, opening, names",
+    [
+        ("What did MIEUX do in Iceland?", "The corpus does not document", "Iceland"),
+        ("Qu'a fait MIEUX en Islande ?", "Le corpus ne documente pas", "Islande"),
+        ("What was the budget of the MIEUX action in Thailand?", "The corpus documents", "budget"),
+        ("Quel était le budget de l'action MIEUX en Thaïlande ?", "Le corpus documente", "budget"),
+        ("Why was the MIEUX action in Thailand cancelled?", "The corpus documents", "cancelled"),
+        # The page gives 80 participants for the Madrid meeting, none for the Abidjan workshop.
+        ("How many people attended the Abidjan workshop on migrant smuggling?", "The corpus documents", "people"),
+        ("Pourquoi l'action MIEUX en Thaïlande a-t-elle été annulée ?", "Le corpus documente", "annulée"),
+    ],
+)
 def test_declines_what_the_corpus_does_not_cover(shipped, question, opening, names):
     answer = shipped.ask(question)
     assert answer.abstained, f"{question!r} is not covered by the corpus: got {answer.answer[:200]}"
@@ -80,11 +89,17 @@ def test_declines_what_the_corpus_does_not_cover(shipped, question, opening, nam
     assert first.startswith(opening) and names in first, f"it says plainly what is missing: {first}"
 
 
-@pytest.mark.parametrize("question, figure", [
-    ("How many people attended the Rabat Process meeting on border management in Madrid?", "80 participants"),
-    ("Combien de personnes ont participé à la réunion de Madrid sur la gestion des frontières ?", "80 participants"),
-    ("How many shelters for victims of trafficking does the Thai ministry run?", "nine shelters"),
-])
+@pytest.mark.parametrize(
+    "question, figure",
+    [
+        ("How many people attended the Rabat Process meeting on border management in Madrid?", "80 participants"),
+        (
+            "Combien de personnes ont participé à la réunion de Madrid sur la gestion des frontières ?",
+            "80 participants",
+        ),
+        ("How many shelters for victims of trafficking does the Thai ministry run?", "nine shelters"),
+    ],
+)
 def test_answers_a_count_asked_in_other_words(shipped, question, figure):
     # "people" is counted by "participants"; a number may be written as a word ("nine").
     answer = shipped.ask(question)
@@ -94,7 +109,9 @@ def test_answers_a_count_asked_in_other_words(shipped, question, figure):
 
 
 def test_a_list_announcement_comes_with_its_first_item(shipped):
-    evidence = shipped.retriever.retrieve("What were the three main contributions formulated at the Cotonou regional roundtable?")
+    evidence = shipped.retriever.retrieve(
+        "What were the three main contributions formulated at the Cotonou regional roundtable?"
+    )
     texts = [e.passage.text for e in evidence]
     lead = next((n for n, t in enumerate(texts) if t.rstrip().endswith("formulées :")), None)
     assert lead is not None, f"the passage announcing the contributions is retrieved: {[t[:60] for t in texts]}"
@@ -105,19 +122,24 @@ def test_a_closing_announcement_brings_the_headed_items(shipped):
     # "Parmi les présentations et discussions, plusieurs points communs sont apparus." closes its
     # section; the points come after it, each under its own (column) heading.
     evidence = shipped.retriever.retrieve(
-        "Quels enseignements communs les partenaires ont-ils tirés sur MIEUX lors des tables rondes régionales de 2018 ?")
+        "Quels enseignements communs les partenaires ont-ils tirés sur MIEUX lors des tables rondes régionales de 2018 ?"
+    )
     texts = [e.passage.text for e in evidence]
     lead = next((n for n, t in enumerate(texts) if "plusieurs points communs sont apparus" in t), None)
     assert lead is not None, f"the announcement is retrieved: {[t[:60] for t in texts]}"
-    assert lead + 1 < len(texts) and texts[lead + 1].startswith("Le fait que MIEUX soit un programme flexible"), \
+    assert lead + 1 < len(texts) and texts[lead + 1].startswith("Le fait que MIEUX soit un programme flexible"), (
         f"the first point follows it: {[t[:60] for t in texts]}"
+    )
     assert evidence[lead + 1].follows, "brought in by its announcement"
 
 
-@pytest.mark.parametrize("question", [
-    "What lessons were learnt from the MIEUX action against migrant smuggling in Peru?",
-    "Quels enseignements ont été tirés de l'Action MIEUX de lutte contre le trafic de migrants au Pérou ?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What lessons were learnt from the MIEUX action against migrant smuggling in Peru?",
+        "Quels enseignements ont été tirés de l'Action MIEUX de lutte contre le trafic de migrants au Pérou ?",
+    ],
+)
 def test_a_question_asking_for_lessons_finds_the_lessons_section(shipped, question):
     info = analyze_question(question)
     assert {"lesson", "enseign"} <= info.kinds, f"the kind of answer asked for, in both languages: {info.kinds}"
@@ -132,19 +154,24 @@ def test_a_name_ending_in_plus_is_its_own_word(shipped):
     assert words("devenu MIEUX+, et 400+ experts") == ["devenu", "MIEUX+", "et", "400", "experts"]
     assert "mieux+" in analyze("MIEUX+", "fr") and "mieux" not in analyze("MIEUX+", "fr"), "MIEUX+ is not MIEUX"
     evidence = shipped.retriever.retrieve("Depuis quand MIEUX est-il devenu MIEUX+ ?", k=5)
-    assert any("is since April 2020, MIEUX+" in e.passage.text for e in evidence), \
+    assert any("is since April 2020, MIEUX+" in e.passage.text for e in evidence), (
         f"the MIEUX+ page answers: {[e.passage.text[:60] for e in evidence]}"
+    )
 
 
 def test_the_question_is_also_read_in_the_other_language():
     info = analyze_question("How did Peru adapt its training on migrant smuggling?")
     assert info.translated.startswith("How did Pérou adapter its formation on trafic de migrants"), info.translated
     words = [c["fr"] for c in info.concepts]
-    assert {"perou"} <= set().union(*words) and any("format" in w for w in words), f"each word has French stems: {words}"
+    assert {"perou"} <= set().union(*words) and any("format" in w for w in words), (
+        f"each word has French stems: {words}"
+    )
 
 
 def test_a_comparison_gets_evidence_for_each_country(shipped):
-    question = "How do the national anti-trafficking plans of Portugal and France presented at the Porto meeting compare?"
+    question = (
+        "How do the national anti-trafficking plans of Portugal and France presented at the Porto meeting compare?"
+    )
     evidence = shipped.retriever.retrieve(question, k=6)
     countries = [set(e.passage.countries) for e in evidence]
     assert any("PT" in c for c in countries) and any("FR" in c for c in countries), f"both countries: {countries}"
@@ -153,7 +180,9 @@ def test_a_comparison_gets_evidence_for_each_country(shipped):
 
 
 def test_a_count_written_in_french_answers_an_english_question(shipped):
-    answer = shipped.ask("How many vulnerable children did the West Africa Network for the protection of children help identify?")
+    answer = shipped.ask(
+        "How many vulnerable children did the West Africa Network for the protection of children help identify?"
+    )
     assert not answer.abstained, f"the corpus gives the figure: {answer.reason}"
     assert any("5500 enfants" in c.quote for c in answer.citations), [c.quote[:80] for c in answer.citations]
 
@@ -166,10 +195,13 @@ def test_a_speakers_country_carries_to_the_passages_that_follow(shipped):
     assert france.countries == ("FR",), f"France's plan: {france.countries}"
 
 
-@pytest.mark.parametrize("question", [
-    "Quelles procédures MIEUX a-t-il développées pour les refuges en Jordanie ?",
-    "What procedures did MIEUX develop for the shelters in Jordan?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Quelles procédures MIEUX a-t-il développées pour les refuges en Jordanie ?",
+        "What procedures did MIEUX develop for the shelters in Jordan?",
+    ],
+)
 def test_an_acronym_names_what_it_stands_for(tmp_path, make_settings, question):
     # The Jordan II page says "SOPs" and never "procedures": asked for procedures, it answers.
     from assistant.pipeline import Assistant
@@ -249,11 +281,17 @@ def test_near_duplicates_do_not_fill_two_slots(shipped):
 def test_answer_language_and_labels(shipped):
     fr = shipped.ask("Qu'a fait MIEUX en Jordanie ?")
     en = shipped.ask("What did MIEUX do in Jordan?")
-    assert fr.language == "fr" and prompts.text("fr", "labels.evidence") in fr.answer, f"French labels: {fr.answer[:300]}"
-    assert en.language == "en" and prompts.text("en", "labels.evidence") in en.answer, f"English labels: {en.answer[:300]}"
+    assert fr.language == "fr" and prompts.text("fr", "labels.evidence") in fr.answer, (
+        f"French labels: {fr.answer[:300]}"
+    )
+    assert en.language == "en" and prompts.text("en", "labels.evidence") in en.answer, (
+        f"English labels: {en.answer[:300]}"
+    )
     assert fr.answer.startswith("« ") and en.answer.startswith("« "), "both open with the sentence that answers"
     forced = shipped.ask("What did MIEUX do in Jordan?", language="fr")
-    assert forced.language == "fr" and prompts.text("fr", "labels.evidence") in forced.answer, "--lang overrides detection"
+    assert forced.language == "fr" and prompts.text("fr", "labels.evidence") in forced.answer, (
+        "--lang overrides detection"
+    )
 
 
 def test_answers_are_grouped_by_action(shipped):
@@ -284,9 +322,20 @@ def test_bad_questions_get_a_message(shipped, bad):
 def test_cli_json_shape(shipped):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     result = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "--json", "--index", str(shipped.settings.paths.index),
-         "How did Peru adapt its training?"],
-        capture_output=True, text=True, cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "ask",
+            "--json",
+            "--index",
+            str(shipped.settings.paths.index),
+            "How did Peru adapt its training?",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

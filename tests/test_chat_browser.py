@@ -22,8 +22,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PERU = "How did Peru adapt its training?"
 PERU_FR = "Comment le Pérou a-t-il adapté sa formation ?"
 ANSWERED = "#chatbot .answer, #chatbot .abstain, #chatbot .failure, #chatbot .filtered"
@@ -115,7 +121,9 @@ def test_ask_shows_an_answer_with_numbered_cited_sources(page, shipped):
     assert sources.count() == len(expected.citations), "the answer must list each of its numbered sources"
     titles = sources.all_inner_texts()
     assert any("Pérou" in t or "Peru" in t for t in titles), f"the Peru case study must be among the sources: {titles}"
-    assert page.locator("#source-panel .src-window mark").count() == 1, "the first source must open at once in the source panel"
+    assert page.locator("#source-panel .src-window mark").count() == 1, (
+        "the first source must open at once in the source panel"
+    )
     _show_top_of_last_answer(page)
     page.screenshot(path=str(DOCS / "chat.png"))
 
@@ -127,7 +135,10 @@ def test_clicking_a_citation_shows_the_quote_highlighted_in_its_document(page, s
     page.locator(f"#chatbot a.cite[href='#cite-0-{second.n}']").first.click()
     panel = page.locator("#source-panel")
     page.wait_for_function(
-        "n => (document.querySelector('#source-panel .src-n') || {}).innerText === `[${n}]`", arg=second.n, timeout=10_000)
+        "n => (document.querySelector('#source-panel .src-n') || {}).innerText === `[${n}]`",
+        arg=second.n,
+        timeout=10_000,
+    )
     mark = fold_ws(panel.locator(".src-window mark").inner_text())
     assert mark == fold_ws(second.quote), "the highlighted text must be exactly the cited quote"
     window = fold_ws(panel.locator(".src-window").inner_text())
@@ -140,8 +151,9 @@ def test_clicking_a_citation_shows_the_quote_highlighted_in_its_document(page, s
     panel.locator("details.src-full summary").click()
     full = panel.locator(".doc-text")
     assert full.is_visible(), "the whole document must open from the panel"
-    assert len(fold_ws(full.inner_text())) == len(fold_ws(shipped.document_text(second.source))), \
+    assert len(fold_ws(full.inner_text())) == len(fold_ws(shipped.document_text(second.source))), (
         "the whole document shown must be the indexed document text"
+    )
     page.screenshot(path=str(DOCS / "source.png"))
 
 
@@ -164,16 +176,18 @@ def test_a_follow_up_question_is_read_with_the_conversation(page):
     _ask(page, "And in Jordan?")
     read_as = _last_bot(page).locator(".read-as")
     assert read_as.count() == 1, "the follow-up must show how it was read"
-    assert "Jordan" in read_as.inner_text() and "training" in read_as.inner_text(), \
+    assert "Jordan" in read_as.inner_text() and "training" in read_as.inner_text(), (
         f"'And in Jordan?' must be read as a question on Jordan's training: {read_as.inner_text()}"
+    )
 
 
 def test_a_country_filter_restricts_the_sources(page, shipped):
     question = "What did MIEUX do about trafficking in human beings?"
     filtered = shipped.ask(question, Filters(countries=["JO"]))
     unfiltered = shipped.ask(question)
-    assert {c.source for c in filtered.citations} != {c.source for c in unfiltered.citations}, \
+    assert {c.source for c in filtered.citations} != {c.source for c in unfiltered.citations}, (
         "the test needs a question whose sources change with the filter"
+    )
     page.click("#f-country input")
     page.keyboard.type("Jordan")
     page.locator("#f-country li[role='option']", has_text="Jordan").first.click()
@@ -196,8 +210,9 @@ def test_thumbs_up_with_a_comment_is_saved_in_the_feedback_log(page, shipped):
     records, damaged = feedback.read(data)
     assert len(records) == before + 1, "one thumb must add exactly one record"
     r = records[-1]
-    assert (r.vote, r.question, r.comment) == ("up", PERU, "Clear, and the case study is cited"), \
+    assert (r.vote, r.question, r.comment) == ("up", PERU, "Clear, and the case study is cited"), (
         "the record must hold the vote, the question and the comment"
+    )
     assert any(c["source"] == PERU_CASE_STUDY for c in r.citations), "the record must hold the answer's citations"
     assert r.answer == shipped.ask(PERU).answer, "the record must hold the answer text"
     assert page.input_value("#fb-comment textarea") == "", "the comment box must be emptied once sent"
@@ -235,13 +250,18 @@ def test_the_interface_switches_to_french_and_follows_the_browser_language(page,
     page.wait_for_function("document.querySelector('#ask').innerText.trim() === 'Demander'", timeout=20_000)
     # The labels arrive in one update but are painted one by one: let Playwright retry for a moment.
     expect(tabs, "every tab label must switch to French").to_have_text(
-        ["Interroger le corpus", "Pratiques comparables", "Couverture du corpus"])
-    assert "Filtres" in page.inner_text("#filters") and "Pays" in page.inner_text("#filters"), "the filters must switch to French"
+        ["Interroger le corpus", "Pratiques comparables", "Couverture du corpus"]
+    )
+    assert "Filtres" in page.inner_text("#filters") and "Pays" in page.inner_text("#filters"), (
+        "the filters must switch to French"
+    )
     _ask(page, "What did Norway do about migrant smuggling in 2021?")
     assert "Absent du corpus" in _last_bot(page).inner_text(), "messages must be labelled in the interface language"
     french = _open(browser, server.local_url, locale="fr-FR")
     try:
-        assert french.locator("#ask").inner_text().strip() == "Demander", "a French browser must open on the French interface"
+        assert french.locator("#ask").inner_text().strip() == "Demander", (
+            "a French browser must open on the French interface"
+        )
     finally:
         french.close()
 
@@ -285,7 +305,9 @@ def test_the_coverage_view_shows_a_table_and_a_chart(page, shipped):
     table = page.locator("#coverage-table")
     table.locator("text=Peru").first.wait_for(timeout=10_000)
     assert "Training" in table.inner_text(), "the table must have one column per theme"
-    assert "country–theme pairs have no passage" in page.inner_text("#coverage-thin"), "the view must say where the corpus is thin"
+    assert "country–theme pairs have no passage" in page.inner_text("#coverage-thin"), (
+        "the view must say where the corpus is thin"
+    )
     page.screenshot(path=str(DOCS / "coverage.png"), full_page=True)
 
 
@@ -295,7 +317,7 @@ def test_document_markup_is_shown_as_text_never_run(browser, make_settings, tmp_
     (corpus / "evil.txt").write_text(
         "Training of border guards in Peru\n\n"
         "The border guards of Peru were trained with a new handbook on migrant smuggling. "
-        "<script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\"> "
+        '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> '
         "[a link](javascript:window.__pwned=3) ${window.__pwned = 4} {{value}} **not bold**.\n\n"
         "The handbook was used in training sessions for border guards at the northern border of Peru.\n",
         encoding="utf-8",
@@ -327,10 +349,14 @@ def test_without_an_index_the_app_stays_up_and_says_what_to_do(browser, make_set
     app = _launch(Assistant(make_settings()))
     try:
         page = _open(browser, app.local_url)
-        assert "assistant ingest" in page.inner_text("#index-status"), "the page must say how to build the missing index"
+        assert "assistant ingest" in page.inner_text("#index-status"), (
+            "the page must say how to build the missing index"
+        )
         _ask(page, PERU)
         box = _last_bot(page)
-        assert box.get_attribute("class") == "failure", "a question without an index must get an error box, not an answer"
+        assert box.get_attribute("class") == "failure", (
+            "a question without an index must get an error box, not an answer"
+        )
         assert "assistant ingest" in box.inner_text(), "the error must name the way out"
         page.fill("#question textarea", "   ")
         expect(page.locator("#ask"), "Ask must be disabled while the box holds no question").to_be_disabled()
@@ -367,8 +393,9 @@ def test_a_filter_that_removes_the_named_country_is_said_and_offered_to_clear(pa
     reply = page.locator("#chatbot .filtered").last
     text = reply.inner_text()
     peru = "Peru" if lang == "en" else "Pérou"
-    assert ("leave out every passage about Peru" if lang == "en" else "écartent tous les passages sur Pérou") in text, \
+    assert ("leave out every passage about Peru" if lang == "en" else "écartent tous les passages sur Pérou") in text, (
         f"the answer must say the filter removed {peru}: {text}"
+    )
     assert page.locator("#chatbot .abstain").count() == 0, "the answer must not claim the corpus lacks Peru"
     chips = page.locator("#chatbot .chip").all_inner_texts()
     assert any("2013" in c for c in chips), f"the active filter must show as a chip: {chips}"
@@ -407,7 +434,9 @@ def test_bad_input_stays_in_the_box_and_never_enters_the_conversation(page, ship
     limit = shipped.settings.answer.max_question_chars
     long_question = "How did Peru adapt its training? " * (limit // 30)
     page.fill("#question textarea", long_question)
-    expect(page.locator("#q-counter-text"), "an over-long question shows a counter").to_have_text(f"{len(long_question)} / {limit}")
+    expect(page.locator("#q-counter-text"), "an over-long question shows a counter").to_have_text(
+        f"{len(long_question)} / {limit}"
+    )
     expect(ask, "Ask must be disabled while the question is over the limit").to_be_disabled()
     page.press("#question textarea", "Enter")
     page.wait_for_timeout(1500)
@@ -415,11 +444,14 @@ def test_bad_input_stays_in_the_box_and_never_enters_the_conversation(page, ship
     page.fill("#question textarea", SPANISH)
     expect(ask, "a question in the box enables Ask").to_be_enabled()
     ask.click()
-    expected = "Please ask in French or English" if lang == "en" else "Veuillez poser la question en français ou en anglais"
+    expected = (
+        "Please ask in French or English" if lang == "en" else "Veuillez poser la question en français ou en anglais"
+    )
     page.wait_for_function(f"document.querySelector('#status').innerText.includes({expected!r})", timeout=30_000)
     assert page.input_value("#question textarea") == SPANISH, "the Spanish question stays in the box to be rephrased"
-    assert page.locator("#chatbot [data-testid='user'], #chatbot [data-testid='bot']").count() == 0, \
+    assert page.locator("#chatbot [data-testid='user'], #chatbot [data-testid='bot']").count() == 0, (
         "no bubble and no error card for bad input"
+    )
     page.click("#export")
     nothing = "Nothing to export yet" if lang == "en" else "Rien à exporter"
     page.wait_for_function(f"document.querySelector('#status').innerText.includes({nothing!r})", timeout=10_000)
@@ -436,7 +468,9 @@ def test_on_a_phone_filters_fold_every_tab_is_reachable_and_a_citation_opens_as_
         expect(tabs, "all three tabs must be on the page, none hidden behind a menu").to_have_count(3)
         for tab in tabs.all():
             box = tab.bounding_box()
-            assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"tab {tab.inner_text()} fits the screen"
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (
+                f"tab {tab.inner_text()} fits the screen"
+            )
         assert not page.locator("#source-panel").is_visible(), "the source panel waits for a citation"
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(DOCS / f"phone-{locale[:2]}.png"))
@@ -446,7 +480,9 @@ def test_on_a_phone_filters_fold_every_tab_is_reachable_and_a_citation_opens_as_
         expect(overlay, "tapping a citation must open the source as an overlay").to_be_visible()
         page.wait_for_selector("#source-panel .src-window mark", timeout=10_000)
         box = overlay.bounding_box()
-        assert box["y"] <= 1 and box["height"] >= PHONE["height"] - 2, "the overlay covers the screen, where the user is"
+        assert box["y"] <= 1 and box["height"] >= PHONE["height"] - 2, (
+            "the overlay covers the screen, where the user is"
+        )
         if locale == "en-US":
             page.screenshot(path=str(DOCS / "phone-source.png"))
         page.locator("#source-col .source-close").click()
@@ -509,9 +545,13 @@ def test_a_coverage_cell_opens_its_passages(page, shipped, lang):
     page.locator(f"#coverage-table [data-testid='cell-{row}-{col}']").click()
     page.wait_for_selector("#coverage-cell blockquote", timeout=20_000)
     shown = page.locator("#coverage-cell blockquote").count()
-    assert shown == min(50, cov.count("PE", "training")), f"the Peru × training cell opens its {cov.count('PE', 'training')} passages"
+    assert shown == min(50, cov.count("PE", "training")), (
+        f"the Peru × training cell opens its {cov.count('PE', 'training')} passages"
+    )
     said = f"{cov.count('PE', 'training')} " + ("passages about Peru" if lang == "en" else "passages sur Pérou")
-    assert said in page.inner_text("#coverage-cell"), f"the cell's heading says what it holds, in the interface language: {said}"
+    assert said in page.inner_text("#coverage-cell"), (
+        f"the cell's heading says what it holds, in the interface language: {said}"
+    )
     if lang == "en":
         page.screenshot(path=str(DOCS / "coverage.png"), full_page=True)
 
@@ -531,17 +571,23 @@ def test_the_original_address_is_in_the_citation_the_source_panel_and_the_export
     url = docs[c.source].source
     _ask(page, JORDAN)
     answer = _last_bot(page)
-    assert answer.locator(f".sources a.original[href='{url}']").count() >= 1, "the citation links to the original address"
+    assert answer.locator(f".sources a.original[href='{url}']").count() >= 1, (
+        "the citation links to the original address"
+    )
     answer.locator(f"a.cite[href='#cite-0-{c.n}']").first.click()
-    page.wait_for_function("n => (document.querySelector('#source-panel .src-n') || {}).innerText === `[${n}]`", arg=c.n,
-                           timeout=10_000)
+    page.wait_for_function(
+        "n => (document.querySelector('#source-panel .src-n') || {}).innerText === `[${n}]`", arg=c.n, timeout=10_000
+    )
     link = page.locator("#source-panel a.original")
-    assert link.get_attribute("href") == url and link.get_attribute("target") == "_blank", \
+    assert link.get_attribute("href") == url and link.get_attribute("target") == "_blank", (
         "the source panel gives the original address, opened in a new tab"
+    )
     page.click("#export")
     file_link = page.locator("#export-file a").first
     file_link.wait_for(timeout=10_000)
-    text = (Path(shipped.settings.paths.data) / "exports" / file_link.get_attribute("download")).read_text(encoding="utf-8")
+    text = (Path(shipped.settings.paths.data) / "exports" / file_link.get_attribute("download")).read_text(
+        encoding="utf-8"
+    )
     assert f"<{url}>" in text, "the export gives the original address"
     for cited in expected.citations:
         quote = " ".join(cited.quote.split())

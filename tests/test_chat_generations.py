@@ -38,9 +38,16 @@ def _open_index_files(index: Path) -> list[str]:
 
 def _ingest_elsewhere(settings) -> None:
     """An `assistant ingest` in its own process, as an operator runs it while the chat is up."""
-    env = dict(os.environ, ASSISTANT_PATHS__CORPUS=str(settings.paths.corpus), ASSISTANT_PATHS__INDEX=str(settings.paths.index),
-               ASSISTANT_PATHS__CACHE=str(settings.paths.cache), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        ASSISTANT_PATHS__CORPUS=str(settings.paths.corpus),
+        ASSISTANT_PATHS__INDEX=str(settings.paths.index),
+        ASSISTANT_PATHS__CACHE=str(settings.paths.cache),
+        PYTHONPATH=str(ROOT),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, f"the ingest must succeed: {done.stderr[-1000:]}"
 
 
@@ -55,7 +62,9 @@ def test_the_chat_closes_the_generations_it_leaves(tmp_path, make_settings):
     seen = {chat.retriever.generation}
     for round_ in range(4):
         with (corpus / JORDAN).open("a", encoding="utf-8") as fh:
-            fh.write(f"\n\nUpdate {round_}: the shelters received new guidelines on case management (round {round_}).\n")
+            fh.write(
+                f"\n\nUpdate {round_}: the shelters received new guidelines on case management (round {round_}).\n"
+            )
         _ingest_elsewhere(settings)
         assert chat.ask(QUESTION).citations, "the chat answers after each ingest"
         seen.add(chat.retriever.generation)
@@ -87,9 +96,11 @@ def test_an_old_citation_shows_the_text_it_quoted(tmp_path, make_settings):
     # A new first paragraph moves every offset of the document.
     path = corpus / JORDAN
     original = path.read_text(encoding="utf-8")
-    path.write_text("MIEUX Action: Jordan – a new introduction\n\nThis introduction was added after the answer was given, "
-                    "and it is long enough to move every later passage well past its old place in the text.\n\n" + original,
-                    encoding="utf-8")
+    path.write_text(
+        "MIEUX Action: Jordan – a new introduction\n\nThis introduction was added after the answer was given, "
+        "and it is long enough to move every later passage well past its old place in the text.\n\n" + original,
+        encoding="utf-8",
+    )
     assistant.ingest()
     page = render_source(assistant, c, L)
     assert fold_ws(_marked(page) or "") == fold_ws(quoted), (

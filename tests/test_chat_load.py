@@ -62,5 +62,7 @@ def test_twenty_concurrent_users_get_cited_answers(shipped):
     failed = [q for _, ok, q in results if not ok]
     assert not failed, f"every answer is cited and from the expected source; failed: {failed[:5]}"
     latencies = sorted(t for t, _, _ in results)
-    print(f"\n{USERS} users x {ROUNDS}: p50 {latencies[len(latencies) // 2]:.2f} s, "
-          f"p95 {latencies[int(0.95 * len(latencies)) - 1]:.2f} s, {len(results) / wall:.2f} answers/s")
+    print(
+        f"\n{USERS} users x {ROUNDS}: p50 {latencies[len(latencies) // 2]:.2f} s, "
+        f"p95 {latencies[int(0.95 * len(latencies)) - 1]:.2f} s, {len(results) / wall:.2f} answers/s"
+    )

@@ -19,7 +19,11 @@ from .llm_server import LLMServer, free_port, missing, tiny_model
 pytestmark = pytest.mark.slow
 
 PERU = "How did Peru adapt its training?"
-SMALL_CORPUS = [PERU_CASE_STUDY, "en/mieux_case_study_peru_smuggling_landing_en.txt", "en/mieux_action_jordan_ii_thb_en.txt"]
+SMALL_CORPUS = [
+    PERU_CASE_STUDY,
+    "en/mieux_case_study_peru_smuggling_landing_en.txt",
+    "en/mieux_action_jordan_ii_thb_en.txt",
+]
 # Tiny model, short answers: the tests check what reaches the chat, not the prose.
 LLM = {"backend": "openai", "max_tokens": 120, "temperature": 0.0, "timeout_s": 300}
 WRITING = '<div class="writing">'
@@ -102,26 +106,41 @@ def test_generative_answer_streams_then_shows_the_verified_answer(llm_server, ma
     first, final = updates[0][1], updates[-1][1]
     assert _bot(first) == "" and PERU in str(first[0][-1]["content"]), "the question shows at once, before any answer"
     streamed = [(t, _bot(out)) for t, out in updates[1:-1] if _bot(out).startswith(WRITING)]
-    assert len(streamed) >= 2, f"the answer shows while it is written, in several updates: {len(streamed)} of {len(updates)}"
+    assert len(streamed) >= 2, (
+        f"the answer shows while it is written, in several updates: {len(streamed)} of {len(updates)}"
+    )
     assert all(_streamed_text(m) for _, m in streamed), "each intermediate update carries streamed text"
     texts = [_streamed_text(m) for _, m in streamed]
-    assert all(a == b or b.startswith(a) for a, b in zip(texts, texts[1:])), f"the streamed text only grows: {texts[:4]}"
+    assert all(a == b or b.startswith(a) for a, b in zip(texts, texts[1:])), (
+        f"the streamed text only grows: {texts[:4]}"
+    )
     assert texts[-1] != texts[0], "later updates show more text than the first"
-    assert "writing-h" in streamed[0][1] and "Writing" in streamed[0][1], "the streamed text is labelled as not yet checked"
+    assert "writing-h" in streamed[0][1] and "Writing" in streamed[0][1], (
+        "the streamed text is labelled as not yet checked"
+    )
     span = streamed[-1][0] - streamed[0][0]
-    assert len(streamed) <= span / STREAM_INTERVAL_S + 10, \
+    assert len(streamed) <= span / STREAM_INTERVAL_S + 10, (
         f"updates are throttled to about {1 / STREAM_INTERVAL_S:.0f} a second: {len(streamed)} in {span:.1f} s"
+    )
 
     answer = _bot(final)
     assert answer.startswith('<div class="answer">'), f"the final update is the rendered answer: {answer[:200]}"
     assert WRITING not in answer, "no not-yet-checked text is left once the answer is verified"
-    assert '<div class="sources">' in answer and 'href="#cite-0-1"' in answer, "the final answer lists its numbered citations"
+    assert '<div class="sources">' in answer and 'href="#cite-0-1"' in answer, (
+        "the final answer lists its numbered citations"
+    )
     assert "<mark>" in final[2], "the first citation opens at once in the source panel"
     assert final[1] == "", "the question box is emptied for the next question"
-    mode = "extractive fallback" if prompts.text("en", "labels.fallback") in html.unescape(answer) else "verified generation"
+    mode = (
+        "extractive fallback"
+        if prompts.text("en", "labels.fallback") in html.unescape(answer)
+        else "verified generation"
+    )
     assert f"## 1. {PERU}" in exported, "the turn is stored in the session: the export holds the question"
     assert "### Sources" in exported and "corpus/" in exported, "the stored turn carries the citations"
-    print(f"\n[chat stream] {len(streamed)} streamed updates over {span:.1f} s, answer after {updates[-1][0]:.1f} s ({mode})")
+    print(
+        f"\n[chat stream] {len(streamed)} streamed updates over {span:.1f} s, answer after {updates[-1][0]:.1f} s ({mode})"
+    )
 
 
 def test_dead_llm_server_ends_in_the_extractive_fallback(make_settings, tmp_path):
@@ -134,8 +153,12 @@ def test_dead_llm_server_ends_in_the_extractive_fallback(make_settings, tmp_path
     finally:
         chat.close()
     answer = _bot(updates[-1][1])
-    assert not any(_bot(out).startswith(WRITING) for _, out in updates), "no text is streamed when the LLM is unreachable"
-    assert answer.startswith('<div class="answer">'), f"the user gets an answer, not a stuck pending message: {answer[:200]}"
+    assert not any(_bot(out).startswith(WRITING) for _, out in updates), (
+        "no text is streamed when the LLM is unreachable"
+    )
+    assert answer.startswith('<div class="answer">'), (
+        f"the user gets an answer, not a stuck pending message: {answer[:200]}"
+    )
     note = prompts.text("en", "labels.llm_unavailable")
     assert note in html.unescape(answer), f"the answer says the LLM could not be reached: {answer[:200]}"
     assert 'href="#cite-0-1"' in answer, "the extractive answer keeps its citations"
@@ -151,6 +174,7 @@ def test_llm_server_dying_mid_answer_ends_in_an_answer_not_a_hang(make_settings,
         assistant = _assistant(make_settings, tmp_path, server.url)
         chat = Chat(assistant)
         try:
+
             def kill_once_streaming(outputs):
                 # SIGKILL, not a graceful stop: the server must not finish the answer it is writing.
                 if _bot(outputs).startswith(WRITING) and server.process.poll() is None:
@@ -167,10 +191,12 @@ def test_llm_server_dying_mid_answer_ends_in_an_answer_not_a_hang(make_settings,
     assert any(_bot(out).startswith(WRITING) for _, out in updates), "the answer was streaming when the server died"
     answer = _bot(updates[-1][1])
     assert WRITING not in answer, f"the pending text does not stay on screen: {answer[:200]}"
-    assert answer.startswith(('<div class="answer">', '<div class="failure">')), \
+    assert answer.startswith(('<div class="answer">', '<div class="failure">')), (
         f"the user gets the extractive fallback or an error turn: {answer[:200]}"
+    )
     if answer.startswith('<div class="answer">'):
-        assert prompts.text("en", "labels.llm_unavailable") in html.unescape(answer), \
+        assert prompts.text("en", "labels.llm_unavailable") in html.unescape(answer), (
             f"the fallback says the LLM could not be reached: {answer[:300]}"
+        )
     assert f"## 1. {PERU}" in exported, "the turn is stored in the session"
     assert _bot(again[-1][1]).startswith('<div class="answer">'), "the app stays up and answers the next question"

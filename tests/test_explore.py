@@ -57,7 +57,9 @@ def test_a_description_naming_a_country_leaves_that_country_out(shipped):
     for g in groups:
         for c in g.passages:
             assert "PE" not in _where(c), f"{c.passage_id} is about Peru, which the description names"
-    assert explore.excluded(shipped, "How Peru trained border police", None)[1] == {"PE"}, "the excluded country must be Peru"
+    assert explore.excluded(shipped, "How Peru trained border police", None)[1] == {"PE"}, (
+        "the excluded country must be Peru"
+    )
 
 
 def test_country_and_theme_filters_keep_only_matching_practices(shipped):
@@ -83,24 +85,34 @@ def test_coverage_counts_practices_where_they_were_carried_out(shipped):
     passages = shipped.retriever.passages
     where = {p.id: explore.carried_out_in(p) for p in passages}
     peru_training = [p for p in passages if "PE" in where[p.id] and "training" in p.themes]
-    assert cov.count("PE", "training") == len(peru_training) > 0, "Peru's training must count every practice carried out there"
-    assert cov.totals["PE"] == sum(1 for p in passages if "PE" in where[p.id]), "a country's total counts each passage once"
+    assert cov.count("PE", "training") == len(peru_training) > 0, (
+        "Peru's training must count every practice carried out there"
+    )
+    assert cov.totals["PE"] == sum(1 for p in passages if "PE" in where[p.id]), (
+        "a country's total counts each passage once"
+    )
     of_an_action = [p for p in passages if p.action and p.action_countries]
     assert of_an_action, "the corpus holds passages of actions with a known country"
-    assert all(where[p.id] == set(p.action_countries) for p in of_an_action), \
+    assert all(where[p.id] == set(p.action_countries) for p in of_an_action), (
         "a passage of an action counts for the action's countries only, not for every country it names"
+    )
     assert cov.countries[0] == "PE", "Peru, the subject of the case study, must be the most documented country"
     assert cov.count("PE", "no-such-theme") == 0, "an unknown pair counts zero"
     table = cov.table()
-    assert len(table) == len(cov.countries) and all(len(r) == len(cov.themes) for r in table), "the table must be countries × themes"
+    assert len(table) == len(cov.countries) and all(len(r) == len(cov.themes) for r in table), (
+        "the table must be countries × themes"
+    )
     assert all(cov.count(c, t) == 0 for c, t in cov.thin()), "thin pairs are those without a passage"
     assert len(cov.thin()) > 0, "a corpus of 40 documents cannot cover every country and theme"
-    assert json.loads(json.dumps(cov.to_json()))["counts"]["PE"]["training"] == cov.count("PE", "training"), \
+    assert json.loads(json.dumps(cov.to_json()))["counts"]["PE"]["training"] == cov.count("PE", "training"), (
         "the JSON view must carry the same counts"
+    )
     cell = explore.cell_passages(shipped, "PE", "training", limit=1000)
     assert len(cell) == cov.count("PE", "training"), "a cell opens exactly the passages it counts"
     for c in cell[:5]:
-        assert shipped.document_text(c.source)[c.start : c.end] == c.quote, "a cell's passage is the document text, verbatim"
+        assert shipped.document_text(c.source)[c.start : c.end] == c.quote, (
+            "a cell's passage is the document text, verbatim"
+        )
 
 
 def test_my_country_is_always_left_out(shipped):
@@ -124,21 +136,35 @@ def test_each_group_leads_with_a_sentence_of_its_own_passages(shipped):
     for g in groups:
         lead = g.lead
         assert lead is not None, f"group {g.action} must lead with a sentence"
-        assert any(lead.passage_id == c.passage_id for c in g.passages), "the lead comes from one of the group's passages"
-        assert shipped.document_text(lead.source)[lead.start : lead.end] == lead.quote, \
+        assert any(lead.passage_id == c.passage_id for c in g.passages), (
+            "the lead comes from one of the group's passages"
+        )
+        assert shipped.document_text(lead.source)[lead.start : lead.end] == lead.quote, (
             "the lead is verbatim at its offsets, so it opens highlighted in the source panel"
+        )
     leads = [g.lead.quote for g in groups]
-    assert all("\n" not in q and len(q.split()) >= explore.LEAD_MIN_WORDS for q in leads), \
+    assert all("\n" not in q and len(q.split()) >= explore.LEAD_MIN_WORDS for q in leads), (
         f"leads are sentences, not labels, status lines or lists of fields: {leads}"
-    whole = [q for q in leads if q.rstrip("»”\")")[-1] in ".!?…"]
+    )
+    whole = [q for q in leads if q.rstrip('»”")')[-1] in ".!?…"]
     assert len(whole) * 2 >= len(leads), f"most leads are whole sentences (a passage's cut may end one): {leads}"
 
 
 def test_similar_command_prints_json(shipped):
-    result = CliRunner().invoke(cli_app, [
-        "similar", "awareness campaigns about the dangers of irregular migration", "--theme", "awareness", "--json",
-        "--index", str(shipped.settings.paths.index), "-k", "5",
-    ])
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "similar",
+            "awareness campaigns about the dangers of irregular migration",
+            "--theme",
+            "awareness",
+            "--json",
+            "--index",
+            str(shipped.settings.paths.index),
+            "-k",
+            "5",
+        ],
+    )
     assert result.exit_code == 0, f"`assistant similar --json` must succeed: {result.output}"
     groups = json.loads(result.stdout)
     assert groups, "awareness campaigns are documented in the corpus"
@@ -147,10 +173,20 @@ def test_similar_command_prints_json(shipped):
 
 
 def test_similar_command_leaves_out_my_country(shipped):
-    result = CliRunner().invoke(cli_app, [
-        "similar", "training border guards to identify victims of trafficking", "--my-country", "Thailand", "--json",
-        "--index", str(shipped.settings.paths.index), "-k", "8",
-    ])
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "similar",
+            "training border guards to identify victims of trafficking",
+            "--my-country",
+            "Thailand",
+            "--json",
+            "--index",
+            str(shipped.settings.paths.index),
+            "-k",
+            "8",
+        ],
+    )
     assert result.exit_code == 0, f"`assistant similar --my-country` must succeed: {result.output}"
     groups = json.loads(result.stdout)
     assert groups and all("TH" not in g["countries"] for g in groups), "--my-country leaves Thailand out"

@@ -16,7 +16,11 @@ from assistant.pipeline import Assistant
 
 from .conftest import ROOT, copy_corpus
 
-SMALL = ["fr/mieux_action_perou_iii_fr.txt", "en/mieux_action_jordan_ii_thb_en.txt", "en/mieux_action_thailand_ii_thb_en.txt"]
+SMALL = [
+    "fr/mieux_action_perou_iii_fr.txt",
+    "en/mieux_action_jordan_ii_thb_en.txt",
+    "en/mieux_action_thailand_ii_thb_en.txt",
+]
 
 
 def _big_document(n: int, topic: str) -> str:
@@ -35,11 +39,23 @@ def test_queries_are_answered_while_an_ingest_runs(tmp_path, make_settings):
     reader.ingest()
     before = reader.catalog.live()
     (corpus / "en" / "moldova.txt").write_text(
-        "MIEUX Action: Moldova – Labour migration\n\n" + _big_document(120, "labour migration in Moldova"), encoding="utf-8")
-    env = dict(os.environ, ASSISTANT_PATHS__CORPUS=str(corpus), ASSISTANT_PATHS__INDEX=str(settings.paths.index),
-               ASSISTANT_PATHS__CACHE=str(tmp_path / "cold.sqlite"))
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        "MIEUX Action: Moldova – Labour migration\n\n" + _big_document(120, "labour migration in Moldova"),
+        encoding="utf-8",
+    )
+    env = dict(
+        os.environ,
+        ASSISTANT_PATHS__CORPUS=str(corpus),
+        ASSISTANT_PATHS__INDEX=str(settings.paths.index),
+        ASSISTANT_PATHS__CACHE=str(tmp_path / "cold.sqlite"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ingest"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     answered, generations = 0, set()
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
@@ -64,8 +80,12 @@ def _mount_tmpfs(path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     if shutil.which("mount") is None:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 @pytest.mark.slow
@@ -99,12 +119,27 @@ def test_a_full_disk_inside_chroma_gives_the_message_not_a_traceback(tmp_path, e
     if not _mount_tmpfs(index, "6m"):
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
-        env = dict(os.environ, ASSISTANT_PATHS__CORPUS=str(ROOT / "corpus"), ASSISTANT_PATHS__INDEX=str(index),
-                   ASSISTANT_PATHS__CACHE=str(embedding_cache), PYTHONPATH=str(ROOT))
-        done = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 6, f"a full disk is a reported failure (exit 6), not a crash: exit {done.returncode}\n{done.stderr[-1500:]}"
-        assert "no space left" in done.stderr and str(index) in done.stderr, f"the message names the disk: {done.stderr[-800:]}"
+        env = dict(
+            os.environ,
+            ASSISTANT_PATHS__CORPUS=str(ROOT / "corpus"),
+            ASSISTANT_PATHS__INDEX=str(index),
+            ASSISTANT_PATHS__CACHE=str(embedding_cache),
+            PYTHONPATH=str(ROOT),
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "assistant", "ingest"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 6, (
+            f"a full disk is a reported failure (exit 6), not a crash: exit {done.returncode}\n{done.stderr[-1500:]}"
+        )
+        assert "no space left" in done.stderr and str(index) in done.stderr, (
+            f"the message names the disk: {done.stderr[-800:]}"
+        )
         assert "Traceback" not in done.stderr, f"no raw traceback: {done.stderr[-800:]}"
         assert "free some space" in done.stderr, "and says the way out"
     finally:

@@ -13,25 +13,46 @@ from assistant.chat import Labels, Turn, export_markdown, md_safe, render_answer
 from assistant.cli import app as cli_app
 from assistant.types import Answer, Citation, Filters
 
-EVIL = ('<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> '
-        '[click](javascript:window.__pwned=3) **bold** `code` $$x$$ https://evil.example {{value}} ${window.__pwned=4}')
+EVIL = (
+    '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> '
+    "[click](javascript:window.__pwned=3) **bold** `code` $$x$$ https://evil.example {{value}} ${window.__pwned=4}"
+)
 
 
 def _citation(n: int, quote: str, title: str = "MIEUX — Pérou (2017-2018)") -> Citation:
-    return Citation(n=n, source="seeds/000_c0f20d1b9c390d7f.txt", title=title, section="Pratiques",
-                    action="MIEUX Peru (2017-2018)", countries=["PE"], quote=quote, score=0.9, language="fr", year=2019,
-                    start=10, end=10 + len(quote))
+    return Citation(
+        n=n,
+        source="seeds/000_c0f20d1b9c390d7f.txt",
+        title=title,
+        section="Pratiques",
+        action="MIEUX Peru (2017-2018)",
+        countries=["PE"],
+        quote=quote,
+        score=0.9,
+        language="fr",
+        year=2019,
+        start=10,
+        end=10 + len(quote),
+    )
 
 
-def _answer(question: str = "How did Peru adapt its training?", quote: str = "Les formateurs ont adapté le matériel.") -> Answer:
+def _answer(
+    question: str = "How did Peru adapt its training?", quote: str = "Les formateurs ont adapté le matériel."
+) -> Answer:
     c = _citation(1, quote)
-    return Answer(question=question, language="en", abstained=False,
-                  answer=f"Here is what the corpus documents on this question:\n\n**MIEUX Peru (2017-2018)** — Peru\n- « {quote} » [1]",
-                  citations=[c])
+    return Answer(
+        question=question,
+        language="en",
+        abstained=False,
+        answer=f"Here is what the corpus documents on this question:\n\n**MIEUX Peru (2017-2018)** — Peru\n- « {quote} » [1]",
+        citations=[c],
+    )
 
 
 def test_records_are_appended_and_earlier_bytes_never_change(tmp_path):
-    first = feedback.FeedbackRecord.for_answer("up", _answer(), comment="clear and cited", user="alice", ui_language="en")
+    first = feedback.FeedbackRecord.for_answer(
+        "up", _answer(), comment="clear and cited", user="alice", ui_language="en"
+    )
     path = feedback.append(tmp_path, first)
     before = path.read_bytes()
     feedback.append(tmp_path, feedback.FeedbackRecord.for_answer("down", _answer("Et en Jordanie ?"), comment=""))
@@ -42,7 +63,9 @@ def test_records_are_appended_and_earlier_bytes_never_change(tmp_path):
     assert [r.vote for r in records] == ["up", "down"], "records must read back in the order they were given"
     assert damaged == 0, "a clean log has no damaged line"
     assert records[0].user == "alice" and records[0].comment == "clear and cited", "user and comment must be kept"
-    assert records[0].citations[0]["source"] == "seeds/000_c0f20d1b9c390d7f.txt", "the cited sources must be saved with the vote"
+    assert records[0].citations[0]["source"] == "seeds/000_c0f20d1b9c390d7f.txt", (
+        "the cited sources must be saved with the vote"
+    )
     assert records[0].question == "How did Peru adapt its training?", "the question must be saved with the vote"
     assert records[0].time, "each record must carry its time"
 
@@ -60,14 +83,18 @@ def test_a_torn_last_line_does_not_break_reading_or_swallow_the_next_record(tmp_
     assert damaged == 1, "the torn line must be counted as damaged, not raise"
     feedback.append(tmp_path, feedback.FeedbackRecord(vote="up", question="q4", answer="a4"))
     records, damaged = feedback.read(tmp_path)
-    assert [r.question for r in records] == ["q1", "q2", "q4"], "a record written after the crash must not be glued to the torn line"
+    assert [r.question for r in records] == ["q1", "q2", "q4"], (
+        "a record written after the crash must not be glued to the torn line"
+    )
     assert damaged == 1, "only the torn line is damaged"
 
 
 def test_concurrent_sessions_never_interleave_lines(tmp_path):
     def worker(who: str):
         for i in range(40):
-            feedback.append(tmp_path, feedback.FeedbackRecord(vote="up", question=f"{who}-{i} " + "x" * 3000, answer="a"))
+            feedback.append(
+                tmp_path, feedback.FeedbackRecord(vote="up", question=f"{who}-{i} " + "x" * 3000, answer="a")
+            )
 
     threads = [threading.Thread(target=worker, args=(f"s{n}",)) for n in range(4)]
     for t in threads:
@@ -80,13 +107,19 @@ def test_concurrent_sessions_never_interleave_lines(tmp_path):
 
 
 def test_feedback_command_lists_records_as_json(tmp_path):
-    feedback.append(tmp_path, feedback.FeedbackRecord.for_answer("down", _answer(), comment="wrong country", user="bob"))
+    feedback.append(
+        tmp_path, feedback.FeedbackRecord.for_answer("down", _answer(), comment="wrong country", user="bob")
+    )
     result = CliRunner().invoke(cli_app, ["feedback", "--json", "--data", str(tmp_path)])
     assert result.exit_code == 0, f"`assistant feedback --json` must succeed: {result.output}"
     data = json.loads(result.stdout)
-    assert data[0]["vote"] == "down" and data[0]["comment"] == "wrong country", "the command must print the saved record"
+    assert data[0]["vote"] == "down" and data[0]["comment"] == "wrong country", (
+        "the command must print the saved record"
+    )
     text = CliRunner().invoke(cli_app, ["feedback", "--data", str(tmp_path)])
-    assert "wrong country" in text.stdout and "by bob" in text.stdout, "the plain listing must show the comment and the user"
+    assert "wrong country" in text.stdout and "by bob" in text.stdout, (
+        "the plain listing must show the comment and the user"
+    )
 
 
 def test_document_markup_in_an_answer_is_inert():
@@ -110,9 +143,13 @@ def test_a_source_footnote_marker_inside_a_quote_is_not_a_citation_link():
 
 def test_abstention_is_its_own_box_with_escaped_related_material():
     related = _citation(1, f"Un passage proche {EVIL}", title="<b>Titre</b>")
-    answer = Answer(question="What did Norway do in 2021?", language="en", abstained=True,
-                    answer="The corpus does not document Norway.\n\nRelated material (not an answer):\n- [1] « x »",
-                    related=[related])
+    answer = Answer(
+        question="What did Norway do in 2021?",
+        language="en",
+        abstained=True,
+        answer="The corpus does not document Norway.\n\nRelated material (not an answer):\n- [1] « x »",
+        related=[related],
+    )
     html = render_abstention(1, answer, Labels("fr"))
     assert html.startswith('<div class="abstain">'), "an abstention must use its own box, not the answer style"
     assert "Absent du corpus" in html, "the abstention header must follow the interface language"
@@ -121,9 +158,14 @@ def test_abstention_is_its_own_box_with_escaped_related_material():
 
 
 def test_export_is_markdown_with_citations_and_is_written_atomically(tmp_path):
-    turns = [Turn(question="How did Peru adapt its training?", answer=_answer(quote=f"Le matériel {EVIL}"),
-                  filters=Filters(countries=["PE"])),
-             Turn(question="And in Jordan?", error="The question is too long")]
+    turns = [
+        Turn(
+            question="How did Peru adapt its training?",
+            answer=_answer(quote=f"Le matériel {EVIL}"),
+            filters=Filters(countries=["PE"]),
+        ),
+        Turn(question="And in Jordan?", error="The question is too long"),
+    ]
     text = export_markdown(turns, Labels("en"))
     assert text.startswith("# Conversation with"), "the export must open with its title"
     assert "## 1. How did Peru adapt its training?" in text, "each question must be a heading"
@@ -138,4 +180,6 @@ def test_export_is_markdown_with_citations_and_is_written_atomically(tmp_path):
 
 def test_md_safe_neutralises_markdown_and_html():
     out = md_safe("<a href='javascript:x'>*hi*</a> [l](u) | ~~s~~")
-    assert "<" not in out and "*" not in out and "[" not in out and "~" not in out, f"markup characters must be escaped: {out}"
+    assert "<" not in out and "*" not in out and "[" not in out and "~" not in out, (
+        f"markup characters must be escaped: {out}"
+    )

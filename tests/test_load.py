@@ -21,7 +21,9 @@ SEED_000 = "seeds/000_c0f20d1b9c390d7f.txt"
 def test_manifest_of_the_real_corpus():
     entries = read_manifest(CORPUS)
     seed = entries[SEED_000]
-    assert seed.title.startswith("MIEUX — Lutter contre le trafic de migrants, Pérou"), "seed 000 keeps its manifest title"
+    assert seed.title.startswith("MIEUX — Lutter contre le trafic de migrants, Pérou"), (
+        "seed 000 keeps its manifest title"
+    )
     assert seed.year == 2019, "seed 000 was published in 2019"
     assert seed.language == "fr", "seed 000 is French"
     assert seed.source.startswith("text extracted from the case-study PDF"), "source_address becomes source"
@@ -111,7 +113,9 @@ def test_hash_and_size_are_those_of_the_bytes(tree):
 
 
 def test_only_restricts_to_files_and_folders(tree):
-    assert [s.doc_id for s in iter_sources(tree, only=[Path("fr")])] == ["fr/deep/c.html", "fr/notes.xyz"], "a folder relative to root"
+    assert [s.doc_id for s in iter_sources(tree, only=[Path("fr")])] == ["fr/deep/c.html", "fr/notes.xyz"], (
+        "a folder relative to root"
+    )
     assert [s.doc_id for s in iter_sources(tree, only=[tree / "b.txt"])] == ["b.txt"], "an absolute file path"
     both = [s.doc_id for s in iter_sources(tree, only=[Path("a.md"), Path("fr/deep")])]
     assert both == ["a.md", "fr/deep/c.html"], f"several paths, still sorted: {both}"
@@ -123,7 +127,9 @@ def test_only_outside_root_is_refused_with_its_name(tree, tmp_path):
     with pytest.raises(ConfigError) as caught:
         list(iter_sources(tree, only=[outside]))
     message = str(caught.value)
-    assert str(outside) in message and "outside the corpus folder" in message, f"names the path and the problem: {message}"
+    assert str(outside) in message and "outside the corpus folder" in message, (
+        f"names the path and the problem: {message}"
+    )
     with pytest.raises(ConfigError, match="outside the corpus folder"):
         list(iter_sources(tree, only=[Path("../elsewhere.txt")]))
 
@@ -150,14 +156,19 @@ def test_links_are_named_but_never_read(tree, tmp_path):
     for name in ("link.txt", "inside.txt", "folder"):
         assert name in sources, f"{name}, a link, is yielded so that ingest can name it"
         assert sources[name].data is None and "symbolic link" in (sources[name].problem or ""), (
-            f"{name} is not read, and says why: {sources[name].problem}")
-    assert sources["b.txt"].data == (tree / "b.txt").read_bytes() and sources["b.txt"].problem is None, "regular files are read"
+            f"{name} is not read, and says why: {sources[name].problem}"
+        )
+    assert sources["b.txt"].data == (tree / "b.txt").read_bytes() and sources["b.txt"].problem is None, (
+        "regular files are read"
+    )
 
 
 def test_a_fifo_is_named_and_never_opened_for_long(tree):
     os.mkfifo(tree / "pipe.txt")
     source = next(s for s in iter_sources(tree) if s.doc_id == "pipe.txt")
-    assert source.data is None and "not a regular file" in (source.problem or ""), f"a FIFO is not read: {source.problem}"
+    assert source.data is None and "not a regular file" in (source.problem or ""), (
+        f"a FIFO is not read: {source.problem}"
+    )
 
 
 def test_the_bytes_hashed_are_the_bytes_parsed(tree):
@@ -168,7 +179,9 @@ def test_the_bytes_hashed_are_the_bytes_parsed(tree):
 def test_reading_stops_past_the_size_limit(tree):
     (tree / "big.txt").write_bytes(b"x" * 5000)
     source = next(s for s in iter_sources(tree, max_bytes=100) if s.doc_id == "big.txt")
-    assert len(source.data) == 101 and source.size == 5000, "no more than the limit plus one byte is read; the size is the file's"
+    assert len(source.data) == 101 and source.size == 5000, (
+        "no more than the limit plus one byte is read; the size is the file's"
+    )
 
 
 def test_the_real_corpus_walk():

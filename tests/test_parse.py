@@ -48,7 +48,9 @@ def refused(path: Path, **kwargs) -> str:
 
 def check_offsets(doc: Document) -> None:
     for block in doc.blocks:
-        assert doc.text[block.start : block.end] == block.text, f"{doc.doc_id}: block offsets must slice doc.text: {block}"
+        assert doc.text[block.start : block.end] == block.text, (
+            f"{doc.doc_id}: block offsets must slice doc.text: {block}"
+        )
 
 
 def fold(text: str) -> str:
@@ -79,7 +81,9 @@ def test_every_corpus_file_parses_with_its_manifest_language(corpus):
 def test_every_corpus_block_slices_the_text(corpus):
     for doc in corpus.values():
         check_offsets(doc)
-        assert doc.text == "\n\n".join(b.text for b in doc.blocks), f"{doc.doc_id}: text is the blocks joined by blank lines"
+        assert doc.text == "\n\n".join(b.text for b in doc.blocks), (
+            f"{doc.doc_id}: text is the blocks joined by blank lines"
+        )
         assert all(b.kind in ("heading", "paragraph", "bullet") for b in doc.blocks), f"{doc.doc_id}: known block kinds"
 
 
@@ -117,7 +121,14 @@ def test_seed000_sentence_survives_line_breaks_and_hyphens(seed000):
 
 def test_seed000_hyphens(seed000):
     text = seed000.text
-    for word in ("ministère de l’Intérieur", "systématique et intégrée", "résultats des deux Actions", "d’organiser une formation", "contexte des migrations", "contextes nationaux et locaux"):
+    for word in (
+        "ministère de l’Intérieur",
+        "systématique et intégrée",
+        "résultats des deux Actions",
+        "d’organiser une formation",
+        "contexte des migrations",
+        "contextes nationaux et locaux",
+    ):
         assert word in text, f"'{word}' is rejoined"
     for kept in ("sud-américains", "CMNP TP-TM", "N° 008-2018-IN"):
         assert kept in text, f"'{kept}' keeps its hyphen"
@@ -136,14 +147,24 @@ def test_seed000_footnotes(seed000):
 
 def test_seed002_double_spaced_lines_and_footnotes(corpus):
     doc = corpus["seeds/002_e7beff1b5469f5c6.txt"]
-    assert "une soixantaine de participants provenant de différents pays et organisations partenaires du Dialogue" in doc.text, "lines separated by blank lines are joined"
+    assert (
+        "une soixantaine de participants provenant de différents pays et organisations partenaires du Dialogue"
+        in doc.text
+    ), "lines separated by blank lines are joined"
     assert "constitue donc une priorité.\n\n" in doc.text, "the marker 'priorité.1' is removed"
     notes = {b.text.split()[0]: b.text for b in doc.blocks if b.section == "Notes"}
-    assert notes["1"].startswith("1 Déclaration de Rome et son Programme, voir : http://processusderabat.net/"), "the '1' / ' Déclaration' footnote and its URL form one block"
-    assert doc.text.count("FR_Declaration_Prog_Rome_final_27_11_2014.pdf") == 1, "the bare URL repeated after the footnotes is dropped"
+    assert notes["1"].startswith("1 Déclaration de Rome et son Programme, voir : http://processusderabat.net/"), (
+        "the '1' / ' Déclaration' footnote and its URL form one block"
+    )
+    assert doc.text.count("FR_Declaration_Prog_Rome_final_27_11_2014.pdf") == 1, (
+        "the bare URL repeated after the footnotes is dropped"
+    )
     headings = [b.text for b in doc.blocks if b.kind == "heading"]
     assert "INTRODUCTION ET SESSION D’OUVERTURE" in headings, "an ALL-CAPS line is a heading"
-    assert any(h.startswith("SESSION PLENIERE 1 : COMMENT ELABORER") and h.endswith("TRAITE DES ETRES HUMAINS ?") for h in headings), "a heading over two lines is one heading"
+    assert any(
+        h.startswith("SESSION PLENIERE 1 : COMMENT ELABORER") and h.endswith("TRAITE DES ETRES HUMAINS ?")
+        for h in headings
+    ), "a heading over two lines is one heading"
 
 
 def test_seed004_running_title_and_page_numbers_are_dropped(corpus):
@@ -160,8 +181,12 @@ def test_seed001_bullets_keep_their_enumerators(corpus):
     bullets = [b.text for b in doc.blocks if b.kind == "bullet" and b.section == "Actions connexes"]
     assert [b[:3] for b in bullets] == ["a. ", "b. ", "c. ", "d. ", "e. ", "f. "], f"'- a.' keeps 'a.': {bullets}"
     assert "**" not in doc.text, "markdown emphasis is stripped"
-    assert "c. Élaborer des protocoles" in doc.text and "afin de prévenir et de combattre le trafic" in doc.text, "a bullet cut by a blank line goes on"
-    assert any(b.kind == "bullet" and b.text.startswith("10.7: Faciliter") for b in doc.blocks), "'■' bullets become bullet blocks"
+    assert "c. Élaborer des protocoles" in doc.text and "afin de prévenir et de combattre le trafic" in doc.text, (
+        "a bullet cut by a blank line goes on"
+    )
+    assert any(b.kind == "bullet" and b.text.startswith("10.7: Faciliter") for b in doc.blocks), (
+        "'■' bullets become bullet blocks"
+    )
 
 
 def test_corpus_keeps_real_compounds(corpus):
@@ -182,7 +207,18 @@ def test_hyphens_at_line_ends(tmp_path):
         encoding="utf-8",
     )
     text = parsed(path).text
-    for word in ("ministère", "intégrée", "résultats", "d’organiser", "contexte", "peer-to-peer", "demand-driven", "Timor-Leste", "sud-américains", "vice-président"):
+    for word in (
+        "ministère",
+        "intégrée",
+        "résultats",
+        "d’organiser",
+        "contexte",
+        "peer-to-peer",
+        "demand-driven",
+        "Timor-Leste",
+        "sud-américains",
+        "vice-président",
+    ):
         assert word in text, f"'{word}' in {text!r}"
 
 
@@ -193,7 +229,9 @@ def test_hyphen_follows_the_document_usage(tmp_path):
         "Les coordinateurs régionaux ont aussi un rôle dans la mise en oeuvre des activités.\n",
         encoding="utf-8",
     )
-    assert "les coordinateurs travaillent" in parsed(path).text, "'coordinateurs' is written unbroken elsewhere, so 'co-' joins"
+    assert "les coordinateurs travaillent" in parsed(path).text, (
+        "'coordinateurs' is written unbroken elsewhere, so 'co-' joins"
+    )
 
 
 def test_paragraphs_bullets_and_headings_from_text(tmp_path):
@@ -300,8 +338,11 @@ def test_a_site_address_alone_ends_the_section(tmp_path):
     )
     doc = parsed(path)
     sections = [(b.text[:20], b.section) for b in doc.blocks]
-    assert sections == [("Enseignements", "Enseignements"), ("La lutte contre le t", "Enseignements"),
-                        ("Depuis son lancement", None)], f"the back cover is in no section: {sections}"
+    assert sections == [
+        ("Enseignements", "Enseignements"),
+        ("La lutte contre le t", "Enseignements"),
+        ("Depuis son lancement", None),
+    ], f"the back cover is in no section: {sections}"
     assert "www.mieux-initiative.eu" not in doc.text, "the address is page furniture"
     check_offsets(doc)
 
@@ -316,9 +357,14 @@ def test_title_falls_back_to_the_file_name(tmp_path):
 
 def test_non_breaking_spaces_and_unicode(tmp_path):
     path = tmp_path / "spaces.txt"
-    path.write_text("Le\u00a0programme «\u00a0MIEUX\u00a0» a\u202fété   lancé en 2009 ; c’est l’initiative de l’UE.\n", encoding="utf-8")
+    path.write_text(
+        "Le\u00a0programme «\u00a0MIEUX\u00a0» a\u202fété   lancé en 2009 ; c’est l’initiative de l’UE.\n",
+        encoding="utf-8",
+    )
     text = parsed(path).text
-    assert text == "Le programme « MIEUX » a été lancé en 2009 ; c’est l’initiative de l’UE.", f"spaces folded, Unicode kept: {text!r}"
+    assert text == "Le programme « MIEUX » a été lancé en 2009 ; c’est l’initiative de l’UE.", (
+        f"spaces folded, Unicode kept: {text!r}"
+    )
 
 
 def test_windows_1252_text_is_decoded(tmp_path):
@@ -353,7 +399,9 @@ def make_pdf(path: Path, pages: int = 3, text: str = FRENCH) -> Path:
 
 def test_pdf(tmp_path):
     doc = parsed(make_pdf(tmp_path / "rapport.pdf"))
-    assert "ministère de l’Intérieur du Pérou a intégré" in doc.text.replace("'", "’"), f"accented text comes out of the PDF: {doc.text[:200]!r}"
+    assert "ministère de l’Intérieur du Pérou a intégré" in doc.text.replace("'", "’"), (
+        f"accented text comes out of the PDF: {doc.text[:200]!r}"
+    )
     assert "Rapport MIEUX 2018" not in doc.text, "a header repeated on every page is removed"
     assert not re.search(r"(?m)^\d+$", doc.text), "page numbers are removed"
     assert any(b.kind == "heading" and b.text == "Contexte" for b in doc.blocks), "a section name is a heading"
@@ -521,7 +569,9 @@ def test_unsupported_type(tmp_path):
     path = tmp_path / "notes.xyz"
     path.write_text(FRENCH, encoding="utf-8")
     message = refused(path)
-    assert "unsupported file type '.xyz'" in message and ".docx" in message, f"names the type and lists supported ones: {message}"
+    assert "unsupported file type '.xyz'" in message and ".docx" in message, (
+        f"names the type and lists supported ones: {message}"
+    )
 
 
 def test_undecodable_text(tmp_path):
@@ -573,22 +623,30 @@ def test_detect_language_without_words():
 
 
 def test_detect_document_language_names_other_languages():
-    code, probability = detect_document_language("Die Bundesregierung hat beschlossen, die Zusammenarbeit mit den Partnerländern zu verstärken.")
+    code, probability = detect_document_language(
+        "Die Bundesregierung hat beschlossen, die Zusammenarbeit mit den Partnerländern zu verstärken."
+    )
     assert code == "de" and probability > 0.9, f"German is recognised: {code} {probability}"
 
 
 def test_manifest_language_wins(tmp_path):
     path = tmp_path / "court.txt"
     path.write_text("MIEUX Pérou III", encoding="utf-8")
-    doc = parse(source(path), ManifestEntry(doc_id="court.txt", title="Pérou III", language="fr", year=2020, source="https://x"))
-    assert (doc.language, doc.title, doc.year, doc.source) == ("fr", "Pérou III", 2020, "https://x"), "manifest fields fill the Document"
+    doc = parse(
+        source(path), ManifestEntry(doc_id="court.txt", title="Pérou III", language="fr", year=2020, source="https://x")
+    )
+    assert (doc.language, doc.title, doc.year, doc.source) == ("fr", "Pérou III", 2020, "https://x"), (
+        "manifest fields fill the Document"
+    )
 
 
 def test_html_gives_its_own_address_when_no_manifest_does(tmp_path):
-    page = ("""<!DOCTYPE html><html><head><title>Peru III</title>{link}</head><body><h1>Peru III</h1>
-            <p>Peru trained its border officials to detect migrant smuggling with a new handbook.</p></body></html>""")
+    page = """<!DOCTYPE html><html><head><title>Peru III</title>{link}</head><body><h1>Peru III</h1>
+            <p>Peru trained its border officials to detect migrant smuggling with a new handbook.</p></body></html>"""
     canonical = tmp_path / "canonical.html"
-    canonical.write_text(page.format(link='<link rel="canonical" href="https://example.org/actions/peru-iii">'), encoding="utf-8")
+    canonical.write_text(
+        page.format(link='<link rel="canonical" href="https://example.org/actions/peru-iii">'), encoding="utf-8"
+    )
     assert parsed(canonical).source == "https://example.org/actions/peru-iii", "a page's canonical link is its address"
     og = tmp_path / "og.html"
     og.write_text(page.format(link='<meta property="og:url" content="https://example.org/og">'), encoding="utf-8")
@@ -598,16 +656,30 @@ def test_html_gives_its_own_address_when_no_manifest_does(tmp_path):
     assert parsed(none).source is None, "only an http(s) address is taken as the page's address"
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("How did Peru adapt its training?", None), ("Which countries?", None), ("And in Jordan?", None),
-    ("Training of judges in Peru", None), ("MIEUX Peru III", None), ("border guards training", None),
-    ("Which lessons did MIEUX draw?", None), ("Comment le Pérou a-t-il adapté sa formation ?", None),
-    ("Et en Jordanie ?", None), ("Formation des juges au Pérou", None), ("Quels pays ont formé leurs juges ?", None),
-    ("¿Cómo adaptó Perú su formación?", "es"), ("¿Qué hizo el Perú para la formación de los guardias?", "es"),
-    ("Wie hat Peru seine Ausbildung angepasst?", "de"), ("Was hat Jordanien gegen Menschenhandel getan?", "de"),
-    ("Come ha adattato il Perù la sua formazione?", "it"), ("Como o Peru adaptou a sua formação?", "pt"),
-    ("Hoe heeft Peru zijn opleiding aangepast?", "nl"), ("Как Перу адаптировало обучение?", "ru"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("How did Peru adapt its training?", None),
+        ("Which countries?", None),
+        ("And in Jordan?", None),
+        ("Training of judges in Peru", None),
+        ("MIEUX Peru III", None),
+        ("border guards training", None),
+        ("Which lessons did MIEUX draw?", None),
+        ("Comment le Pérou a-t-il adapté sa formation ?", None),
+        ("Et en Jordanie ?", None),
+        ("Formation des juges au Pérou", None),
+        ("Quels pays ont formé leurs juges ?", None),
+        ("¿Cómo adaptó Perú su formación?", "es"),
+        ("¿Qué hizo el Perú para la formación de los guardias?", "es"),
+        ("Wie hat Peru seine Ausbildung angepasst?", "de"),
+        ("Was hat Jordanien gegen Menschenhandel getan?", "de"),
+        ("Come ha adattato il Perù la sua formazione?", "it"),
+        ("Como o Peru adaptou a sua formação?", "pt"),
+        ("Hoe heeft Peru zijn opleiding aangepast?", "nl"),
+        ("Как Перу адаптировало обучение?", "ru"),
+    ],
+)
 def test_a_question_in_neither_french_nor_english_is_recognised(question, expected):
     from assistant.text import other_language
 
@@ -619,8 +691,11 @@ def test_no_question_of_the_eval_set_is_taken_for_another_language():
 
     from assistant.text import other_language
 
-    questions = [json.loads(line)["question"] for line in
-                 (Path(__file__).parent.parent / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [
+        json.loads(line)["question"]
+        for line in (Path(__file__).parent.parent / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert len(questions) > 50, "the dev set must be there"
     wrong = [q for q in questions if other_language(q)]
     assert not wrong, f"French and English questions must never be refused as another language: {wrong}"

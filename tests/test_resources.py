@@ -50,22 +50,28 @@ def test_every_alias_names_its_country():
     for code, names in resources.toml("countries.toml")["aliases"].items():
         for name in names.get("en", []) + names.get("fr", []):
             assert code in tag.find_countries(f"Experts from {name}, {name}."), (
-                f"resources/countries.toml [aliases] {code}: {name!r} must be read as {code}")
+                f"resources/countries.toml [aliases] {code}: {name!r} must be read as {code}"
+            )
 
 
 def test_every_demonym_names_its_country():
     for code, en, fr in resources.table("demonyms.tsv", ("iso2", "en", "fr")):
         for word in resources.alternatives(fr):
-            assert code in tag.find_countries(f"des experts {word} ont"), f"resources/demonyms.tsv {code}: {word!r} names {code}"
+            assert code in tag.find_countries(f"des experts {word} ont"), (
+                f"resources/demonyms.tsv {code}: {word!r} names {code}"
+            )
         for word in resources.alternatives(en):
             assert code in tag.find_countries(f"{word} experts trained officers"), (
-                f"resources/demonyms.tsv {code}: {word!r} names {code}")
+                f"resources/demonyms.tsv {code}: {word!r} names {code}"
+            )
 
 
 @pytest.mark.parametrize("slug", THEMES)
 def test_theme_examples(slug):
     theme = resources.toml("themes.toml")[slug]
-    assert theme["examples"] and theme["en"] and theme["fr"], f"resources/themes.toml [{slug}] has both labels and examples"
+    assert theme["examples"] and theme["en"] and theme["fr"], (
+        f"resources/themes.toml [{slug}] has both labels and examples"
+    )
     for text in theme["examples"]:
         assert slug in tag.find_themes(text), f"resources/themes.toml [{slug}]: {text!r} touches {slug}"
     for text in theme.get("not", []):
@@ -90,13 +96,19 @@ def parsed(tmp_path, text: str, name: str = "page.txt"):
 
 def test_calls_to_action_examples_are_dropped(tmp_path):
     for i, line in enumerate(resources.toml("parse.toml")["calls_to_action"]["examples"]):
-        doc = parsed(tmp_path, f"Une page\n\nLe Pérou est un pays d'origine et de transit des migrants.\n\n{line}\n", f"p{i}.txt")
-        assert line not in doc.text and "Le Pérou est un pays" in doc.text, f"resources/parse.toml: {line!r} is dropped, the text stays"
+        doc = parsed(
+            tmp_path, f"Une page\n\nLe Pérou est un pays d'origine et de transit des migrants.\n\n{line}\n", f"p{i}.txt"
+        )
+        assert line not in doc.text and "Le Pérou est un pays" in doc.text, (
+            f"resources/parse.toml: {line!r} is dropped, the text stays"
+        )
 
 
 def test_heading_examples_are_headings(tmp_path):
     for i, line in enumerate(resources.toml("parse.toml")["headings"]["examples"]):
-        doc = parsed(tmp_path, f"Titre du document\n\n{line}\nLe Pérou a formé des agents de police en 2018.\n", f"h{i}.txt")
+        doc = parsed(
+            tmp_path, f"Titre du document\n\n{line}\nLe Pérou a formé des agents de police en 2018.\n", f"h{i}.txt"
+        )
         kinds = {doc.text[b.start : b.end].strip(): b.kind for b in doc.blocks}
         assert kinds.get(line) == "heading", f"resources/parse.toml: {line!r} is a heading, got {kinds}"
 
@@ -109,10 +121,14 @@ def test_compound_examples_keep_their_hyphen(tmp_path):
 
 def test_answer_kind_examples_ask_for_a_kind():
     for question in resources.toml("question.toml")["answer_kinds"]["examples"]:
-        assert analyze_question(question).kinds, f"resources/question.toml [answer_kinds]: {question!r} asks for a kind of answer"
+        assert analyze_question(question).kinds, (
+            f"resources/question.toml [answer_kinds]: {question!r} asks for a kind of answer"
+        )
 
 
 def test_follow_up_examples_read_as_stated():
     for previous, follow_up, standalone in resources.toml("question.toml")["follow_up"]["examples"]:
         got = contextualize(follow_up, [(previous, "…")])
-        assert got == standalone, f"resources/question.toml [follow_up]: {follow_up!r} after {previous!r} reads {standalone!r}, got {got!r}"
+        assert got == standalone, (
+            f"resources/question.toml [follow_up]: {follow_up!r} after {previous!r} reads {standalone!r}, got {got!r}"
+        )

@@ -45,11 +45,21 @@ def guarded_chat(shipped, tmp_path_factory):
     users.write_text(f"alice:{hash_password(PASSWORD)}\n", encoding="utf-8")
     port = _free_port()
     settings = shipped.settings
-    env = dict(os.environ, ASSISTANT_CHAT__AUTH_FILE=str(users), ASSISTANT_PATHS__DATA=str(base / "data"),
-               ASSISTANT_PATHS__CACHE=str(settings.paths.cache), PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        ASSISTANT_CHAT__AUTH_FILE=str(users),
+        ASSISTANT_PATHS__DATA=str(base / "data"),
+        ASSISTANT_PATHS__CACHE=str(settings.paths.cache),
+        PYTHONPATH=str(ROOT),
+    )
     log = (base / "chat.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "chat", "--port", str(port), "--index", str(settings.paths.index)],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "chat", "--port", str(port), "--index", str(settings.paths.index)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -156,7 +166,9 @@ def test_repeated_wrong_logins_from_one_client_back_off_and_other_clients_still_
     assert statuses[0] == 400, f"the first wrong password is simply refused: {statuses}"
     assert statuses[-1] == 429, f"after several wrong passwords the client must be told to wait: {statuses}"
     message = next(body for s, body in answers if s == 429).get("detail", "")
-    assert "wrong" in message.lower() and "try again" in message.lower(), f"the refusal must say why and when to retry: {message!r}"
+    assert "wrong" in message.lower() and "try again" in message.lower(), (
+        f"the refusal must say why and when to retry: {message!r}"
+    )
     assert statuses.count(400) <= 6, f"at most a handful of passwords may be tried before the back-off: {statuses}"
     status, _ = GradioSession(port, source=attacker).login("alice", PASSWORD)
     assert status == 429, "while backing off, even the right password is not checked for that client"
@@ -175,7 +187,9 @@ def test_the_login_page_shows_nothing_of_the_corpus(guarded_chat):
     friend = GradioSession(port)
     assert friend.login("alice", PASSWORD)[0] == 200, "alice logs in"
     outputs = friend.call("on_load", ["en", ""])  # the language, and the country this browser remembers (none)
-    assert any("seeds/000_c0f20d1b9c390d7f.txt" in str(o) for o in outputs), "once logged in, the filters list the documents"
+    assert any("seeds/000_c0f20d1b9c390d7f.txt" in str(o) for o in outputs), (
+        "once logged in, the filters list the documents"
+    )
 
 
 # -- the loader: one open per document, no links followed -----------------------------------------
@@ -184,9 +198,11 @@ SECRET = "SECRET-OUTSIDE-7731: the payroll of the ministry is kept in this file 
 
 
 def _page(topic: str) -> str:
-    return (f"MIEUX Action: {topic}\n\nThe Action trained border officials of Moldova on {topic}. "
-            f"Experts from Portugal shared their procedures on {topic} with the national agency. "
-            "The officials then trained their colleagues in the regions, with the handbook the experts wrote.\n")
+    return (
+        f"MIEUX Action: {topic}\n\nThe Action trained border officials of Moldova on {topic}. "
+        f"Experts from Portugal shared their procedures on {topic} with the national agency. "
+        "The officials then trained their colleagues in the regions, with the handbook the experts wrote.\n"
+    )
 
 
 def test_a_file_swapped_for_a_link_after_the_scan_is_never_read(tmp_path):
@@ -224,7 +240,9 @@ def test_a_file_swapped_for_a_link_after_the_scan_is_never_read(tmp_path):
     assert "topic a.txt" in texts["a.txt"], "a.txt is parsed from the bytes that were hashed"
     assert "link" in problems.get("b.txt", ""), f"b.txt, a link when it was opened, is named and not read: {problems}"
     assert "topic c.txt" in texts.get("c.txt", ""), "the files after it are still read"
-    assert "sub is a symbolic link" in problems.get("sub/d.txt", ""), f"a folder swapped for a link is named: {problems}"
+    assert "sub is a symbolic link" in problems.get("sub/d.txt", ""), (
+        f"a folder swapped for a link is named: {problems}"
+    )
 
 
 def test_links_folders_links_and_fifos_each_get_a_message(tmp_path, make_settings):
@@ -246,4 +264,6 @@ def test_links_folders_links_and_fifos_each_get_a_message(tmp_path, make_setting
     assert "not a regular file" in report.problems["pipe.txt"], report.problems["pipe.txt"]
     assert set(assistant.documents()) == {"fr/mieux_action_perou_iii_fr.txt"}, "only the real file is indexed"
     answer = assistant.ask("What is kept in the payroll of the ministry?")
-    assert all("SECRET" not in c.quote for c in answer.citations + answer.related), "nothing outside the corpus is quoted"
+    assert all("SECRET" not in c.quote for c in answer.citations + answer.related), (
+        "nothing outside the corpus is quoted"
+    )

@@ -28,8 +28,11 @@ def free_port() -> int:
 
 def start_chroma(path: Path, port: int) -> subprocess.Popen:
     chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -97,7 +100,11 @@ def _chroma_processes(under: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(part.endswith(b"chroma") for part in argv[:2]) and b"run" in argv and str(under).encode() in b" ".join(argv):
+        if (
+            any(part.endswith(b"chroma") for part in argv[:2])
+            and b"run" in argv
+            and str(under).encode() in b" ".join(argv)
+        ):
             pids.append(int(entry.name))
     return pids
 
@@ -108,14 +115,30 @@ def test_the_outage_test_leaves_no_chroma_server_behind(tmp_path):
         pytest.skip("this test runs the outage test in a nested pytest, not itself")
     base = tmp_path / "nested"
     env = dict(os.environ, NESTED_SERVER_MODE_TEST="1")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={base}",
-                           f"{Path(__file__)}::test_server_outage_is_reported_and_recovered"],
-                          env=env, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={base}",
+            f"{Path(__file__)}::test_server_outage_is_reported_and_recovered",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     left = _chroma_processes(base)
     for pid in left:  # do not let this test leak what it found
         os.kill(pid, signal.SIGKILL)
     assert done.returncode == 0, f"the outage test passes: {done.stdout[-2000:]}"
-    assert not left, f"the chroma server restarted by the outage test must be stopped with the test ({len(left)} left running)"
+    assert not left, (
+        f"the chroma server restarted by the outage test must be stopped with the test ({len(left)} left running)"
+    )
 
 
 @pytest.mark.slow
@@ -135,7 +158,9 @@ def test_a_server_that_stops_answering_is_an_outage_after_store_timeout(chroma_s
         with pytest.raises(StoreUnavailable, match=url):
             assistant.ask(question)
         waited = time.monotonic() - started
-        assert waited < 20, f"a connected client gives up after store.timeout_s (1.5 s), not Chroma's endless wait: {waited:.1f} s"
+        assert waited < 20, (
+            f"a connected client gives up after store.timeout_s (1.5 s), not Chroma's endless wait: {waited:.1f} s"
+        )
         started = time.monotonic()
         with pytest.raises(StoreUnavailable, match="within 1.5 s"):
             Assistant(settings).ask(question)
@@ -153,16 +178,26 @@ JORDAN_TITLE = "jordan ii"  # the cited document's title; an abstention only nam
 def _host_env(url: str, base: Path, corpus: Path, cache: Path) -> dict:
     """The environment of an assistant process on another host: its own local folders, the shared server."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    return env | {"ASSISTANT_STORE__CHROMA_URL": url, "ASSISTANT_PATHS__INDEX": str(base / "index"),
-                  "ASSISTANT_PATHS__DATA": str(base / "data"), "ASSISTANT_PATHS__CORPUS": str(corpus),
-                  "ASSISTANT_PATHS__CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    return env | {
+        "ASSISTANT_STORE__CHROMA_URL": url,
+        "ASSISTANT_PATHS__INDEX": str(base / "index"),
+        "ASSISTANT_PATHS__DATA": str(base / "data"),
+        "ASSISTANT_PATHS__CORPUS": str(corpus),
+        "ASSISTANT_PATHS__CACHE": str(cache),
+        "HF_HUB_OFFLINE": "1",
+    }
 
 
 def _start_chat(env: dict, port: int, log: Path) -> subprocess.Popen:
     root = Path(__file__).resolve().parent.parent
     with log.open("wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "chat", "--port", str(port)], env=env, cwd=root,
-                                stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "chat", "--port", str(port)],
+            env=env,
+            cwd=root,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the chat on port {port} exited early: {log.read_text()[-2000:]}"
@@ -206,42 +241,60 @@ def test_two_hosts_see_one_live_index_and_never_ingest_at_once(chroma_server, tm
     try:
         # Two chat processes, each on a "host" of its own: their local index folders stay empty.
         for n, port in enumerate(ports):
-            chats.append(_start_chat(_host_env(url, tmp_path / f"chat{n}", corpus, embedding_cache), port,
-                                     tmp_path / f"chat{n}.log"))
+            chats.append(
+                _start_chat(
+                    _host_env(url, tmp_path / f"chat{n}", corpus, embedding_cache), port, tmp_path / f"chat{n}.log"
+                )
+            )
         for port in ports:
-            assert JORDAN_TITLE not in _chat_answer(port, JORDAN_QUESTION).lower(), \
+            assert JORDAN_TITLE not in _chat_answer(port, JORDAN_QUESTION).lower(), (
                 f"before the update the chat on {port} has no Jordan document to cite"
+            )
         copy_corpus(corpus, [SMALL[1]])
         report = writer.ingest()
         assert report.promoted and report.added == [SMALL[1]], f"host A's ingest adds the Jordan document: {report}"
         for port in ports:
-            assert JORDAN_TITLE in _chat_answer(port, JORDAN_QUESTION).lower(), \
+            assert JORDAN_TITLE in _chat_answer(port, JORDAN_QUESTION).lower(), (
                 f"the chat on {port}, on another host, answers from the new generation at once (no restart)"
+            )
         for n in range(2):
-            assert not (tmp_path / f"chat{n}" / "index" / "catalog.sqlite").exists(), \
+            assert not (tmp_path / f"chat{n}" / "index" / "catalog.sqlite").exists(), (
                 "the chats read the live pointer from the server, not from a local catalog"
+            )
     finally:
         for proc in chats:
             _stop(proc)
 
     # Host B cannot ingest while host A holds the lock, though their local lock files differ.
     copy_corpus(corpus, [SMALL[0]])
-    (corpus / SMALL[0]).write_text((corpus / SMALL[0]).read_text(encoding="utf-8") + "\nUne ligne ajoutée.\n", encoding="utf-8")
+    (corpus / SMALL[0]).write_text(
+        (corpus / SMALL[0]).read_text(encoding="utf-8") + "\nUne ligne ajoutée.\n", encoding="utf-8"
+    )
     env_b = _host_env(url, tmp_path / "b", corpus, embedding_cache)
     root = Path(__file__).resolve().parent.parent
     live = writer.catalog.live()
     with writer._ingest_lock():
-        blocked = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env_b, cwd=root,
-                                 capture_output=True, text=True, timeout=300)
+        blocked = subprocess.run(
+            [sys.executable, "-m", "assistant", "ingest"],
+            env=env_b,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert blocked.returncode == 6, f"host B's ingest is refused while host A ingests: {blocked.stderr[-1500:]}"
-        assert "Another ingest or update is running on the Chroma server" in blocked.stderr, \
+        assert "Another ingest or update is running on the Chroma server" in blocked.stderr, (
             f"the refusal says another host is ingesting: {blocked.stderr[-1500:]}"
+        )
         assert writer.catalog.live() == live, "the refused ingest changed nothing"
-    done = subprocess.run([sys.executable, "-m", "assistant", "ingest"], env=env_b, cwd=root,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ingest"], env=env_b, cwd=root, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, f"once host A is done, host B ingests: {done.stderr[-1500:]}"
     assert writer.catalog.live() != live, "host B's ingest is live for host A too"
-    assert writer.ingest().generation == writer.catalog.live(), "host A then finds nothing to do: it sees host B's generation as live"
+    assert writer.ingest().generation == writer.catalog.live(), (
+        "host A then finds nothing to do: it sees host B's generation as live"
+    )
 
 
 @pytest.mark.slow
@@ -262,8 +315,9 @@ def test_a_lock_left_by_a_killed_ingest_is_taken_over_and_a_live_one_is_not(chro
         assistant.ingest()
     assert assistant.catalog.live() is None, "nothing was ingested while another host held the lock"
     client.delete_collection(name)
-    client.create_collection(name, embedding_function=None,
-                             metadata={"holder": "host-b pid 42", "beat": time.time() - LOCK_STALE_S - 5})
+    client.create_collection(
+        name, embedding_function=None, metadata={"holder": "host-b pid 42", "beat": time.time() - LOCK_STALE_S - 5}
+    )
     report = assistant.ingest()
     assert report.promoted, "a lock not renewed for LOCK_STALE_S (its ingest was killed) is taken over"
     assert name not in [c.name for c in client.list_collections()], "the ingest releases the lock when done"

@@ -60,12 +60,21 @@ def shape(package: Path) -> tuple[dict[str, set[str]], list[str]]:
                         graph[module].add(alias.name)
                         aliases[alias.asname or alias.name] = alias.name
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 private.append(f"{module} uses {aliases[node.value.id]}.{node.attr}")
     # A package's __init__ importing its own parts is how a package shows its API, not a cycle.
     for module in graph:
-        graph[module] = {t for t in graph[module] if t != module and not (t.startswith(module + ".") and modules[module].name == "__init__.py")}
+        graph[module] = {
+            t
+            for t in graph[module]
+            if t != module and not (t.startswith(module + ".") and modules[module].name == "__init__.py")
+        }
     return graph, private
 
 
@@ -92,23 +101,30 @@ def test_checker_finds_a_cycle_and_a_private_import(tmp_path):
     (pkg / "b.py").write_text("def helper():\n    from . import a\n    return a\n")
     (pkg / "c.py").write_text("from . import b\nfrom .b import _hidden\nx = b._secret\n")
     graph, private = shape(pkg)
-    assert cycles(graph) == [["demo.a", "demo.b", "demo.a"]], f"a -> b -> a, through a function-level import: {cycles(graph)}"
+    assert cycles(graph) == [["demo.a", "demo.b", "demo.a"]], (
+        f"a -> b -> a, through a function-level import: {cycles(graph)}"
+    )
     assert sorted(private) == ["demo.c imports _hidden from demo.b", "demo.c uses demo.b._secret"], (
-        f"both ways of reaching a private name of another module are found: {private}")
+        f"both ways of reaching a private name of another module are found: {private}"
+    )
 
 
 def test_no_import_cycle():
     graph, _ = shape(ROOT / "assistant")
     assert "assistant.retrieve" in graph and graph["assistant.pipeline"], "the graph was read from the package"
     found = cycles(graph)
-    assert not found, "modules import each other (stages import downward only): " + "; ".join(" -> ".join(c) for c in found)
+    assert not found, "modules import each other (stages import downward only): " + "; ".join(
+        " -> ".join(c) for c in found
+    )
 
 
 # Private names the chat split (merged while this check was written) imports from views.py; the chat's
 # owner makes them public, then this list goes. Any other private import fails.
 KNOWN_PRIVATE = {
-    "assistant.chat imports _Choices from assistant.views", "assistant.chat imports _choices from assistant.views",
-    "assistant.chat imports _choice_lists from assistant.views", "assistant.chat imports _filters_json from assistant.views",
+    "assistant.chat imports _Choices from assistant.views",
+    "assistant.chat imports _choices from assistant.views",
+    "assistant.chat imports _choice_lists from assistant.views",
+    "assistant.chat imports _filters_json from assistant.views",
 }
 
 
@@ -123,9 +139,16 @@ def test_ruff_lint_passes():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.fail("ruff is not installed: pip install -e '.[test]' (it is in the test extra)")
-    done = subprocess.run([ruff, "check", "--no-cache", "assistant", "tests", "bench", "scripts"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"ruff check (rules in pyproject.toml) finds problems:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+    done = subprocess.run(
+        [ruff, "check", "--no-cache", "assistant", "tests", "bench", "scripts"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, (
+        f"ruff check (rules in pyproject.toml) finds problems:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+    )
 
 
 @pytest.mark.slow
@@ -135,4 +158,6 @@ def test_types_check():
     except ImportError:
         pytest.fail("mypy is not installed: pip install -e '.[test]' (it is in the test extra)")
     done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    assert done.returncode == 0, f"mypy (settings in pyproject.toml) finds type errors in assistant/:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+    assert done.returncode == 0, (
+        f"mypy (settings in pyproject.toml) finds type errors in assistant/:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+    )

@@ -15,9 +15,22 @@ def test_a_generation_larger_than_one_read_comes_back_whole_and_aligned(make_set
     # ("too many SQL variables"): whole generations are read in pages of READ_PAGE.
     n = 33_000
     assert n > READ_PAGE, "the generation spans several reads"
-    passages = [Passage(id=f"d{i // 100:04d}#{i % 100:04d}", doc_id=f"d{i // 100:04d}", title="t", language="fr",
-                        year=None, section=None, text=f"passage {i}", start=0, end=1, window=f"passage {i}",
-                        ordinal=i % 100) for i in range(n)]
+    passages = [
+        Passage(
+            id=f"d{i // 100:04d}#{i % 100:04d}",
+            doc_id=f"d{i // 100:04d}",
+            title="t",
+            language="fr",
+            year=None,
+            section=None,
+            text=f"passage {i}",
+            start=0,
+            end=1,
+            window=f"passage {i}",
+            ordinal=i % 100,
+        )
+        for i in range(n)
+    ]
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((n, 8)).astype(np.float32)
     store = VectorStore(make_settings())

@@ -26,7 +26,9 @@ def live_copy(tmp_path, make_settings):
 def test_gold_check_reports_questions_whose_gold_went_missing(live_copy):
     questions = evaluate.load_questions()
     assert not evaluate.check_gold(questions, live_copy.document_text), "every gold passage is in the shipped corpus"
-    missing = evaluate.check_gold(questions, lambda doc_id: None if doc_id == PERU_CASE_STUDY else live_copy.document_text(doc_id))
+    missing = evaluate.check_gold(
+        questions, lambda doc_id: None if doc_id == PERU_CASE_STUDY else live_copy.document_text(doc_id)
+    )
     peru = [q.id for q in questions if q.gold_sources and PERU_CASE_STUDY in q.gold_sources]
     assert peru and set(peru) <= set(missing), "questions with gold in a missing document are reported"
 
@@ -50,7 +52,9 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     assert outcome["status"] == "blocked", f"a document that breaks gold passages is blocked: {outcome['reasons']}"
     assert any("no longer in the corpus" in r or "went from" in r for r in outcome["reasons"]), outcome["reasons"]
     assert live_copy.catalog.live() == live_before, "the live index is unchanged"
-    assert "Adaptation du matériel de formation" in live_copy.document_text(PERU_CASE_STUDY), "the live text is the old one"
+    assert "Adaptation du matériel de formation" in live_copy.document_text(PERU_CASE_STUDY), (
+        "the live text is the old one"
+    )
     (corpus / PERU_CASE_STUDY).write_text(original, encoding="utf-8")
 
     # Harmful: a corrupted file.
@@ -58,7 +62,9 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     bad.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj trailer garbage")
     outcome = live_copy.update([bad], eval_set=evaluate.DEFAULT_SET)
     assert outcome["status"] == "blocked", "a corrupted file blocks the update"
-    assert any("case_study_broken.pdf" in r for r in outcome["reasons"]), f"the reason names the file: {outcome['reasons']}"
+    assert any("case_study_broken.pdf" in r for r in outcome["reasons"]), (
+        f"the reason names the file: {outcome['reasons']}"
+    )
     assert not (corpus / "added" / "case_study_broken.pdf").exists(), "the refused file is taken out of the corpus"
     assert live_copy.catalog.live() == live_before, "the live index is unchanged"
 
@@ -66,7 +72,9 @@ def test_gate_blocks_a_harmful_update_and_passes_a_harmless_one(live_copy, tmp_p
     good = tmp_path / "incoming" / "moldova_labour_migration_en.txt"
     good.write_text(
         "MIEUX Action: Moldova – Labour migration\n\nThe Action supported the Moldovan National Employment Agency "
-        "in drafting information material for citizens who plan to work abroad legally.", encoding="utf-8")
+        "in drafting information material for citizens who plan to work abroad legally.",
+        encoding="utf-8",
+    )
     outcome = live_copy.update([good], eval_set=evaluate.DEFAULT_SET)
     assert outcome["status"] == "promoted", f"a harmless update passes: {outcome['reasons']}"
     assert live_copy.catalog.live() != live_before, "and goes live"
@@ -79,9 +87,21 @@ def test_eval_command_writes_reports(shipped, tmp_path):
     subset.write_text("\n".join(rows), encoding="utf-8")
     out = tmp_path / "report"
     result = subprocess.run(
-        [sys.executable, "-m", "assistant", "eval", "--set", str(subset), "--out", str(out),
-         "--index", str(shipped.settings.paths.index)],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "eval",
+            "--set",
+            str(subset),
+            "--out",
+            str(out),
+            "--index",
+            str(shipped.settings.paths.index),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert "passage_hit@5" in result.stdout, "the summary table is printed"
@@ -90,9 +110,23 @@ def test_eval_command_writes_reports(shipped, tmp_path):
     data = json.loads((out / "eval.json").read_text(encoding="utf-8"))
     assert len(data["questions"]) == 12, "every question's answer and scores are in the JSON"
     again = subprocess.run(
-        [sys.executable, "-m", "assistant", "eval", "--set", str(subset), "--out", str(tmp_path / "r2"),
-         "--baseline", str(out / "eval.json"), "--index", str(shipped.settings.paths.index)],
-        capture_output=True, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "eval",
+            "--set",
+            str(subset),
+            "--out",
+            str(tmp_path / "r2"),
+            "--baseline",
+            str(out / "eval.json"),
+            "--index",
+            str(shipped.settings.paths.index),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert again.returncode == 0 and "Report:" in again.stdout, again.stderr
 
@@ -120,14 +154,21 @@ def _summary(**cols):
 def test_the_gate_guards_each_language():
     # Overall passage hit@5 holds (0.92 -> 0.91), French falls 4 points: blocked, and the reason says French.
     thresholds = {"max_drop_points": 2, "no_drop": ["passage_hit@5"], "minimum": {}, "maximum": {}}
-    before = _summary(all={"passage_hit@5": 0.92}, **{"lang:en": {"passage_hit@5": 0.92}, "lang:fr": {"passage_hit@5": 0.92}})
-    after = _summary(all={"passage_hit@5": 0.91}, **{"lang:en": {"passage_hit@5": 0.94}, "lang:fr": {"passage_hit@5": 0.88}})
+    before = _summary(
+        all={"passage_hit@5": 0.92}, **{"lang:en": {"passage_hit@5": 0.92}, "lang:fr": {"passage_hit@5": 0.92}}
+    )
+    after = _summary(
+        all={"passage_hit@5": 0.91}, **{"lang:en": {"passage_hit@5": 0.94}, "lang:fr": {"passage_hit@5": 0.88}}
+    )
     reasons = evaluate.gate(after, before, thresholds, "held-out")
-    assert len(reasons) == 1 and "(fr)" in reasons[0] and reasons[0].startswith("held-out:"), \
+    assert len(reasons) == 1 and "(fr)" in reasons[0] and reasons[0].startswith("held-out:"), (
         f"only the French drop blocks, named with its set: {reasons}"
+    )
     assert not evaluate.gate(before, before, thresholds), "no change, no reason"
     floor = {"max_drop_points": 2, "no_drop": [], "minimum": {"abstention_recall": 0.85}, "maximum": {}}
-    low_en = _summary(all={"abstention_recall": 0.9}, **{"lang:en": {"abstention_recall": 0.8}, "lang:fr": {"abstention_recall": 1.0}})
+    low_en = _summary(
+        all={"abstention_recall": 0.9}, **{"lang:en": {"abstention_recall": 0.8}, "lang:fr": {"abstention_recall": 1.0}}
+    )
     assert any("(en)" in r for r in evaluate.gate(low_en, None, floor)), "a floor holds in each language too"
 
 
@@ -137,15 +178,28 @@ def test_a_new_document_saying_the_same_is_reported_beside_the_gold():
     from assistant.embed import make_embedder
 
     gold = "MIEUX a intégré à la formation des exemples et des exercices basés sur des scénarios"
-    new = ("MIEUX integrated into the training examples and exercises based on scenarios reflecting the "
-           "irregular migration routes")
+    new = (
+        "MIEUX integrated into the training examples and exercises based on scenarios reflecting the "
+        "irregular migration routes"
+    )
     before = {"questions": [{"id": "q", "answerable": True, "passage_rank": 2}]}
-    after = {"questions": [{"id": "q", "answerable": True, "passage_rank": None, "gold_passages": [gold],
-                            "top": [{"doc_id": "old.txt", "text": "unrelated"}, {"doc_id": "added/new.txt", "text": new}]}]}
+    after = {
+        "questions": [
+            {
+                "id": "q",
+                "answerable": True,
+                "passage_rank": None,
+                "gold_passages": [gold],
+                "top": [{"doc_id": "old.txt", "text": "unrelated"}, {"doc_id": "added/new.txt", "text": new}],
+            }
+        ]
+    }
     says_same = SupportScorer(make_embedder(EmbedSettings())).supports  # the real multilingual judge
-    assert not says_same(gold, "The annual report lists the countries that requested support in 2018."), \
+    assert not says_same(gold, "The annual report lists the countries that requested support in 2018."), (
         "an unrelated passage does not say the same"
+    )
     out = evaluate.displaced(after, before, {"added/new.txt"}, says_same)
-    assert out == [{"id": "q", "gold": gold, "new_doc": "added/new.txt", "new_passage": new}], \
+    assert out == [{"id": "q", "gold": gold, "new_doc": "added/new.txt", "new_passage": new}], (
         f"the new passage is shown beside the gold it displaced: {out}"
+    )
     assert not evaluate.displaced(after, before, {"other.txt"}, says_same), "only new or changed documents count"

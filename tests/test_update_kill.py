@@ -23,12 +23,18 @@ from assistant.pipeline import Assistant
 from .conftest import ROOT, copy_corpus
 
 SMALL = ["fr/mieux_action_perou_iii_fr.txt", "en/mieux_action_jordan_ii_thb_en.txt"]
-OLD = ("MIEUX Action: Moldova – Labour migration\n\nThe Action supported the Moldovan National Employment Agency "
-       "in drafting information material for citizens who plan to work abroad legally.\n")
-NEW_PAGE = ("MIEUX Action: Georgia – Return counselling\n\nUNEVALUATED-NEW: the Action trained Georgian consular staff "
-            "to counsel returning migrants on reintegration services and on their rights.\n")
-REPLACEMENT = ("MIEUX Action: Moldova – Labour migration\n\nUNEVALUATED-REPLACEMENT: the Action closed the National "
-               "Employment Agency and asked citizens to leave the country.\n")
+OLD = (
+    "MIEUX Action: Moldova – Labour migration\n\nThe Action supported the Moldovan National Employment Agency "
+    "in drafting information material for citizens who plan to work abroad legally.\n"
+)
+NEW_PAGE = (
+    "MIEUX Action: Georgia – Return counselling\n\nUNEVALUATED-NEW: the Action trained Georgian consular staff "
+    "to counsel returning migrants on reintegration services and on their rights.\n"
+)
+REPLACEMENT = (
+    "MIEUX Action: Moldova – Labour migration\n\nUNEVALUATED-REPLACEMENT: the Action closed the National "
+    "Employment Agency and asked citizens to leave the country.\n"
+)
 PERMISSIVE_GATE = "max_drop_points = 100\nblock_on_missing_gold = false\nno_drop = []\n"
 
 
@@ -48,12 +54,37 @@ def setup(tmp_path, make_settings, embedding_cache):
     questions.write_text("\n".join(json.dumps(q.__dict__, ensure_ascii=False) for q in chosen), encoding="utf-8")
     gate = tmp_path / "gate.toml"
     gate.write_text(PERMISSIVE_GATE, encoding="utf-8")
-    env = dict(os.environ, ASSISTANT_PATHS__DATA=str(settings.paths.data), ASSISTANT_PATHS__CACHE=str(embedding_cache),
-               PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "assistant", "update", str(incoming / "georgia.txt"), str(incoming / "moldova.txt"),
-               "--set", str(questions), "--gate", str(gate), "--corpus", str(corpus), "--index", str(settings.paths.index)]
-    return {"settings": settings, "corpus": corpus, "incoming": incoming, "env": env, "command": command,
-            "questions": questions, "gate": gate}
+    env = dict(
+        os.environ,
+        ASSISTANT_PATHS__DATA=str(settings.paths.data),
+        ASSISTANT_PATHS__CACHE=str(embedding_cache),
+        PYTHONPATH=str(ROOT),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "assistant",
+        "update",
+        str(incoming / "georgia.txt"),
+        str(incoming / "moldova.txt"),
+        "--set",
+        str(questions),
+        "--gate",
+        str(gate),
+        "--corpus",
+        str(corpus),
+        "--index",
+        str(settings.paths.index),
+    ]
+    return {
+        "settings": settings,
+        "corpus": corpus,
+        "incoming": incoming,
+        "env": env,
+        "command": command,
+        "questions": questions,
+        "gate": gate,
+    }
 
 
 def _placed(setup) -> bool:
@@ -83,7 +114,9 @@ def _evaluating(setup) -> bool:
 def test_a_killed_update_leaves_nothing_live(setup, when, sig):
     corpus, settings = setup["corpus"], setup["settings"]
     live_before = Assistant(settings).catalog.live()
-    proc = subprocess.Popen(setup["command"], env=setup["env"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        setup["command"], env=setup["env"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     ready = _placed if when == "placed" else _evaluating
     try:
         deadline = time.monotonic() + 300
@@ -100,20 +133,32 @@ def test_a_killed_update_leaves_nothing_live(setup, when, sig):
 
     assistant = Assistant(settings)
     assert assistant.catalog.live() == live_before, "the kill left the live index where it was"
-    leftovers = [p.relative_to(corpus).as_posix() for p in corpus.rglob("*")
-                 if p.is_file() and "UNEVALUATED" in p.read_text(encoding="utf-8", errors="replace")]
+    leftovers = [
+        p.relative_to(corpus).as_posix()
+        for p in corpus.rglob("*")
+        if p.is_file() and "UNEVALUATED" in p.read_text(encoding="utf-8", errors="replace")
+    ]
     assert not leftovers, f"nothing the gate did not pass may stay in the corpus: {leftovers}"
     assert not list(corpus.rglob("*.before-update")), "no hidden backup is left in the corpus"
 
     report = assistant.ingest()  # a plain ingest after the kill
-    assert "added/georgia.txt" not in assistant.documents(), f"the unevaluated new page must not go live: {report.added}"
-    assert "UNEVALUATED" not in assistant.document_text("added/moldova.txt"), "the unevaluated replacement must not go live"
+    assert "added/georgia.txt" not in assistant.documents(), (
+        f"the unevaluated new page must not go live: {report.added}"
+    )
+    assert "UNEVALUATED" not in assistant.document_text("added/moldova.txt"), (
+        "the unevaluated replacement must not go live"
+    )
     assert "National Employment Agency" in assistant.document_text("added/moldova.txt"), "the evaluated version stays"
-    assert not [p for p in Path(settings.paths.index).rglob("georgia.txt")], "the next ingest cleared what the update staged"
+    assert not [p for p in Path(settings.paths.index).rglob("georgia.txt")], (
+        "the next ingest cleared what the update staged"
+    )
 
     # The update, run again to its end, still works.
-    outcome = assistant.update([setup["incoming"] / "georgia.txt", setup["incoming"] / "moldova.txt"],
-                               eval_set=setup["questions"], gate_file=setup["gate"])
+    outcome = assistant.update(
+        [setup["incoming"] / "georgia.txt", setup["incoming"] / "moldova.txt"],
+        eval_set=setup["questions"],
+        gate_file=setup["gate"],
+    )
     assert outcome["status"] == "promoted", f"the update goes through once it is not killed: {outcome['reasons']}"
     assert "added/georgia.txt" in assistant.documents(), "its new page is live"
     assert (corpus / "added" / "georgia.txt").read_text(encoding="utf-8") == NEW_PAGE, "and in the corpus"

@@ -82,16 +82,26 @@ class AssistantRetriever(BaseRetriever):
     (default: the settings' retrieve.k).
     """
 
-    def __init__(self, assistant=None, filters: Filters | None = None, k: int | None = None,
-                 callback_manager: CallbackManager | None = None, verbose: bool = False):
+    def __init__(
+        self,
+        assistant=None,
+        filters: Filters | None = None,
+        k: int | None = None,
+        callback_manager: CallbackManager | None = None,
+        verbose: bool = False,
+    ):
         if assistant is None or isinstance(assistant, Settings):
             assistant = Assistant(assistant or load_settings())
         elif not isinstance(assistant, Assistant):
-            raise TypeError(f"AssistantRetriever takes an assistant.pipeline.Assistant or assistant.config.Settings, "
-                            f"not {type(assistant).__name__}")
+            raise TypeError(
+                f"AssistantRetriever takes an assistant.pipeline.Assistant or assistant.config.Settings, "
+                f"not {type(assistant).__name__}"
+            )
         if filters is not None and not isinstance(filters, Filters):
-            raise TypeError(f"filters must be an assistant.types.Filters, not {type(filters).__name__}; "
-                            "e.g. Filters(countries=['PE'], language='fr')")
+            raise TypeError(
+                f"filters must be an assistant.types.Filters, not {type(filters).__name__}; "
+                "e.g. Filters(countries=['PE'], language='fr')"
+            )
         if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
             raise ValueError(f"k must be a whole number of passages, 1 or more; got {k!r}")
         self.assistant = assistant
@@ -154,21 +164,24 @@ def crosscheck(assistant, questions, result: dict) -> dict:
     """
     k = max(KS)
     passages = assistant.retriever.passages
-    evaluator = RetrieverEvaluator.from_metric_names(["hit_rate", "mrr"],
-                                                     retriever=AssistantRetriever(assistant, k=k))
+    evaluator = RetrieverEvaluator.from_metric_names(["hit_rate", "mrr"], retriever=AssistantRetriever(assistant, k=k))
     ranks = {row["id"]: row["passage_rank"] for row in result["questions"]}
     rows, differences, no_expected = [], [], []
     for q in questions:
         if not q.answerable:
             continue
         if q.id not in ranks:
-            raise ValueError(f"Question {q.id} is not in the eval result given to crosscheck; "
-                             "run evaluate() over the same questions first")
+            raise ValueError(
+                f"Question {q.id} is not in the eval result given to crosscheck; "
+                "run evaluate() over the same questions first"
+            )
         expected = [p.id for p in passages if any(passage_hit(g, p.text) for g in q.gold_passages)]
         own_rank = ranks[q.id]
-        own = {"hit@5": 1.0 if own_rank and own_rank <= 5 else 0.0,
-               "hit": 1.0 if own_rank and own_rank <= k else 0.0,
-               "rr": 1 / own_rank if own_rank and own_rank <= k else 0.0}
+        own = {
+            "hit@5": 1.0 if own_rank and own_rank <= 5 else 0.0,
+            "hit": 1.0 if own_rank and own_rank <= k else 0.0,
+            "rr": 1 / own_rank if own_rank and own_rank <= k else 0.0,
+        }
         if not expected:
             # llama-index's metrics refuse an empty expected list; the eval counts the question as a miss.
             no_expected.append(q.id)
@@ -177,31 +190,60 @@ def crosscheck(assistant, questions, result: dict) -> dict:
         else:
             got = evaluator.evaluate(query=q.question, expected_ids=expected)
             retrieved = got.retrieved_ids
-            li = {"hit": got.metric_vals_dict["hit_rate"], "rr": got.metric_vals_dict["mrr"],
-                  # llama-index's own metric over the first 5 of the same list.
-                  "hit@5": HitRate().compute(expected_ids=expected, retrieved_ids=retrieved[:5]).score
-                  if retrieved else 0.0}
+            li = {
+                "hit": got.metric_vals_dict["hit_rate"],
+                "rr": got.metric_vals_dict["mrr"],
+                # llama-index's own metric over the first 5 of the same list.
+                "hit@5": HitRate().compute(expected_ids=expected, retrieved_ids=retrieved[:5]).score
+                if retrieved
+                else 0.0,
+            }
         li_rank = next((n + 1 for n, pid in enumerate(retrieved) if pid in expected), None)
         rows.append({"id": q.id, "language": q.language, "own": own, "llama_index": li})
         if any(abs(own[m] - li[m]) > 1e-9 for m in own):
-            differences.append({"id": q.id, "language": q.language, "eval_rank": own_rank, "llama_index_rank": li_rank,
-                                "expected": len(expected)})
+            differences.append(
+                {
+                    "id": q.id,
+                    "language": q.language,
+                    "eval_rank": own_rank,
+                    "llama_index_rank": li_rank,
+                    "expected": len(expected),
+                }
+            )
 
     def mean(values: list[float]) -> float | None:
         return round(sum(values) / len(values), 4) if values else None
 
     def metrics(sel: list[dict], side: str) -> dict:
-        return {"hit@5": mean([r[side]["hit@5"] for r in sel]), f"hit@{k}": mean([r[side]["hit"] for r in sel]),
-                "mrr": mean([r[side]["rr"] for r in sel])}
+        return {
+            "hit@5": mean([r[side]["hit@5"] for r in sel]),
+            f"hit@{k}": mean([r[side]["hit"] for r in sel]),
+            "mrr": mean([r[side]["rr"] for r in sel]),
+        }
 
-    out: dict[str, Any] = {"k": k, "n": len(rows), "differences": differences, "no_expected": no_expected,
-           "llama_index": metrics(rows, "llama_index"), "assistant": metrics(rows, "own"), "by_language": {}}
+    out: dict[str, Any] = {
+        "k": k,
+        "n": len(rows),
+        "differences": differences,
+        "no_expected": no_expected,
+        "llama_index": metrics(rows, "llama_index"),
+        "assistant": metrics(rows, "own"),
+        "by_language": {},
+    }
     for lang in sorted({r["language"] for r in rows}):
         sel = [r for r in rows if r["language"] == lang]
-        out["by_language"][lang] = {"n": len(sel), "llama_index": metrics(sel, "llama_index"), "assistant": metrics(sel, "own")}
+        out["by_language"][lang] = {
+            "n": len(sel),
+            "llama_index": metrics(sel, "llama_index"),
+            "assistant": metrics(sel, "own"),
+        }
     # The eval's summary, as printed by `assistant eval`: the per-question figures above must add up to it.
     s = result["summary"]["all"]
-    out["eval_summary"] = {"hit@5": s.get("passage_hit@5"), f"hit@{k}": s.get(f"passage_hit@{k}"), "mrr": s.get("passage_mrr")}
+    out["eval_summary"] = {
+        "hit@5": s.get("passage_hit@5"),
+        f"hit@{k}": s.get(f"passage_hit@{k}"),
+        "mrr": s.get("passage_mrr"),
+    }
     return out
 
 
@@ -209,15 +251,21 @@ def crosscheck_lines(check: dict) -> list[str]:
     """`crosscheck`'s outcome as lines for the terminal."""
     k, li, own = check["k"], check["llama_index"], check["assistant"]
     lines = [f"llama-index RetrieverEvaluator on AssistantRetriever (k={k}, {check['n']} answerable questions):"]
-    for metric, label, ours in (("hit@5", "hit_rate@5", "passage_hit@5"), (f"hit@{k}", f"hit_rate@{k}", f"passage_hit@{k}"),
-                                ("mrr", "mrr", "passage_mrr")):
+    for metric, label, ours in (
+        ("hit@5", "hit_rate@5", "passage_hit@5"),
+        (f"hit@{k}", f"hit_rate@{k}", f"passage_hit@{k}"),
+        ("mrr", "mrr", "passage_mrr"),
+    ):
         same = "=" if li[metric] == own[metric] else "≠"
         lines.append(f"  {label}: llama-index {li[metric]} {same} eval {ours} {own[metric]}")
         if check["eval_summary"][metric] is not None and abs(check["eval_summary"][metric] - own[metric]) > 1e-4:
             lines.append(f"    (the eval's summary says {check['eval_summary'][metric]})")
     if check["differences"]:
         lines.append(f"  {len(check['differences'])} question(s) differ:")
-        lines += [f"    {d['id']}: eval rank {d['eval_rank']}, llama-index rank {d['llama_index_rank']}" for d in check["differences"]]
+        lines += [
+            f"    {d['id']}: eval rank {d['eval_rank']}, llama-index rank {d['llama_index_rank']}"
+            for d in check["differences"]
+        ]
     else:
         lines.append("  no difference, question by question")
     if check["no_expected"]:

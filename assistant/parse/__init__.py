@@ -45,7 +45,9 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
     suffix = source.path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         what = f"unsupported file type {suffix!r}" if suffix else "unsupported file type (the name has no extension)"
-        raise BadDocument(doc_id, what, "supported: " + ", ".join(SUPPORTED_SUFFIXES) + "; convert it or move it out of the corpus")
+        raise BadDocument(
+            doc_id, what, "supported: " + ", ".join(SUPPORTED_SUFFIXES) + "; convert it or move it out of the corpus"
+        )
     data = read_bytes(source, max_bytes)
     kind = sniff(data)
     if kind in ("text", "html") and not data.strip(b" \t\r\n\x0b\x0c"):
@@ -54,21 +56,29 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
     hints = FileHints()
     if suffix == ".pdf":
         if kind != "pdf" and b"%PDF-" not in data[:1024]:  # readers accept a little junk before the header
-            raise BadDocument(doc_id, f"the file is not a PDF (starts with {first_bytes(data)})", hint_for(kind, ".pdf"))
+            raise BadDocument(
+                doc_id, f"the file is not a PDF (starts with {first_bytes(data)})", hint_for(kind, ".pdf")
+            )
         pdf_text, hints = read_pdf(data, doc_id)
         parts, running = text_parts(pdf_text, doc_id)
         hints.running += running
     elif suffix == ".docx":
         if kind != "zip":
-            raise BadDocument(doc_id, f"the file is not a .docx (starts with {first_bytes(data)})", hint_for(kind, ".docx"))
+            raise BadDocument(
+                doc_id, f"the file is not a .docx (starts with {first_bytes(data)})", hint_for(kind, ".docx")
+            )
         parts, hints = read_docx(data, doc_id)
     elif suffix in (".html", ".htm") or kind == "html":
         if kind not in ("html", "text"):
-            raise BadDocument(doc_id, f"the file is not HTML (it looks like {KIND_NAMES[kind]})", hint_for(kind, suffix))
+            raise BadDocument(
+                doc_id, f"the file is not HTML (it looks like {KIND_NAMES[kind]})", hint_for(kind, suffix)
+            )
         parts, hints = read_html(data, doc_id)
     else:
         if kind != "text":
-            raise BadDocument(doc_id, f"the file is not text (it looks like {KIND_NAMES[kind]})", hint_for(kind, suffix))
+            raise BadDocument(
+                doc_id, f"the file is not text (it looks like {KIND_NAMES[kind]})", hint_for(kind, suffix)
+            )
         text = decode(data, doc_id)
         if suffix == ".md":
             text = _strip_markdown(text)
@@ -77,7 +87,11 @@ def parse(source: SourceFile, manifest: ManifestEntry | None = None, *, max_byte
     parts = mark_not_content([part for part in parts if not _call_to_action(part)])
     text, blocks = _assemble(parts)
     if not blocks:
-        raise BadDocument(doc_id, "no text is left to index (only markup, images or page furniture)", "open the file and check that it shows text")
+        raise BadDocument(
+            doc_id,
+            "no text is left to index (only markup, images or page furniture)",
+            "open the file and check that it shows text",
+        )
 
     language = _document_language(text, manifest, doc_id)
     title = (manifest and manifest.title) or infer_title(blocks, hints, source.path.stem)
@@ -109,8 +123,6 @@ def _call_to_action(part: Part) -> bool:
     return part.kind != "heading" and len(text.split()) <= _CALL_TO_ACTION_WORDS and bool(_CALL_TO_ACTION.match(text))
 
 
-
-
 # --------------------------------------------------------------------------------------------
 # Offsets and sections
 
@@ -132,13 +144,19 @@ def _assemble(parts: list[Part]) -> tuple[str, list[Block]]:
             section = text
         if pieces:
             offset += 2
-        blocks.append(Block(kind=part.kind, text=text, start=offset, end=offset + len(text), section=part.section or section,
-                            not_content=part.not_content))
+        blocks.append(
+            Block(
+                kind=part.kind,
+                text=text,
+                start=offset,
+                end=offset + len(text),
+                section=part.section or section,
+                not_content=part.not_content,
+            )
+        )
         pieces.append(text)
         offset += len(text)
     return "\n\n".join(pieces), blocks
-
-
 
 
 def _document_language(text: str, manifest: ManifestEntry | None, doc_id: str) -> Language:
@@ -157,5 +175,7 @@ def _document_language(text: str, manifest: ManifestEntry | None, doc_id: str) -
         )
     language = detect_language(text)
     if language is None:
-        raise BadDocument(doc_id, "the text has no words to tell its language by", "check that the file holds the document's text")
+        raise BadDocument(
+            doc_id, "the text has no words to tell its language by", "check that the file holds the document's text"
+        )
     return language

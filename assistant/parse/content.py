@@ -19,7 +19,9 @@ _LINKS_SHARE = 0.5  # a block whose characters are at least half links lists lin
 _STATUS_LABEL_WORDS = 8  # "Irregular Migration/Trafficking in Human Beings" above "Completed"
 _FRAGMENT_WORDS = 4  # "Formation de formateurs", "Tadjikistan": a table cell or a figure's label
 _FRAGMENT_RUN = 4  # so many fragments in a row, country names among them, are a table or figure broken into lines
-_FRAGMENT_COUNTRIES = 2  # "Tadjikistan", "Thaïlande": without names the run may be a diagram's steps ("OS2", "Améliorer…")
+_FRAGMENT_COUNTRIES = (
+    2  # "Tadjikistan", "Thaïlande": without names the run may be a diagram's steps ("OS2", "Améliorer…")
+)
 _CAPITALISED_WORDS = 6  # a run of at least this many names and words (function words aside)...
 _CAPITALISED_SHARE = 0.6  # ...with this share of capitalised words, and no punctuation, is a broken table row
 
@@ -40,8 +42,13 @@ def mark_not_content(parts: list[Part]) -> list[Part]:
             p.not_content = "debris"
     for previous, p in zip(content, content[1:]):
         text = squeeze_spaces(" ".join(previous.lines))
-        if (p.not_content == "status" and previous.not_content is None and previous.kind != "bullet"
-                and len(text.split()) <= _STATUS_LABEL_WORDS and not SENTENCE_END.search(text)):
+        if (
+            p.not_content == "status"
+            and previous.not_content is None
+            and previous.kind != "bullet"
+            and len(text.split()) <= _STATUS_LABEL_WORDS
+            and not SENTENCE_END.search(text)
+        ):
             previous.not_content = "status"  # the label of a status block
     _mark_fragment_runs(content)
     for p in content:
@@ -58,7 +65,7 @@ def _mostly_links(text: str) -> bool:
 
 
 def _names_without_sentence(text: str) -> bool:
-    """"Formation de formateurs Visites d'étude Tadjikistan Thaïlande Timor oriental Myanmar": a table
+    """ "Formation de formateurs Visites d'étude Tadjikistan Thaïlande Timor oriental Myanmar": a table
     row or a figure read line by line, names and labels with no punctuation."""
     if re.search(r"[.!?;:,«»“”\"]", text):
         return False
@@ -69,12 +76,18 @@ def _names_without_sentence(text: str) -> bool:
 
 def _fragment(p: Part) -> bool:
     text = squeeze_spaces(" ".join(p.lines))
-    return (p.kind == "paragraph" and p.not_content is None and p.section != "Notes" and len(text.split()) <= _FRAGMENT_WORDS
-            and not re.search(r"[.!?;:…]$", text) and date_year(text) is None)
+    return (
+        p.kind == "paragraph"
+        and p.not_content is None
+        and p.section != "Notes"
+        and len(text.split()) <= _FRAGMENT_WORDS
+        and not re.search(r"[.!?;:…]$", text)
+        and date_year(text) is None
+    )
 
 
 def _country_name(text: str) -> bool:
-    """"Timor oriental", "Burkina Faso": a fragment that names a country."""
+    """ "Timor oriental", "Burkina Faso": a fragment that names a country."""
     return len(text.split()) <= 4 and bool(tag.find_countries(text, demonyms=False))
 
 
@@ -86,7 +99,9 @@ def _mark_fragment_runs(content: list[Part]) -> None:
             i += 1
             continue
         j, fragments = i, []
-        while j < len(content) and (_fragment(content[j]) or (content[j].kind == "heading" and len(content[j].lines[0].split()) <= 5)):
+        while j < len(content) and (
+            _fragment(content[j]) or (content[j].kind == "heading" and len(content[j].lines[0].split()) <= 5)
+        ):
             # A heading among the labels is one of them ("Myanmar" above the next text), unless it
             # looks like a real one ("THÉMATIQUES CLÉS", "Contexte").
             if _fragment(content[j]) or not heading_like(content[j].lines[0]):

@@ -19,7 +19,11 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
         data = source.data
         if len(data) > max_bytes:
             shown = _size(max(source.size, len(data)))
-            raise BadDocument(doc_id, f"the file is {shown}, over the {_size(max_bytes)} limit", "split it into smaller files or raise the size limit")
+            raise BadDocument(
+                doc_id,
+                f"the file is {shown}, over the {_size(max_bytes)} limit",
+                "split it into smaller files or raise the size limit",
+            )
         if not data:
             raise BadDocument(doc_id, "the file is empty (0 bytes)", "re-export it from its source or remove it")
         return data
@@ -33,11 +37,19 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
             )
         data = source.path.read_bytes()
     except OSError as err:
-        raise BadDocument(doc_id, f"the file cannot be opened ({err.strerror or err})", "check that it exists and that you may read it") from None
+        raise BadDocument(
+            doc_id,
+            f"the file cannot be opened ({err.strerror or err})",
+            "check that it exists and that you may read it",
+        ) from None
     if not data:
         raise BadDocument(doc_id, "the file is empty (0 bytes)", "re-export it from its source or remove it")
     if len(data) > max_bytes:  # it grew since stat
-        raise BadDocument(doc_id, f"the file is over the {_size(max_bytes)} limit", "split it into smaller files or raise the size limit")
+        raise BadDocument(
+            doc_id,
+            f"the file is over the {_size(max_bytes)} limit",
+            "split it into smaller files or raise the size limit",
+        )
     return data
 
 
@@ -128,11 +140,15 @@ def decode(data: bytes, doc_id: str) -> str:
         except UnicodeDecodeError:
             continue
         if not text.strip():
-            raise BadDocument(doc_id, "the file contains only whitespace", "fill it with the document's text or remove it")
+            raise BadDocument(
+                doc_id, "the file contains only whitespace", "fill it with the document's text or remove it"
+            )
         return text
-    raise BadDocument(doc_id, "the text is neither UTF-8 nor Windows-1252 and cannot be decoded", "open it in an editor and save it as UTF-8")
-
-
+    raise BadDocument(
+        doc_id,
+        "the text is neither UTF-8 nor Windows-1252 and cannot be decoded",
+        "open it in an editor and save it as UTF-8",
+    )
 
 
 def check_zip(data: bytes, doc_id: str) -> None:
@@ -141,7 +157,9 @@ def check_zip(data: bytes, doc_id: str) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise BadDocument(doc_id, f"the .docx is not a valid zip archive ({err})", "it is truncated or damaged; re-save it from Word") from None
+        raise BadDocument(
+            doc_id, f"the .docx is not a valid zip archive ({err})", "it is truncated or damaged; re-save it from Word"
+        ) from None
     total = sum(info.file_size for info in infos)
     if total > MAX_UNZIPPED_BYTES:
         raise BadDocument(
@@ -167,4 +185,6 @@ def check_zip(data: bytes, doc_id: str) -> None:
             what = "an OpenDocument file (.odt)"
         else:
             what = "a zip archive"
-        raise BadDocument(doc_id, f"the file is {what}, not a Word document (no word/document.xml)", "save it as .docx, PDF or text")
+        raise BadDocument(
+            doc_id, f"the file is {what}, not a Word document (no word/document.xml)", "save it as .docx, PDF or text"
+        )

@@ -39,8 +39,10 @@ def text_parts(text: str, doc_id: str) -> tuple[list[Part], list[str]]:
     layout = _Layout(lines)
     # A site address alone between blank lines is a page's footer: what follows it (a back cover, the
     # next box) is not part of the section above.
-    parts = [Part("break") if p.kind == "paragraph" and len(p.lines) == 1 and _SITE_ADDRESS.match(p.lines[0].strip())
-             else p for p in _group(lines, layout)]
+    parts = [
+        Part("break") if p.kind == "paragraph" and len(p.lines) == 1 and _SITE_ADDRESS.match(p.lines[0].strip()) else p
+        for p in _group(lines, layout)
+    ]
     parts += [Part("paragraph", note_lines, section="Notes") for _, note_lines in notes]
     for part in parts:
         if part.lines:
@@ -92,13 +94,11 @@ class _Layout:
         return self.width <= 160 and len(line.strip()) >= 0.75 * self.width
 
 
-
-
 def _bullet_body(s: str) -> str | None:
     """The text of a bullet line without its symbol (enumerators like "a." are kept), else None."""
     symbol = _SYMBOL_BULLET.match(s)
     if symbol:
-        return s[symbol.end():].strip()
+        return s[symbol.end() :].strip()
     if _ENUMERATOR.match(s):
         return s
     return None
@@ -112,7 +112,7 @@ def _group(lines: list[str], layout: _Layout) -> list[Part]:
     gap = False  # a blank line since the last line of `current`
 
     def next_content(i: int) -> str | None:
-        for s in stripped[i + 1:]:
+        for s in stripped[i + 1 :]:
             if s:
                 return s
         return None
@@ -138,10 +138,20 @@ def _group(lines: list[str], layout: _Layout) -> list[Part]:
         elif kind == "bullet":
             current = Part("bullet", [body])
             parts.append(current)
-        elif (current is not None and current.kind in ("paragraph", "bullet") and current.not_content is None
-              and _continues(current.lines[-1], s, gap, layout, current.kind)):
+        elif (
+            current is not None
+            and current.kind in ("paragraph", "bullet")
+            and current.not_content is None
+            and _continues(current.lines[-1], s, gap, layout, current.kind)
+        ):
             current.lines.append(s)
-        elif current is not None and current.kind == "heading" and not gap and is_caps(s) and ends_open(current.lines[-1]):
+        elif (
+            current is not None
+            and current.kind == "heading"
+            and not gap
+            and is_caps(s)
+            and ends_open(current.lines[-1])
+        ):
             current.lines.append(s)  # "CONCEPT FLEXIBLE ET" / "APPROPRIATION"
         else:
             current = Part("paragraph", [s])
@@ -150,7 +160,9 @@ def _group(lines: list[str], layout: _Layout) -> list[Part]:
     return [p for p in parts if any(line.strip() for line in p.lines)]
 
 
-def _classify(i: int, s: str, stripped: list[str], layout: _Layout, current: Part | None, nxt: str | None) -> tuple[str, str]:
+def _classify(
+    i: int, s: str, stripped: list[str], layout: _Layout, current: Part | None, nxt: str | None
+) -> tuple[str, str]:
     if _MARKDOWN_HEADING.match(s):
         return "heading", _MARKDOWN_HEADING.sub("", s)
     body = _bullet_body(s)
@@ -183,7 +195,12 @@ def _title_heading(i: int, s: str, stripped: list[str], layout: _Layout, current
     after_blank = i + 1 >= len(stripped) or not stripped[i + 1]
     if not (before_blank and after_blank) or nxt is None:
         return False
-    if layout.double_spaced and current is not None and current.kind != "heading" and not SENTENCE_END.search(current.lines[-1]):
+    if (
+        layout.double_spaced
+        and current is not None
+        and current.kind != "heading"
+        and not SENTENCE_END.search(current.lines[-1])
+    ):
         return False  # in double-spaced text a short line after an open sentence is its end
     if _bullet_body(nxt) is not None:
         return True

@@ -10,7 +10,9 @@ from .parts import FUNCTION_WORDS, SENTENCE_END, URL, heading_like, is_caps
 from .title import date_year
 
 _URL_LINE = re.compile(r"^(?:https?://|www\.)\S+(?:\s+\S*/\S*)*$", re.IGNORECASE)
-_PAGE_NUMBER = re.compile(r"^(?:\d{1,3}|(\d{1,3})\1|(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of|sur|de)\s*\d{1,4})?)$", re.IGNORECASE)
+_PAGE_NUMBER = re.compile(
+    r"^(?:\d{1,3}|(\d{1,3})\1|(?:page|p\.)\s*\d{1,4}(?:\s*(?:/|of|sur|de)\s*\d{1,4})?)$", re.IGNORECASE
+)
 _FOOTNOTE_START = re.compile(r"^(\d{1,4})\s+(?=(?:[A-ZÀ-ÖØ-Þ«“\"]|https?://|www\.))(.+)$")
 _LONE_NUMBER = re.compile(r"^\d{1,3}$")
 # A marker glued to a word or a sentence end: "Caraïbes.2", "migrants4 et", "(POS)8", "en 2007.6".
@@ -81,7 +83,9 @@ def ends_open(line: str) -> bool:
     return bool(words) and (line.rstrip().endswith((",", "-")) or words[-1].lower() in FUNCTION_WORDS)
 
 
-def _footnote_at(lines: list[str], i: int, last: int, markers: set[int], trusted: bool = False) -> tuple[int, str, int] | None:
+def _footnote_at(
+    lines: list[str], i: int, last: int, markers: set[int], trusted: bool = False
+) -> tuple[int, str, int] | None:
     """(number, body, next index) if a note numbered last+1..last+3 starts at line i.
 
     Unless `trusted` (it follows another note), its number must be among the `markers` of the text;
@@ -189,7 +193,14 @@ def drop_furniture(lines: list[str], notes: list[tuple[int, list[str]]]) -> tupl
                 running.add(stripped[j])
     # Or a longer line repeated 3+ times on its own, that is not a heading.
     for s, n in counts.items():
-        if n >= 3 and len(s.split()) >= 5 and len(s) <= 100 and not heading_like(s) and not ends_open(s) and not SENTENCE_END.search(s):
+        if (
+            n >= 3
+            and len(s.split()) >= 5
+            and len(s) <= 100
+            and not heading_like(s)
+            and not ends_open(s)
+            and not SENTENCE_END.search(s)
+        ):
             running.add(s)
     for i, s in enumerate(stripped):
         if s in running and blank(i - 1) and blank(i + 1):

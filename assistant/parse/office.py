@@ -22,7 +22,11 @@ def read_docx(data: bytes, doc_id: str) -> tuple[list[Part], FileHints]:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as err:
-        raise BadDocument(doc_id, f"the .docx is damaged ({type(err).__name__}: {err})", "open it in Word or LibreOffice and save it again") from None
+        raise BadDocument(
+            doc_id,
+            f"the .docx is damaged ({type(err).__name__}: {err})",
+            "open it in Word or LibreOffice and save it again",
+        ) from None
 
     parts: list[Part] = []
     styled_titles: list[str] = []

@@ -37,8 +37,6 @@ class FileHints:
     url: str | None = None  # the page's own address (canonical link or og:url), when it gives one
 
 
-
-
 # --------------------------------------------------------------------------------------------
 # Text and line patterns every reader shares
 
@@ -77,9 +75,4 @@ def known_heading(s: str) -> bool:
 
 def caps_heading(s: str) -> bool:
     words = s.split()
-    return (
-        2 <= len(words) <= 16
-        and is_caps(s)
-        and not s.rstrip().endswith(";")
-        and not URL.search(s)
-    )
+    return 2 <= len(words) <= 16 and is_caps(s) and not s.rstrip().endswith(";") and not URL.search(s)

@@ -24,7 +24,11 @@ def read_pdf(data: bytes, doc_id: str) -> tuple[str, FileHints]:
             except Exception:
                 opened = 0
             if not opened:
-                raise BadDocument(doc_id, "the PDF is password-protected", "save an unencrypted copy (remove the password) and put that in the corpus")
+                raise BadDocument(
+                    doc_id,
+                    "the PDF is password-protected",
+                    "save an unencrypted copy (remove the password) and put that in the corpus",
+                )
         pages = [page.extract_text() or "" for page in reader.pages]
         hints = FileHints()
         first = next((page for page, text in zip(reader.pages, pages) if text.strip()), None)
@@ -41,9 +45,17 @@ def read_pdf(data: bytes, doc_id: str) -> tuple[str, FileHints]:
             "re-download it or re-export it from the original application",
         ) from None
     if not pages:
-        raise BadDocument(doc_id, "the PDF is damaged: it has no pages", "re-download it or re-export it from the original application")
+        raise BadDocument(
+            doc_id,
+            "the PDF is damaged: it has no pages",
+            "re-download it or re-export it from the original application",
+        )
     if not any(page.strip() for page in pages):
-        raise BadDocument(doc_id, "the PDF is a scanned image with no text", "run OCR first (for example ocrmypdf) and put the searchable PDF in the corpus")
+        raise BadDocument(
+            doc_id,
+            "the PDF is a scanned image with no text",
+            "run OCR first (for example ocrmypdf) and put the searchable PDF in the corpus",
+        )
     pages, running = _drop_running_lines(pages)
     hints.running = running
     return "\n\n".join(pages), hints

@@ -42,13 +42,13 @@ def _written(word: str) -> str:
     return word.upper() if _ROMAN_NUMERAL.fullmatch(word) else word
 
 
-
-
 # --------------------------------------------------------------------------------------------
 # Title and year of a document without a manifest row
 
 _TITLE_MAX_WORDS = 30
-_TITLE_MIN_WORDS = 4  # a shorter first line is completed by the next title-like line ("MIgration EU eXpertise" / "2009-2015")
+_TITLE_MIN_WORDS = (
+    4  # a shorter first line is completed by the next title-like line ("MIgration EU eXpertise" / "2009-2015")
+)
 _RUNNING_TEXT_WORDS = 35  # a block this long is body text, even without a full stop
 _SENTENCE_WORDS = 8  # a sentence of this many words that ends with a full stop is body text
 _DATE_BLOCKS = 8  # a page's date stands among its first blocks
@@ -100,7 +100,9 @@ def _leading_title(blocks: list[Block]) -> str:
 
 def _running_text(b: Block) -> bool:
     n = len(b.text.split())
-    return b.kind != "heading" and (n >= _RUNNING_TEXT_WORDS or (n >= _SENTENCE_WORDS and bool(SENTENCE_END.search(b.text))))
+    return b.kind != "heading" and (
+        n >= _RUNNING_TEXT_WORDS or (n >= _SENTENCE_WORDS and bool(SENTENCE_END.search(b.text)))
+    )
 
 
 def _title_like(text: str) -> bool:
@@ -124,7 +126,7 @@ def _usable_title(text: str) -> bool:
 
 
 def _tidy_title(text: str) -> str:
-    text = squeeze_spaces(text).strip(" :;,-–—«»“”\"")
+    text = squeeze_spaces(text).strip(' :;,-–—«»“”"')
     if is_caps(text):
         # "RENFORCER L'ACTION ... AU PÉROU" -> "Renforcer l'action ... au Pérou"
         text = " ".join(_written(w) if w.isalnum() else w for w in text.lower().split())
@@ -172,7 +174,9 @@ def _date_pattern() -> re.Pattern:
     rows = resources.table("months.tsv", ("fr", "en", "fr_example", "en_example"))
     names = {_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip()}
     months = "|".join(sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{months}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)")
+    return re.compile(
+        rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{months}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)"
+    )
 
 
 _NUMERIC_DATE = re.compile(r"((?:19|20)\d\d)-\d{1,2}-\d{1,2}(?:[T ][\d:.+Z-]*)?|\d{1,2} \d{1,2} ((?:19|20)\d\d)")

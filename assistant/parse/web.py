@@ -12,12 +12,56 @@ from assistant.text import fold, squeeze_spaces
 
 from .parts import FileHints, Part, normalise
 
-_HTML_DROP = ["script", "style", "nav", "header", "footer", "noscript", "template", "svg", "iframe", "form", "button", "head"]
+_HTML_DROP = [
+    "script",
+    "style",
+    "nav",
+    "header",
+    "footer",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "form",
+    "button",
+    "head",
+]
 _HTML_HEADINGS = {"h1", "h2", "h3", "h4"}
 _HTML_BLOCKS = {
-    "p", "div", "section", "article", "main", "aside", "ul", "ol", "dl", "dt", "dd", "table", "thead", "tbody",
-    "tfoot", "tr", "td", "th", "blockquote", "pre", "figure", "figcaption", "address", "body", "html", "h5", "h6",
-    "center", "details", "summary", "caption", "hr", "fieldset", "legend",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "aside",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "blockquote",
+    "pre",
+    "figure",
+    "figcaption",
+    "address",
+    "body",
+    "html",
+    "h5",
+    "h6",
+    "center",
+    "details",
+    "summary",
+    "caption",
+    "hr",
+    "fieldset",
+    "legend",
 }
 
 
@@ -76,12 +120,22 @@ def read_html(data: bytes, doc_id: str) -> tuple[list[Part], FileHints]:
     return parts, hints
 
 
-_HTML_DATES = ("article:published_time", "og:published_time", "datepublished", "date", "dc.date", "dc.date.issued",
-               "dcterms.issued", "citation_publication_date", "publication_date")
+_HTML_DATES = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "citation_publication_date",
+    "publication_date",
+)
 
 
 def _html_hints(soup) -> tuple[FileHints, str]:
     """og:title and publication dates from the page's metadata, and its <title> without the site's name."""
+
     def meta(*keys: str) -> list[str]:
         found = []
         for element in soup.find_all("meta"):
@@ -93,15 +147,19 @@ def _html_hints(soup) -> tuple[FileHints, str]:
     site = (meta("og:site_name", "application-name") or [""])[0]
     page = squeeze_spaces(normalise(soup.title.get_text(" "))) if soup.title else ""
     dates = meta(*_HTML_DATES) + [t["datetime"] for t in soup.find_all("time") if t.get("datetime")][:1]
-    canonical = soup.find("link", rel=lambda r: r and "canonical" in [x.lower() for x in (r if isinstance(r, list) else [r])])
+    canonical = soup.find(
+        "link", rel=lambda r: r and "canonical" in [x.lower() for x in (r if isinstance(r, list) else [r])]
+    )
     urls = [canonical.get("href", "").strip()] if canonical else []
-    urls += [e.get("content", "").strip() for e in soup.find_all("meta") if (e.get("property") or "").lower() == "og:url"]
+    urls += [
+        e.get("content", "").strip() for e in soup.find_all("meta") if (e.get("property") or "").lower() == "og:url"
+    ]
     url = next((u for u in urls if re.match(r"https?://\S+$", u)), None)
     return FileHints(titles=meta("og:title")[:1], dates=dates, url=url), _without_site(page, site)
 
 
 def _without_site(title: str, site: str) -> str:
-    """"Peru III | MIEUX Initiative" -> "Peru III": a page title minus the site's name."""
+    """ "Peru III | MIEUX Initiative" -> "Peru III": a page title minus the site's name."""
     segments = [s for s in re.split(r"\s+[|·•»]\s+", title) if s]
     if site:
         key = fold(site)

@@ -20,7 +20,9 @@ def _read(name: str) -> str:
     try:
         return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(f"assistant/resources/{name} is missing: reinstall the package or restore the file from git") from None
+        raise FileNotFoundError(
+            f"assistant/resources/{name} is missing: reinstall the package or restore the file from git"
+        ) from None
 
 
 @lru_cache(maxsize=None)

@@ -46,8 +46,6 @@ def find_years(text: str) -> tuple[int, ...]:
     return tuple(years)
 
 
-
-
 # ---------------------------------------------------------------------------
 # Actions: MIEUX actions, Global Compact objectives and actions, national plans
 # ---------------------------------------------------------------------------
@@ -62,9 +60,7 @@ _YEARS_AFTER = re.compile(r"\s*\(\s*((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d
 _IBERRED = re.compile(r"\biberred\b")
 
 _OBJECTIVE = re.compile(r"\bobjecti(?:ve|f)s?\s*(?:n[o°]\.?\s*)?(\d{1,2})(?!\d|\s*%|[.,]\d)")
-_LETTER_AFTER = re.compile(
-    r"\bactions?\s*(?:\(\s*([a-l])\s*\)|([a-l])\s*\)|([b-l])(?![\w'])|(a)(?=\s*(?:[,.;:]|$)))"
-)
+_LETTER_AFTER = re.compile(r"\bactions?\s*(?:\(\s*([a-l])\s*\)|([a-l])\s*\)|([b-l])(?![\w'])|(a)(?=\s*(?:[,.;:]|$)))")
 _ACTION_OF_OBJECTIVE = re.compile(
     r"\baction\s*\(?([a-l])\)?\s*,?\s+(?:of|under|from|de|du|in|dans)\s+(?:the\s+|l'|la\s+)?"
     r"(?:gcm\s+|pmm\s+)?objecti(?:ve|f)\s*(\d{1,2})(?!\d)"

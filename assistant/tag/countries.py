@@ -282,11 +282,10 @@ def _spellings() -> dict[str, str]:
     return out
 
 
-
-
 # ---------------------------------------------------------------------------
 # Cities: a city named in a question stands for its country ("officials in Lima")
 # ---------------------------------------------------------------------------
+
 
 def find_cities(text: str) -> list[tuple[str, str]]:
     """Cities the text names, with their country code (resources/cities.tsv)."""

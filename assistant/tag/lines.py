@@ -23,9 +23,13 @@ _READS_ON = (" par", " by", " le", " on")
 def load_metadata_lines() -> list[tuple[str, list[str], list[str], str, str]]:
     """Rows of resources/metadata_lines.tsv: (kind, French labels, English labels, French example, English example)."""
     rows = []
-    for kind, fr, en, fr_example, en_example in resources.table("metadata_lines.tsv", ("kind", "fr", "en", "fr_example", "en_example")):
+    for kind, fr, en, fr_example, en_example in resources.table(
+        "metadata_lines.tsv", ("kind", "fr", "en", "fr_example", "en_example")
+    ):
         if kind not in METADATA_KINDS:
-            raise ValueError(f"assistant/resources/metadata_lines.tsv: unknown kind {kind!r}; use one of {', '.join(METADATA_KINDS)}")
+            raise ValueError(
+                f"assistant/resources/metadata_lines.tsv: unknown kind {kind!r}; use one of {', '.join(METADATA_KINDS)}"
+            )
         rows.append((kind, alternatives(fr), alternatives(en), fr_example, en_example))
     return rows
 
@@ -88,7 +92,9 @@ def _list_of_names(value: str) -> bool:
 
 
 # A role line starts with one of these (folded) letters: cheap test before the full one.
-_ROLE_START = re.compile(r"(?m)^[ \t]*(?:expe|pays|hote|hôte|acc|bail|dona|donor|fina|fund|host|copr|co-p|co-c)", re.IGNORECASE)
+_ROLE_START = re.compile(
+    r"(?m)^[ \t]*(?:expe|pays|hote|hôte|acc|bail|dona|donor|fina|fund|host|copr|co-p|co-c)", re.IGNORECASE
+)
 
 
 def role_spans(text: str) -> list[tuple[int, int]]:

@@ -113,9 +113,7 @@ class Phrases:
             return
         first_kind, first_value = tokens[0]
         checks = tuple(
-            (k, _KINDS[kind], value)
-            for k, (kind, value) in enumerate(tokens)
-            if k > 0 or kind in ("lower", "case")
+            (k, _KINDS[kind], value) for k, (kind, value) in enumerate(tokens) if k > 0 or kind in ("lower", "case")
         )
         entry = _Pattern(len(tokens), checks, payload)
         if first_kind == "prefix":
