@@ -151,6 +151,22 @@ def test_ruff_lint_passes():
     )
 
 
+def test_the_tree_is_formatted():
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.fail("ruff is not installed: pip install -e '.[test]' (it is in the test extra)")
+    done = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", "assistant", "tests", "bench", "scripts"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, (
+        f"ruff format --check: these files are not formatted (run `ruff format .`):\n{done.stdout[-4000:]}"
+    )
+
+
 @pytest.mark.slow
 def test_types_check():
     try:
