@@ -597,6 +597,8 @@ def _predicate(
             if content:
                 return None, False
             continue
+        if bare and content and (f in light or f in _words_of("comparison", lang)):
+            return None, False  # "How did the number of activities compare…": the verb asks nothing of its own
         if content and not run_closed:
             if f in light:
                 run_closed = True
