@@ -372,8 +372,9 @@ BEARING = [
 def bearing(
     ask: decide.Ask, evidence: list[Evidence], found: list[Candidate]
 ) -> tuple[list[Evidence], dict[str, list[str]]]:
-    """The evidence that bears on the question, and the passages each criterion of BEARING left out."""
-    if not found:
+    """The evidence that bears on the question, and the passages each criterion of BEARING left out.
+    A two-part question or a comparison asks about several subjects at once: nothing is left out."""
+    if not found or ask.parts or ask.comparison:
         return evidence, {}
     best: dict[str, float] = {}
     for c in found:
