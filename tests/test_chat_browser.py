@@ -589,6 +589,10 @@ def test_the_original_address_is_in_the_citation_the_source_panel_and_the_export
         encoding="utf-8"
     )
     assert f"<{url}>" in text, "the export gives the original address"
+    body = " ".join(expected.answer.split())
     for cited in expected.citations:
         quote = " ".join(cited.quote.split())
-        assert text.count(quote[:80]) == 1, f"each quote appears once in the export: {quote[:80]}"
+        # The answer may open with a sentence of a passage it then quotes as evidence (the answer first):
+        # the sources below it add no copy of a quote the answer already holds, and give the others once.
+        in_answer = body.count(quote[:80])
+        assert text.count(quote[:80]) == max(1, in_answer), f"each quote appears once in the export: {quote[:80]}"
