@@ -378,25 +378,24 @@ def _split_parts(text: str, lang: str) -> list[str]:
     return [text]
 
 
-def _offset_of(text: str, toks: list[tuple[str, str]], index: int) -> int:
-    pos = 0
-    for n, (r, _) in enumerate(toks):
+def _offsets(text: str, toks) -> list[int]:
+    """Where each token starts in `text` (-1 if not found)."""
+    out, pos = [], 0
+    for r, _ in toks:
         found = text.find(r, pos)
-        if n == index:
-            return found
-        pos = found + len(r)
-    return len(text)
+        out.append(found)
+        pos = found + len(r) if found >= 0 else pos
+    return out
+
+
+def _offset_of(text: str, toks: list[tuple[str, str]], index: int) -> int:
+    offsets = _offsets(text, toks)
+    return offsets[index] if index < len(offsets) else len(text)
 
 
 def _sentence_starts(text: str, toks) -> set[int]:
     """Token positions that open a sentence inside the question ("… du Dialogue. Pouvez-vous…")."""
-    out, pos = set(), 0
-    for n, (r, _) in enumerate(toks):
-        found = text.find(r, pos)
-        if found > 0 and text[:found].rstrip()[-1:] in ".?!:;":
-            out.add(n)
-        pos = found + len(r) if found >= 0 else pos
-    return out
+    return {n for n, at in enumerate(_offsets(text, toks)) if at > 0 and text[:at].rstrip()[-1:] in ".?!:;"}
 
 
 def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
@@ -459,6 +458,7 @@ def month_names() -> dict[str, int]:
     return out
 
 
+@lru_cache(maxsize=1)
 def _full_months() -> frozenset[str]:
     return frozenset(m for m in month_names() if len(m) > 3 or m == "mai")
 
