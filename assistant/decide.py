@@ -28,6 +28,8 @@ from .types import Evidence, Known, Passage
 
 # Kinds of constraint, in the order their failure is reported when no context meets them all.
 ENTITY_KINDS = ("country", "action", "place", "name")
+# Entities named by words a passage must hold (a country is also met through its cities and actions).
+NAMED_KINDS = ("place", "name", "action")
 KINDS = ENTITY_KINDS + (
     "year",
     "month",
@@ -37,6 +39,7 @@ KINDS = ENTITY_KINDS + (
     "percent",
     "date",
     "location",
+    "rank",
     "focus",
     "predicate",
 )
@@ -84,6 +87,7 @@ class Context:
     years: frozenset[int]
     document: frozenset[str] = frozenset()  # folded words of the whole document
     own_years: frozenset[int] = frozenset()  # years of the passage itself and its heading
+    units: tuple[str, ...] = ()  # the passage (its window) and each neighbour, apart
 
     @property
     def passage(self) -> Passage:
@@ -167,11 +171,19 @@ _MONEY = re.compile(
     r"\d[\d\s.,]*\s?(?:€|\$|£|\b(?:eur|euros?|usd|dollars?|francs?|fcfa|cfa|gbp|chf|millions? d'euros|million euros)\b)",
     re.IGNORECASE,
 )
-_DAY_MONTH = (
-    r"\b\d{1,2}(?:st|nd|rd|th|er)?\s+(?:january|february|march|april|may|june|july|august|september|october|"
-    r"november|december|janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|"
-    r"novembre|décembre|decembre)\b"
-)
+
+
+def _month_pattern(full: bool) -> str:
+    """A regex alternation of the month names of resources/months.tsv (with their abbreviations
+    unless `full`), longest first so that "sept" is tried before "sep"."""
+    rows = resources.table("months.tsv", ("fr", "en", "fr_example", "en_example"))
+    names = {n.lower() for row in rows for cell in row[:2] for n in cell.split("|")}
+    if full:
+        names = {n for n in names if len(lower_unaccented(n)) > 3 or n in ("mai", "may")}
+    return "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+
+
+_DAY_MONTH = rf"\b\d{{1,2}}(?:st|nd|rd|th|er)?\s+(?:{_month_pattern(full=True)})\b"
 _DATE = re.compile(rf"\b(?:19|20)\d\d\b|{_DAY_MONTH}", re.IGNORECASE)
 
 
@@ -264,7 +276,7 @@ def _read(info: QuestionInfo) -> Ask:
         out.append(Constraint("country", tag.country_label(code, lang), terms=(code,)))
     # A city stands for itself or for its country: "the Porto meeting" is met by a report that
     # names Porto, "officials in Lima" by passages about Peru.
-    cities = tag.find_cities(text)
+    cities = [(city, code) for city, code in tag.find_cities(text) if not _in_name(text, city)]
     for city, code in cities:
         out.append(Constraint("place", city, terms=(city, code)))
     for action in tag.find_actions(text):
@@ -273,11 +285,10 @@ def _read(info: QuestionInfo) -> Ask:
     for name in _names(text, toks, lang, ask, cities):
         out.append(Constraint("name", name, terms=tuple(words(name))))
 
-    ask.comparison = ask.comparison or _coordinated(text, ask)
-
     # Time: years, and ranges ("between 2012 and 2016", "since 2008").
     for first, last, label in _year_spans(text, lang):
         out.append(Constraint("year", label, values=(first, last)))
+    ask.comparison = ask.comparison or _coordinated(text, ask)
 
     # A month with its year ("in March 2018", "en mars 2018"): the context must give that month.
     for i, (r, f) in enumerate(toks[:-1]):
@@ -308,6 +319,8 @@ def _read(info: QuestionInfo) -> Ask:
             out.append(Constraint("percent", noun, terms=(noun,), article=article))
         elif f in _words_of("date_nouns", lang):
             out.append(Constraint("date", noun, terms=(noun,), article=article))
+        elif f in _words_of("rank_nouns", lang):
+            out.append(Constraint("rank", noun, terms=(noun,), article=article))
         elif f not in _words_of("open_nouns", lang):
             out.append(Constraint("focus", noun, terms=(noun,), article=article))
     if wh == "when" and not noun:
@@ -338,16 +351,31 @@ def _coordinated(text: str, ask: Ask) -> bool:
     spots = []
     low = text.lower()
     for c in ask.constraints:
-        if c.kind in ENTITY_KINDS:
-            at = low.find(c.label.lower())
-            if at >= 0:
-                spots.append((at, at + len(c.label)))
+        if c.kind in ENTITY_KINDS or c.kind == "year":
+            for form in _surface_forms(c, ask.info.language):
+                at = low.find(form.lower())
+                if at >= 0:
+                    spots.append((at, at + len(form)))
+                    break
     spots.sort()
     for (a0, a1), (b0, _) in zip(spots, spots[1:]):
         between = low[a1:b0]
         if re.search(r"\b(?:and|et)\b", between) and len(between.split()) <= 8:
             return True
     return False
+
+
+def _surface_forms(c: Constraint, lang: str) -> list[str]:
+    """How the question may write a constraint: its label, and for an action its name in the question's
+    language without the programme ("MIEUX Peru I" -> "Pérou I")."""
+    forms = [c.label]
+    if c.kind == "action":
+        local = c.label
+        for code in tag.find_countries(c.label):
+            for name in tag.country_names(code).get("en", []):
+                local = local.replace(name, tag.country_label(code, lang))
+        forms += [local, re.sub(r"^MIEUX\+?\s+", "", local)]
+    return forms
 
 
 def _is_comparison(folded: list[str], lang: str) -> bool:
@@ -396,6 +424,18 @@ def _offset_of(text: str, toks: list[tuple[str, str]], index: int) -> int:
 def _sentence_starts(text: str, toks) -> set[int]:
     """Token positions that open a sentence inside the question ("… du Dialogue. Pouvez-vous…")."""
     return {n for n, at in enumerate(_offsets(text, toks)) if at > 0 and text[:at].rstrip()[-1:] in ".?!:;"}
+
+
+def _in_name(text: str, city: str) -> bool:
+    """Whether the city is a word of a longer name, not a place: "the Rabat Process", "Bali Process
+    ministers", "le Processus de Rabat" name a dialogue, wherever its meetings are held."""
+    for m in re.finditer(rf"\b{re.escape(city)}\b", text):
+        after = re.match(r"\s+([A-Z][\w-]+)", text[m.end() :])
+        if after and lower_unaccented(after.group(1)) not in _full_months():
+            return True
+        if re.search(r"\b[A-Z][\w-]+\s+(?:de|du|of)\s+$", text[: m.start()]):
+            return True
+    return False
 
 
 def _names(text: str, toks, lang: str, ask: Ask, cities) -> list[str]:
@@ -609,11 +649,7 @@ def _predicate(
     return (run[-1] if run else None), False
 
 
-_MONTH_NAMES = (
-    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|"
-    r"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
-)
+_MONTH_NAMES = rf"(?:{_month_pattern(full=False)})\.?"
 # "2012-2016", "2012 to 2016", "July 2012 – August 2016", "de 2012 à 2016"
 _YEAR_RANGE = re.compile(
     r"\b((?:19|20)\d\d)\s*(?:[-–—/]|\s(?:and|to|until|through|et|à|a|au|jusqu'en|jusqu’en|jusqu'à|jusqu’à)\s)\s*"
@@ -697,6 +733,7 @@ def contexts(
                 years=frozenset(years),
                 document=document_words(p.doc_id) if document_words else frozenset(),
                 own_years=frozenset(_years_in(f"{head} {p.text}", p.language)),
+                units=tuple(near),
             )
         )
     return out
@@ -826,12 +863,40 @@ def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A year of the span in the context; for a quantity ("how many … in 2019"), in the passage or
-    its heading, where the figure is given, not in the passages around it."""
+    its heading, where the figure is given, not in the passages around it. Likewise for an event
+    asked by its place and year when the passage itself names the place: a list of dated meetings
+    ("Porto, 3-4 December 2015." then "Brussels, 31 May 2016.") gives each place its own year."""
     first, last = c.values
     years = ctx.years
     if ask.of_any(QUANTITY_KINDS + ("figure",)):
         years = ctx.own_years
+    elif ask.of("place"):
+        years = _years_of_place(ask, ctx)
     return any(first <= y <= last for y in years)
+
+
+def _says(text: str, name: str) -> bool:
+    """Whether every word of `name` is in `text` (folded)."""
+    have = {lower_unaccented(w) for w in words(text)}
+    return all(lower_unaccented(w) in have for w in words(name))
+
+
+def _years_of_place(ask: Ask, ctx: Context) -> frozenset[int]:
+    """The years a context gives the places the question names: all of them when the heading names
+    the place (a report of the Porto meeting), else those of the passage or neighbour naming it."""
+    lang = ctx.passage.language
+    head_years = frozenset(_years_in(ctx.head, lang))
+    years: set[int] = set()
+    for c in ask.of("place"):
+        city = c.terms[0]
+        if _says(ctx.head, city):
+            return ctx.years
+        naming = [u for u in ctx.units if _says(u, city)]
+        if not naming:
+            return ctx.years  # met through its country ("officials in Lima": passages about Peru)
+        for u in naming:
+            years |= _years_in(u, lang)
+    return frozenset(years | head_years)
 
 
 def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -914,6 +979,16 @@ def check_focus(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     )
 
 
+_ORDINAL = re.compile(r"^\d+(?:e|er|ere|eme|st|nd|rd|th)?$")
+
+
+def check_rank(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
+    """A number or rank asked for ("what number is it?"): the passage or its heading gives a figure
+    or an ordinal ("4ème pilier", "the fourth pillar")."""
+    ordinals = _words_of("ordinals", "en") | _words_of("ordinals", "fr") | _number_words("en") | _number_words("fr")
+    return any(_ORDINAL.match(lower_unaccented(t)) or lower_unaccented(t) in ordinals for t in seen.tokens)
+
+
 CHECKS = {
     "country": check_country,
     "action": check_action,
@@ -928,6 +1003,7 @@ CHECKS = {
     "location": check_location,
     "place": check_place,
     "focus": check_focus,
+    "rank": check_rank,
     "predicate": check_term,
 }
 

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -25,8 +26,8 @@ from .embed import Embedder, make_embedder
 from .errors import AssistantError, BadDocument
 from .retrieve import Retriever, analyze_question
 from .store import Catalog, EmbeddingCache, ServerCatalog, VectorStore, require_live, write_atomic
-from .text import question_language
-from .types import Answer, Filters, IndexedDocument, Passage
+from .text import lower_unaccented, question_language, words
+from .types import Answer, Evidence, Filters, IndexedDocument, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
@@ -37,6 +38,8 @@ WRITE_BATCH = 2000
 EMBED_BATCH = 64
 # Where `update` stages the files it was given (inside paths.index, never inside the corpus).
 UPDATE_FOLDER = "update"
+# Candidates searched for each entity of a comparison, of which those naming it join the evidence.
+ENTITY_POOL = 20
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -700,9 +703,26 @@ class Assistant:
                 )
                 evidence += [e for e in found if e.passage.id not in have]
                 have |= {e.passage.id for e in found}
+        if ask.comparison:
+            evidence += self._each_entity(ask, evidence, filters, lang)
         decision = decide.decide(
             ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours, retriever.document_words
         )
+        missing = decision.missing
+        if not decision.answerable and missing is not None and missing.kind in decide.NAMED_KINDS:
+            # A name the evidence does not hold may still be in the corpus, ranked below passages that
+            # match the rest of the question better: the passages naming it are searched, then judged.
+            extra = self._naming(ask, missing, filters, lang, {e.passage.id for e in evidence})
+            if extra:
+                evidence = evidence + extra
+                decision = decide.decide(
+                    ask,
+                    evidence,
+                    retriever.known,
+                    settings.answer.min_coverage,
+                    retriever.neighbours,
+                    retriever.document_words,
+                )
         return Prepared(
             clean=clean,
             standalone=standalone,
@@ -714,6 +734,41 @@ class Assistant:
             decision=decision,
             generation=retriever.generation,
         )
+
+    def _each_entity(self, ask: decide.Ask, evidence: list[Evidence], filters: Filters, lang: str) -> list[Evidence]:
+        """A comparison of meetings, programmes or places ("the GCM actions, the Porto meeting and the UN
+        Network") needs a passage about each: each is also searched (`_naming`), and its best passages
+        join the evidence (countries: `Retriever._each_country`)."""
+        named = [c for c in ask.constraints if c.kind in decide.NAMED_KINDS]
+        if len(named) < 2:
+            return []
+        have = {e.passage.id for e in evidence}
+        return [e for c in named for e in self._naming(ask, c, filters, lang, have)]
+
+    def _naming(
+        self, ask: decide.Ask, c: decide.Constraint, filters: Filters, lang: str, have: set[str]
+    ) -> list[Evidence]:
+        """The best passages naming `c` (a name, place or action of the question) for the question with
+        its other entities left out; `have` (passage ids already in the evidence) grows with them."""
+        rest = ask.info.text
+        for other in ask.constraints:
+            if other.kind in decide.NAMED_KINDS and other.label != c.label:
+                rest = re.sub(rf"(?<![\w+]){re.escape(other.label)}(?![\w+])", " ", rest)
+        label = {lower_unaccented(w) for w in words(c.label)}
+        found = self.retriever.retrieve(analyze_question(rest, lang), filters, k=ENTITY_POOL, pool=ENTITY_POOL)
+        out: list[Evidence] = []
+        # Only passages that name the entity: the rest of the question still ranks the others first.
+        for e in found:
+            if len(out) >= self.settings.answer.part_k:
+                break
+            p = e.passage
+            if e.passage.id in have or not label <= {
+                lower_unaccented(w) for w in words(f"{p.title} {p.section or ''} {p.text}")
+            }:
+                continue
+            out.append(e)
+            have.add(p.id)
+        return out
 
     def filter_exclusions(self, question: str, filters: Filters, share: float = 0.1) -> list[str]:
         """The countries a question names that the index documents but `filters` leave out: the filters keep

@@ -179,6 +179,56 @@ def test_a_comparison_gets_evidence_for_each_country(shipped):
     assert not answer.abstained, f"the comparison is answered: {answer.reason}"
 
 
+@pytest.mark.parametrize(
+    "question, lang",
+    [
+        (
+            "How do the GCM Objective 9 hub, the UN Network workstream and the Porto meeting each define migrant smuggling?",
+            "en",
+        ),
+        (
+            "Comment le hub de l'Objectif 9 du PMM, le groupe de travail du Réseau des Nations Unies et la réunion "
+            "de Porto définissent-ils chacun le trafic de migrants ?",
+            "fr",
+        ),
+    ],
+)
+def test_a_comparison_gets_evidence_naming_each_source(shipped, question, lang):
+    # The Network's and the hub's pages outrank everything on smuggling: without a search of its own,
+    # no passage about the Porto meeting is among the question's best.
+    def porto(evidence):
+        return any("porto" in f"{e.passage.title} {e.passage.text}".lower() for e in evidence)
+
+    assert not porto(shipped.retriever.retrieve(question, k=5)), f"{question!r}: Porto is not in the plain top 5"
+    prepared = shipped.prepare(question, Filters(), language=lang)
+    assert prepared.ask.comparison, f"{question!r} is a comparison"
+    assert porto(prepared.evidence), f"{question!r}: a passage naming Porto joins the evidence"
+    assert prepared.decision.answerable, f"{question!r}: each source has a passage ({prepared.decision.missing})"
+
+
+@pytest.mark.parametrize(
+    "question, lang",
+    [
+        ("When did MIEUX turn into MIEUX+, and how many partner countries has it supported?", "en"),
+        ("Quand MIEUX a-t-il pris le nom de MIEUX+, et combien de pays partenaires a-t-il soutenus ?", "fr"),
+    ],
+)
+def test_a_name_the_evidence_lacks_is_searched_before_declining(shipped, question, lang):
+    # The annual reports speak of MIEUX far more than the one page that names MIEUX+.
+    def names(evidence):
+        return any("mieux+" in f"{e.passage.title} {e.passage.text}".lower() for e in evidence)
+
+    assert not names(shipped.retriever.retrieve(question, k=5)), f"{question!r}: MIEUX+ is not in the plain top 5"
+    prepared = shipped.prepare(question, Filters(), language=lang)
+    assert names(prepared.evidence), f"{question!r}: a passage naming MIEUX+ joins the evidence"
+    assert prepared.decision.answerable, f"{question!r}: answered ({prepared.decision.missing})"
+    absent = question.replace("MIEUX+", "MIEUX Zephyr")
+    declined = shipped.prepare(absent, Filters(), language=lang)
+    assert not declined.decision.answerable and declined.decision.missing.label == "MIEUX Zephyr", (
+        f"{absent!r}: a name the corpus never uses is still missing ({declined.decision.missing})"
+    )
+
+
 def test_a_count_written_in_french_answers_an_english_question(shipped):
     answer = shipped.ask(
         "How many vulnerable children did the West Africa Network for the protection of children help identify?"
