@@ -20,6 +20,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -32,10 +33,10 @@ from .views import (  # noqa: F401  (re-exported: the app's callers and tests na
     STREAM_INTERVAL_S,
     Labels,
     Turn,
-    _choice_lists,
-    _Choices,
-    _choices,
-    _filters_json,
+    dropdown_choices,
+    FilterChoices,
+    filter_choices,
+    filters_json,
     coverage_figure,
     coverage_frame,
     esc,
@@ -467,10 +468,12 @@ class _Context:
         self.L0 = self.labels("en")
         # The filters start empty and are filled by app.load, once the page is open: the page Gradio
         # serves before a login (and its API description) must not list the corpus.
-        self.ch0 = _choice_lists(_Choices(), self.L0)
+        self.ch0 = dropdown_choices(FilterChoices(), self.L0)
         self.relabel: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
-        self.ui_lang: gr.Radio | None = None
-        self.mine_store: gr.BrowserState | None = None
+
+    # Made by build_app above the tabs, before any tab's builder reads them.
+    ui_lang: gr.Radio
+    mine_store: gr.BrowserState
 
     def labels(self, lang: str) -> Labels:
         return Labels(lang, self.folder)
@@ -483,7 +486,7 @@ class _Context:
     def relabelled(self, L: Labels) -> list:
         out = []
         for _, keys in self.relabel:
-            update = {}
+            update: dict[str, Any] = {}  # gr.update's keywords (label, value, placeholder…)
             for attr, key in keys.items():
                 update[attr] = re.sub(r"\{([\w.]+)\}", lambda m: L(m.group(1)), key) if "{" in key else L(key)
             out.append(gr.update(**update))
@@ -723,7 +726,7 @@ def _chat_tab(ctx: _Context) -> _Tab:
             vote,
             turn.answer,
             comment=comment_v or "",
-            filters=_filters_json(turn.filters),
+            filters=filters_json(turn.filters),
             user=getattr(request, "username", None),
             ui_language=L.lang,
         )
@@ -962,8 +965,8 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
     views = [v for tab in tabs for v in tab.views]
 
     def choice_updates(L: Labels):
-        ch = _choices(ctx.assistant)
-        lists = _choice_lists(ch, L)
+        ch = filter_choices(ctx.assistant)
+        lists = dropdown_choices(ch, L)
         return [gr.update(choices=lists[key]) for tab in tabs for _, key in tab.choices] + [
             gr.update(value=f"⚠ {ch.problem}" if ch.problem else "")
         ]
@@ -995,10 +998,10 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
     app.load(
         on_load,
         [ctx.ui_lang] + [store for _, store in remembered],
-        [ctx.ui_lang] + label_outputs + choice_outputs,
+        [ctx.ui_lang, *label_outputs, *choice_outputs],
         js=DETECT_LANGUAGE_JS,
     )
-    ctx.ui_lang.input(switch_language, [ctx.ui_lang] + states, label_outputs + choice_outputs + views)
+    ctx.ui_lang.input(switch_language, [ctx.ui_lang, *states], [*label_outputs, *choice_outputs, *views])
 
 
 def serve(assistant, host: str | None = None, port: int | None = None, *, block: bool = True):

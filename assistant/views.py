@@ -40,11 +40,15 @@ class Labels:
         self.data = _ui_file(self.folder, self.lang)
 
     def __call__(self, key: str, **values) -> str:
-        node = self.data
+        node: object = self.data
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise ConfigError(f"Label file {self.folder}/ui_{self.lang}.toml has no '{key}'")
             node = node[part]
+        if not isinstance(node, str):
+            raise ConfigError(
+                f"Label file {self.folder}/ui_{self.lang}.toml: '{key}' is a table, not a label; name a key inside it"
+            )
         return node.format(**values) if values else node
 
     def country(self, code: str) -> str:
@@ -347,9 +351,10 @@ def find_citation(turns: list[Turn], key: str) -> Citation | None:
     if not m:
         return None
     t, n = int(m.group(2)), int(m.group(3))
-    if t >= len(turns) or turns[t].answer is None:
+    answer = turns[t].answer if t < len(turns) else None
+    if answer is None:
         return None
-    pool = turns[t].answer.citations if m.group(1) == "cite" else turns[t].answer.related
+    pool = answer.citations if m.group(1) == "cite" else answer.related
     return next((c for c in pool if c.n == n), None)
 
 
@@ -647,7 +652,9 @@ def _filters_text(f: Filters, L: Labels) -> str:
 
 
 @dataclass
-class _Choices:
+class FilterChoices:
+    """What the index offers to filter on (codes, doc ids, slugs); `problem` says why it offers nothing."""
+
     countries: list[str] = field(default_factory=list)
     documents: list[tuple[str, str]] = field(default_factory=list)  # (title, doc_id)
     years: list[int] = field(default_factory=list)
@@ -656,15 +663,15 @@ class _Choices:
     problem: str = ""
 
 
-def _choices(assistant) -> _Choices:
+def filter_choices(assistant) -> FilterChoices:
     """What the filters offer, from the catalog alone (cheap: the retriever is not built for this)."""
     try:
         docs = assistant.documents()
     except AssistantError as err:
-        return _Choices(problem=str(err))
+        return FilterChoices(problem=str(err))
     countries = sorted({c for d in docs.values() for c in d.countries})
     themes_seen = {t for d in docs.values() for t in d.themes}
-    return _Choices(
+    return FilterChoices(
         countries=countries,
         documents=sorted(((d.title, d.doc_id) for d in docs.values()), key=lambda x: x[0].lower()),
         years=sorted({d.year for d in docs.values() if d.year}, reverse=True),
@@ -673,7 +680,7 @@ def _choices(assistant) -> _Choices:
     )
 
 
-def _choice_lists(ch: _Choices, L: Labels) -> dict[str, list[tuple[str, str]]]:
+def dropdown_choices(ch: FilterChoices, L: Labels) -> dict[str, list[tuple[str, str]]]:
     """Dropdown choices (label, value) in the interface language; values are ISO codes, doc ids, slugs."""
     countries = sorted(((L.country(c), c) for c in ch.countries), key=lambda x: x[0])
     return {
@@ -694,7 +701,8 @@ def _short(title: str, n: int = 90) -> str:
     return title if len(title) <= n else title[: n - 1] + "…"
 
 
-def _filters_json(f: Filters) -> dict:
+def filters_json(f: Filters) -> dict:
+    """The filters that are set, as the JSON a feedback record keeps."""
     return {
         k: v
         for k, v in {

@@ -119,20 +119,9 @@ def test_no_import_cycle():
     )
 
 
-# Private names the chat split (merged while this check was written) imports from views.py; the chat's
-# owner makes them public, then this list goes. Any other private import fails.
-KNOWN_PRIVATE = {
-    "assistant.chat imports _Choices from assistant.views",
-    "assistant.chat imports _choices from assistant.views",
-    "assistant.chat imports _choice_lists from assistant.views",
-    "assistant.chat imports _filters_json from assistant.views",
-}
-
-
 def test_no_private_name_crosses_a_module():
     found, private = shape(ROOT / "assistant")
     assert found, "the graph was read from the package"
-    private = [p for p in private if p not in KNOWN_PRIVATE]
     assert not private, "a private name is used outside its module (make it public, or move it): " + "; ".join(private)
 
 
