@@ -1,4 +1,5 @@
-"""Opt-in generative answers: an LLM writes from the numbered passages, then every statement and citation is verified."""
+"""Opt-in generative answers: an LLM writes from the numbered passages, then every statement and citation
+is verified."""
 
 from __future__ import annotations
 

@@ -232,9 +232,8 @@ def render_answer(t: int, answer: Answer, L: Labels, urls: dict[str, str] | None
         flush()
         header = re.fullmatch(r"\*\*(.+?)\*\*(.*)", line)
         if header:
-            parts.append(
-                f'<p class="group"><strong>{md_safe(header.group(1))}</strong>{_inline(header.group(2), t, known, L)}</p>'
-            )
+            title, rest = md_safe(header.group(1)), _inline(header.group(2), t, known, L)
+            parts.append(f'<p class="group"><strong>{title}</strong>{rest}</p>')
         else:
             parts.append(f"<p>{_inline(line, t, known, L)}</p>")
     flush()
@@ -428,9 +427,10 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
         + (" …" if b < len(text) else "")
     )
     full = esc(text[:start]) + f'<mark class="in-doc">{esc(text[start:end])}</mark>' + esc(text[end:])
+    open_full = esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))
     return (
         head + f'<blockquote class="src-window">{window}</blockquote>'
-        f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
+        f'<details class="src-full"><summary>{open_full}</summary>'
         f'<div class="doc-text">{full}</div></details></div>'
     )
 
@@ -609,10 +609,8 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
         a = turn.answer
         if turn.excluded:
             what = ", ".join(L.country(c) for c in turn.excluded)
-            out += [
-                f"> {_plain(prompts.text(a.language, 'filters.excluded', filters=_filters_text(turn.filters, L), what=what))}",
-                "",
-            ]
+            excluded = prompts.text(a.language, "filters.excluded", filters=_filters_text(turn.filters, L), what=what)
+            out += [f"> {_plain(excluded)}", ""]
         if a.interpreted_as:
             out += [f"_{L('export.interpreted_as')}: {_plain(a.interpreted_as)}_", ""]
         out += [_plain(a.answer), ""]
