@@ -3,74 +3,15 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import cite, decide, prompts, resources, tag
+from . import cite, decide, prompts, tag
 from .chunk import split_sentences
-from .errors import BadQuestion
 from .retrieve import SECTION_LABEL_WORDS, QuestionInfo
-from .text import analyze, lower_unaccented, question_language, stopwords, words
+from .text import analyze
 from .types import Answer, Citation, Evidence, Statement
-
-# The start of a follow-up ("And in Jordan?", "Et pour le Maroc ?"): resources/question.toml.
-_FOLLOW_UP = re.compile(
-    r"^\s*(?:"
-    + "|".join(re.escape(p) for side in ("en", "fr") for p in resources.toml("question.toml")["follow_up"][side])
-    + r")\b",
-    re.IGNORECASE,
-)
-
-
-def clean_question(question: str, max_chars: int, lang: str = "en") -> str:
-    """The question with control characters removed; BadQuestion with a user message when unusable."""
-    if question is None or not str(question).strip():
-        raise BadQuestion(prompts.text(lang, "errors.empty"))
-    question = str(question)
-    if len(question) > max_chars:
-        raise BadQuestion(prompts.text(lang, "errors.too_long", n=len(question), limit=max_chars))
-    cleaned = "".join(ch if ch.isprintable() or ch in " \t\n" else " " for ch in question)
-    cleaned = " ".join(cleaned.split())
-    if not any(unicodedata.category(ch)[0] in "LN" for ch in cleaned):
-        raise BadQuestion(prompts.text(lang, "errors.no_words"))
-    return cleaned
-
-
-def contextualize(question: str, history: list[tuple[str, str]] | None) -> str:
-    """Read a follow-up ("And in Jordan?") as a standalone question, carrying the previous topic."""
-    if not history:
-        return question
-    previous = next((q for q, _ in reversed(history) if q and q.strip()), None)
-    if not previous:
-        return question
-    new_countries = tag.find_countries(question)
-    # Words that are neither grammar nor the new country: "Jordan?" has none, "How did Peru adapt…" has two.
-    content = [
-        w for w in words(question) if len(w) > 2 and lower_unaccented(w) not in _STOP and not tag.find_countries(w)
-    ]
-    if not (_FOLLOW_UP.match(question) or (new_countries and not content)):
-        return question
-    old_countries = tag.find_countries(previous)
-    if new_countries and old_countries:
-        lang = question_language(previous)
-        out = previous
-        for code in old_countries:
-            for name in sorted(
-                tag.country_names(code).get("fr", []) + tag.country_names(code).get("en", []), key=len, reverse=True
-            ):
-                out = re.sub(rf"\b{re.escape(name)}\b", tag.country_label(new_countries[0], lang), out)
-        if out != previous:
-            return out
-    return f"{previous} {question}"
-
-
-def _stopset():
-    return stopwords("fr") | stopwords("en") | {"and", "what", "about", "how", "qu'en", "est-il"}
-
-
-_STOP = _stopset()
 
 
 def widen(retriever, ask: decide.Ask, evidence: list[Evidence], reach: int = 3) -> list[Evidence]:

@@ -20,6 +20,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -30,16 +31,16 @@ from .types import Answer, Filters
 from .views import (  # noqa: F401  (re-exported: the app's callers and tests name them from here)
     LANGUAGES,
     STREAM_INTERVAL_S,
+    FilterChoices,
     Labels,
     Turn,
-    _choice_lists,
-    _Choices,
-    _choices,
-    _filters_json,
     coverage_figure,
     coverage_frame,
+    dropdown_choices,
     esc,
     export_markdown,
+    filter_choices,
+    filters_json,
     cited_urls,
     find_citation,
     find_practice,
@@ -260,35 +261,40 @@ CSS = """
 #chatbot li a.cite:first-child, #chatbot p a.cite { display: inline-block; padding: 0 0.35em; margin: 0 0.1em;
   border-radius: 0.6em; background: #dbeafe; color: #1e40af; font-weight: 600; font-size: 0.88em; line-height: 1.35; }
 #chatbot a.cite:hover { background: #bfdbfe; }
-#chatbot .sources { margin-top: 0.7em; padding-top: 0.4em; border-top: 1px solid var(--border-color-primary); font-size: 0.9em; }
+#chatbot .sources { margin-top: 0.7em; padding-top: 0.4em; border-top: 1px solid var(--border-color-primary);
+  font-size: 0.9em; }
 #chatbot .sources-h, #chatbot .related-h { font-weight: 600; color: var(--body-text-color-subdued); }
 #chatbot .sources ol { list-style: none; margin: 0.2em 0 0 0; padding: 0; }
 #chatbot .sources li a.cite + a.cite { color: inherit; font-weight: 500; }
 #chatbot .sources .where { color: var(--body-text-color-subdued); }
 #chatbot .read-as { font-style: italic; color: var(--body-text-color-subdued); font-size: 0.9em; }
-#chatbot .abstain { border-left: 4px solid #d97706; background: #fffbeb; color: #451a03; padding: 0.5em 0.8em; border-radius: 6px; }
+#chatbot .abstain { border-left: 4px solid #d97706; background: #fffbeb; color: #451a03; padding: 0.5em 0.8em;
+  border-radius: 6px; }
 #chatbot .abstain-h { font-weight: 700; color: #b45309; }
 #chatbot .abstain .icon, #chatbot .failure .icon { font-size: 1.15em; }
 #chatbot .abstain .related { margin-top: 0.5em; font-size: 0.9em; color: #57534e; }
 #chatbot .abstain .related a.cite:not(:first-child) { color: inherit; text-decoration: underline dotted; }
-#chatbot .failure { border-left: 4px solid #dc2626; background: #fef2f2; color: #450a0a; padding: 0.5em 0.8em; border-radius: 6px; }
+#chatbot .failure { border-left: 4px solid #dc2626; background: #fef2f2; color: #450a0a; padding: 0.5em 0.8em;
+  border-radius: 6px; }
 #chatbot .failure-h { font-weight: 700; color: #b91c1c; }
 #chatbot .writing p { margin: 0.3em 0; }
 #chatbot .writing-h { font-style: italic; font-size: 0.9em; color: var(--body-text-color-subdued); }
 #source-panel .source, #similar-source .source { font-size: 0.92em; }
-#source-panel .source.empty, .practices.empty, #similar-source .source.empty { color: var(--body-text-color-subdued); padding: 0.6em 0; }
+#source-panel .source.empty, .practices.empty, #similar-source .source.empty { color: var(--body-text-color-subdued);
+  padding: 0.6em 0; }
 #source-panel .src-title, #similar-source .src-title { font-weight: 700; font-size: 1.05em; margin: 0 0 0.4em 0; }
 #source-panel .src-n, #similar-source .src-n { color: #1e40af; }
-#source-panel .src-meta, #similar-source .src-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.1em 0.8em; margin: 0 0 0.6em 0; }
+#source-panel .src-meta, #similar-source .src-meta { display: grid; grid-template-columns: max-content 1fr;
+  gap: 0.1em 0.8em; margin: 0 0 0.6em 0; }
 #source-panel .src-meta dt, #similar-source .src-meta dt { color: var(--body-text-color-subdued); }
 #source-panel .src-meta dd, #similar-source .src-meta dd { margin: 0; }
-#source-panel .src-window, #similar-source .src-window { white-space: pre-wrap; border-left: 3px solid #93c5fd; margin: 0; padding: 0.4em 0.8em;
-  background: var(--background-fill-secondary); line-height: 1.5; }
+#source-panel .src-window, #similar-source .src-window { white-space: pre-wrap; border-left: 3px solid #93c5fd;
+  margin: 0; padding: 0.4em 0.8em; background: var(--background-fill-secondary); line-height: 1.5; }
 #source-panel mark, .practice mark, #similar-source mark { background: #fde68a; color: #111827; padding: 0 0.1em; }
 #source-panel .src-full, #similar-source .src-full { margin-top: 0.6em; }
 #source-panel .src-full summary, #similar-source .src-full summary { cursor: pointer; color: #1d4ed8; }
-#source-panel .doc-text, #similar-source .doc-text { white-space: pre-wrap; max-height: 420px; overflow: auto; font-size: 0.88em;
-  border: 1px solid var(--border-color-primary); padding: 0.6em; margin-top: 0.4em; }
+#source-panel .doc-text, #similar-source .doc-text { white-space: pre-wrap; max-height: 420px; overflow: auto;
+  font-size: 0.88em; border: 1px solid var(--border-color-primary); padding: 0.6em; margin-top: 0.4em; }
 .source .failure, .source .note, .practices .note { color: #b45309; }
 .practices-h { font-weight: 600; }
 .practice { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.6em 0.9em; margin: 0.6em 0; }
@@ -301,10 +307,10 @@ CSS = """
 .practice-src { font-size: 0.82em; color: var(--body-text-color-subdued); margin: 0.15em 0 0.5em 0; }
 #chatbot .chips { margin: 0 0 0.4em 0; font-size: 0.85em; }
 #chatbot .chips-h { color: var(--body-text-color-subdued); }
-#chatbot .chip { display: inline-block; padding: 0 0.5em; margin: 0 0.2em 0.2em 0; border-radius: 0.8em; background: #e0e7ff;
-  color: #3730a3; }
-#chatbot .filtered { border-left: 4px solid #7c3aed; background: #f5f3ff; color: #2e1065; padding: 0.5em 0.8em; border-radius: 6px;
-  margin-bottom: 0.5em; }
+#chatbot .chip { display: inline-block; padding: 0 0.5em; margin: 0 0.2em 0.2em 0; border-radius: 0.8em;
+  background: #e0e7ff; color: #3730a3; }
+#chatbot .filtered { border-left: 4px solid #7c3aed; background: #f5f3ff; color: #2e1065; padding: 0.5em 0.8em;
+  border-radius: 6px; margin-bottom: 0.5em; }
 #chatbot .filtered-h { font-weight: 700; color: #6d28d9; }
 #chatbot a.refilter { font-weight: 600; color: #5b21b6; text-decoration: underline; }
 #chatbot a.original, #source-panel a.original { font-size: 0.85em; color: #1d4ed8; }
@@ -327,12 +333,15 @@ CSS = """
   .overflow-menu { display: none !important; }
   #source-col { display: none !important; }
   #source-col.overlay-open { display: flex !important; flex-direction: column !important; flex-wrap: nowrap !important;
-    position: fixed; inset: 0; z-index: 10000; overflow: auto; background: var(--background-fill-primary); padding: 0.8em; margin: 0; width: 100vw; max-width: 100vw; }
+    position: fixed; inset: 0; z-index: 10000; overflow: auto; background: var(--background-fill-primary);
+    padding: 0.8em; margin: 0; width: 100vw; max-width: 100vw; }
   .overlay-open .source-close { display: inline-block; position: sticky; top: 0; float: right; padding: 0.3em 0.8em;
-    border-radius: 6px; border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); font-weight: 600; }
+    border-radius: 6px; border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
+    font-weight: 600; }
   #similar-source-col { display: none !important; }
-  #similar-source-col.overlay-open { display: flex !important; flex-direction: column !important; flex-wrap: nowrap !important;
-    position: fixed; inset: 0; z-index: 10000; overflow: auto; background: var(--background-fill-primary); padding: 0.8em; margin: 0; width: 100vw; max-width: 100vw; }
+  #similar-source-col.overlay-open { display: flex !important; flex-direction: column !important;
+    flex-wrap: nowrap !important; position: fixed; inset: 0; z-index: 10000; overflow: auto;
+    background: var(--background-fill-primary); padding: 0.8em; margin: 0; width: 100vw; max-width: 100vw; }
 }
 """
 
@@ -467,10 +476,12 @@ class _Context:
         self.L0 = self.labels("en")
         # The filters start empty and are filled by app.load, once the page is open: the page Gradio
         # serves before a login (and its API description) must not list the corpus.
-        self.ch0 = _choice_lists(_Choices(), self.L0)
+        self.ch0 = dropdown_choices(FilterChoices(), self.L0)
         self.relabel: list[tuple[gr.components.Component | gr.blocks.BlockContext, dict[str, str]]] = []
-        self.ui_lang: gr.Radio | None = None
-        self.mine_store: gr.BrowserState | None = None
+
+    # Made by build_app above the tabs, before any tab's builder reads them.
+    ui_lang: gr.Radio
+    mine_store: gr.BrowserState
 
     def labels(self, lang: str) -> Labels:
         return Labels(lang, self.folder)
@@ -483,7 +494,7 @@ class _Context:
     def relabelled(self, L: Labels) -> list:
         out = []
         for _, keys in self.relabel:
-            update = {}
+            update: dict[str, Any] = {}  # gr.update's keywords (label, value, placeholder…)
             for attr, key in keys.items():
                 update[attr] = re.sub(r"\{([\w.]+)\}", lambda m: L(m.group(1)), key) if "{" in key else L(key)
             out.append(gr.update(**update))
@@ -723,7 +734,7 @@ def _chat_tab(ctx: _Context) -> _Tab:
             vote,
             turn.answer,
             comment=comment_v or "",
-            filters=_filters_json(turn.filters),
+            filters=filters_json(turn.filters),
             user=getattr(request, "username", None),
             ui_language=L.lang,
         )
@@ -962,8 +973,8 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
     views = [v for tab in tabs for v in tab.views]
 
     def choice_updates(L: Labels):
-        ch = _choices(ctx.assistant)
-        lists = _choice_lists(ch, L)
+        ch = filter_choices(ctx.assistant)
+        lists = dropdown_choices(ch, L)
         return [gr.update(choices=lists[key]) for tab in tabs for _, key in tab.choices] + [
             gr.update(value=f"⚠ {ch.problem}" if ch.problem else "")
         ]
@@ -995,10 +1006,10 @@ def _language_events(ctx: _Context, app: gr.Blocks, index_status: gr.Markdown, t
     app.load(
         on_load,
         [ctx.ui_lang] + [store for _, store in remembered],
-        [ctx.ui_lang] + label_outputs + choice_outputs,
+        [ctx.ui_lang, *label_outputs, *choice_outputs],
         js=DETECT_LANGUAGE_JS,
     )
-    ctx.ui_lang.input(switch_language, [ctx.ui_lang] + states, label_outputs + choice_outputs + views)
+    ctx.ui_lang.input(switch_language, [ctx.ui_lang, *states], [*label_outputs, *choice_outputs, *views])
 
 
 def serve(assistant, host: str | None = None, port: int | None = None, *, block: bool = True):

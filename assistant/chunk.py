@@ -208,7 +208,8 @@ def chunk(doc: Document, settings: ChunkSettings | None = None) -> list[Passage]
     >>> from assistant.types import Block, Document
     >>> text = "Pratiques\\n\\nLe Pérou a adapté sa formation aux routes de migration."
     >>> doc = Document("x.txt", "0", "Pérou III", "fr", 2018, None, text,
-    ...     [Block("heading", "Pratiques", 0, 9, "Pratiques"), Block("paragraph", text[11:], 11, len(text), "Pratiques")])
+    ...     [Block("heading", "Pratiques", 0, 9, "Pratiques"),
+    ...      Block("paragraph", text[11:], 11, len(text), "Pratiques")])
     >>> chunk(doc)[0].countries
     ('PE',)
     """

@@ -370,7 +370,10 @@ def update(
     eval_set: Optional[Path] = typer.Option(
         None,
         "--set",
-        help="Eval questions; default: questions.jsonl and dev2.jsonl (development) and heldout.jsonl (held-out) in paths.eval, each gated overall and per language.",
+        help=(
+            "Eval questions; default: questions.jsonl and dev2.jsonl (development) and heldout.jsonl (held-out)"
+            " in paths.eval, each gated overall and per language."
+        ),
     ),
     index: Optional[Path] = typer.Option(None, help="Index folder."),
     corpus: Optional[Path] = typer.Option(None, help="Corpus folder."),
@@ -456,8 +459,8 @@ def chat(
         from .chat import serve
 
         typer.echo(
-            f"Starting the chat on http://{host or assistant.settings.chat.host}:{port or assistant.settings.chat.port} "
-            f"(index {assistant.settings.paths.index}); Ctrl+C stops it.",
+            f"Starting the chat on http://{host or assistant.settings.chat.host}:"
+            f"{port or assistant.settings.chat.port} (index {assistant.settings.paths.index}); Ctrl+C stops it.",
             err=True,
         )
         serve(assistant, host, port)
@@ -467,7 +470,8 @@ def chat(
         chat_settings = _settings(config).chat
         _fail(
             AssistantError(
-                f"Cannot start the chat on {host or chat_settings.host}:{port or chat_settings.port}: {err} (--host, --port)"
+                f"Cannot start the chat on {host or chat_settings.host}:{port or chat_settings.port}: {err}"
+                " (--host, --port)"
             )
         )
 

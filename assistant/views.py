@@ -40,11 +40,15 @@ class Labels:
         self.data = _ui_file(self.folder, self.lang)
 
     def __call__(self, key: str, **values) -> str:
-        node = self.data
+        node: object = self.data
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise ConfigError(f"Label file {self.folder}/ui_{self.lang}.toml has no '{key}'")
             node = node[part]
+        if not isinstance(node, str):
+            raise ConfigError(
+                f"Label file {self.folder}/ui_{self.lang}.toml: '{key}' is a table, not a label; name a key inside it"
+            )
         return node.format(**values) if values else node
 
     def country(self, code: str) -> str:
@@ -228,9 +232,8 @@ def render_answer(t: int, answer: Answer, L: Labels, urls: dict[str, str] | None
         flush()
         header = re.fullmatch(r"\*\*(.+?)\*\*(.*)", line)
         if header:
-            parts.append(
-                f'<p class="group"><strong>{md_safe(header.group(1))}</strong>{_inline(header.group(2), t, known, L)}</p>'
-            )
+            title, rest = md_safe(header.group(1)), _inline(header.group(2), t, known, L)
+            parts.append(f'<p class="group"><strong>{title}</strong>{rest}</p>')
         else:
             parts.append(f"<p>{_inline(line, t, known, L)}</p>")
     flush()
@@ -347,9 +350,10 @@ def find_citation(turns: list[Turn], key: str) -> Citation | None:
     if not m:
         return None
     t, n = int(m.group(2)), int(m.group(3))
-    if t >= len(turns) or turns[t].answer is None:
+    answer = turns[t].answer if t < len(turns) else None
+    if answer is None:
         return None
-    pool = turns[t].answer.citations if m.group(1) == "cite" else turns[t].answer.related
+    pool = answer.citations if m.group(1) == "cite" else answer.related
     return next((c for c in pool if c.n == n), None)
 
 
@@ -423,9 +427,10 @@ def render_source(assistant, c: Citation | None, L: Labels) -> str:
         + (" …" if b < len(text) else "")
     )
     full = esc(text[:start]) + f'<mark class="in-doc">{esc(text[start:end])}</mark>' + esc(text[end:])
+    open_full = esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))
     return (
         head + f'<blockquote class="src-window">{window}</blockquote>'
-        f'<details class="src-full"><summary>{esc(L("source.open_full", chars=f"{len(text):,}".replace(",", " ")))}</summary>'
+        f'<details class="src-full"><summary>{open_full}</summary>'
         f'<div class="doc-text">{full}</div></details></div>'
     )
 
@@ -604,10 +609,8 @@ def export_markdown(turns: list[Turn], L: Labels) -> str:
         a = turn.answer
         if turn.excluded:
             what = ", ".join(L.country(c) for c in turn.excluded)
-            out += [
-                f"> {_plain(prompts.text(a.language, 'filters.excluded', filters=_filters_text(turn.filters, L), what=what))}",
-                "",
-            ]
+            excluded = prompts.text(a.language, "filters.excluded", filters=_filters_text(turn.filters, L), what=what)
+            out += [f"> {_plain(excluded)}", ""]
         if a.interpreted_as:
             out += [f"_{L('export.interpreted_as')}: {_plain(a.interpreted_as)}_", ""]
         out += [_plain(a.answer), ""]
@@ -647,7 +650,9 @@ def _filters_text(f: Filters, L: Labels) -> str:
 
 
 @dataclass
-class _Choices:
+class FilterChoices:
+    """What the index offers to filter on (codes, doc ids, slugs); `problem` says why it offers nothing."""
+
     countries: list[str] = field(default_factory=list)
     documents: list[tuple[str, str]] = field(default_factory=list)  # (title, doc_id)
     years: list[int] = field(default_factory=list)
@@ -656,15 +661,15 @@ class _Choices:
     problem: str = ""
 
 
-def _choices(assistant) -> _Choices:
+def filter_choices(assistant) -> FilterChoices:
     """What the filters offer, from the catalog alone (cheap: the retriever is not built for this)."""
     try:
         docs = assistant.documents()
     except AssistantError as err:
-        return _Choices(problem=str(err))
+        return FilterChoices(problem=str(err))
     countries = sorted({c for d in docs.values() for c in d.countries})
     themes_seen = {t for d in docs.values() for t in d.themes}
-    return _Choices(
+    return FilterChoices(
         countries=countries,
         documents=sorted(((d.title, d.doc_id) for d in docs.values()), key=lambda x: x[0].lower()),
         years=sorted({d.year for d in docs.values() if d.year}, reverse=True),
@@ -673,7 +678,7 @@ def _choices(assistant) -> _Choices:
     )
 
 
-def _choice_lists(ch: _Choices, L: Labels) -> dict[str, list[tuple[str, str]]]:
+def dropdown_choices(ch: FilterChoices, L: Labels) -> dict[str, list[tuple[str, str]]]:
     """Dropdown choices (label, value) in the interface language; values are ISO codes, doc ids, slugs."""
     countries = sorted(((L.country(c), c) for c in ch.countries), key=lambda x: x[0])
     return {
@@ -694,7 +699,8 @@ def _short(title: str, n: int = 90) -> str:
     return title if len(title) <= n else title[: n - 1] + "…"
 
 
-def _filters_json(f: Filters) -> dict:
+def filters_json(f: Filters) -> dict:
+    """The filters that are set, as the JSON a feedback record keeps."""
     return {
         k: v
         for k, v in {

@@ -253,7 +253,8 @@ def main() -> None:
             }
             print(
                 f"during a flood from {kind:13s}: median {med:.3f} s = {med / quiet:.2f}x quiet "
-                f"({r['attempts']} wrong logins: {r['refused_400']} checked and refused, {r['backed_off_429']} told to wait)"
+                f"({r['attempts']} wrong logins: {r['refused_400']} checked and refused,"
+                f" {r['backed_off_429']} told to wait)"
             )
         print(
             f"refusing a wrong password: known user {summary['refuse_known_median_s']:.3f} s, "

@@ -33,12 +33,14 @@ def _mean(values: list[float]) -> float | None:
 
 
 def score(questions: list[EvalQuestion], rankings: dict[str, Ranking]) -> dict:
-    """{"all"|"en"|"fr": {"n", "doc_hit@k", "passage_hit@k", "doc_mrr", "passage_mrr", "contained@5", "same_language@5"}}.
+    """{"all"|"en"|"fr": {"n", "doc_hit@k", "passage_hit@k", "doc_mrr", "passage_mrr", "contained@5",
+    "same_language@5"}}.
 
     Only answerable questions count (as in evaluate.summarize). A question missing from `rankings`
     counts as a miss. contained@5: a gold passage's text literally inside one of the first 5 (passage_hit
-    also accepts 80% of its words, which a long chunk meets more easily). same_language@5: share of the top 5 passages written in the question's language
-    (the language bias FINDINGS.md describes; None when passage languages are unknown).
+    also accepts 80% of its words, which a long chunk meets more easily). same_language@5: share of the
+    top 5 passages written in the question's language (the language bias FINDINGS.md describes; None
+    when passage languages are unknown).
     """
     rows = []
     for q in questions:

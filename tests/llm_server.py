@@ -1,4 +1,5 @@
-"""Test helper: a real llama.cpp OpenAI-compatible server over a tiny GGUF model shipped on PyPI, started and stopped by PID.
+"""Test helper: a real llama.cpp OpenAI-compatible server over a tiny GGUF model shipped on PyPI, started and
+stopped by PID.
 
 The server is llama.cpp's own C++ server from the prebuilt xllamacpp wheel (the 'llama-cpp' extra),
 run in a child process by this file's `serve` command: nothing is compiled at set-up.

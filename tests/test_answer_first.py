@@ -96,14 +96,16 @@ CASES = {
             (
                 (
                     "Adaptation du cours : après des entretiens avec les agents en poste aux frontières, l'académie a "
-                    "ajouté à sa formation des exercices fondés sur des scénarios tirés des routes réelles des migrants."
+                    "ajouté à sa formation des exercices fondés sur des scénarios tirés des routes réelles des "
+                    "migrants."
                 ),
                 0.9,
             ),
             (
                 (
-                    "Le rapport annuel énumère les changements de personnel, les tableaux budgétaires du ministère, deux "
-                    "nouveaux bâtiments et, parmi bien d'autres points, un calendrier de formation pour l'année à venir."
+                    "Le rapport annuel énumère les changements de personnel, les tableaux budgétaires du ministère, "
+                    "deux nouveaux bâtiments et, parmi bien d'autres points, un calendrier de formation pour l'année "
+                    "à venir."
                 ),
                 0.2,
             ),
@@ -161,7 +163,10 @@ def test_without_focus_words_nothing_is_left_out_by_them(embedder):
 
 
 def test_a_heading_is_context_not_an_answer(embedder):
-    text = "Training adapted to border posts\n\nThe academy rewrote its training modules after interviews with border officers."
+    text = (
+        "Training adapted to border posts\n\n"
+        "The academy rewrote its training modules after interviews with border officers."
+    )
     ev = _ev(text, "en", 0, 1.0)
     found = answering.candidates(_ask("How did Ghana adapt its training?", "en"), [ev], embedder)
     assert [c.text for c in found] == [
@@ -176,13 +181,15 @@ def test_a_heading_is_context_not_an_answer(embedder):
         (
             "How many officers did the academy train?",
             "en",
-            "In 2019, after a long preparation, the academy trained 240 officers in Accra; the course lasted two weeks.",
+            "In 2019, after a long preparation, the academy trained 240 officers in Accra; the course lasted two "
+            "weeks.",
             "the academy trained 240 officers in Accra",
         ),
         (
             "Combien d'agents l'académie a-t-elle formés ?",
             "fr",
-            "En 2019, après une longue préparation, l'académie a formé 240 agents à Accra ; le cours a duré deux semaines.",
+            "En 2019, après une longue préparation, l'académie a formé 240 agents à Accra ; le cours a duré deux "
+            "semaines.",
             "l'académie a formé 240 agents à Accra",
         ),
         (
@@ -194,7 +201,8 @@ def test_a_heading_is_context_not_an_answer(embedder):
         (
             "Où l'académie a-t-elle ouvert son cours sur les frontières ?",
             "fr",
-            "Après des années de discussions avec le ministère, l'académie a ouvert son cours sur les frontières à Kumasi, avec dix formateurs.",
+            "Après des années de discussions avec le ministère, l'académie a ouvert son cours sur les frontières à "
+            "Kumasi, avec dix formateurs.",
             "l'académie a ouvert son cours sur les frontières à Kumasi",
         ),
     ],
@@ -327,7 +335,8 @@ def test_the_twin_stands_beside_an_other_language_quote(shipped, embedder):
         (
             "fr",
             "Quelles étapes la procédure d'orientation du Ghana couvre-t-elle ?",
-            "La procédure d'orientation du Ghana couvre cinq étapes, chacune avec sa procédure opérationnelle standard :",
+            "La procédure d'orientation du Ghana couvre cinq étapes, chacune avec sa procédure opérationnelle "
+            "standard :",
             "POS 1 : Identification\n\nPOS 2 : Protection\n\nPOS 3 : Retour",
         ),
     ],

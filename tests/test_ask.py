@@ -47,7 +47,8 @@ def test_english_and_french_questions_cite_the_same_passages(shipped):
 def test_french_question_finds_english_only_evidence(shipped):
     # Only the English Jordan II page says what the shelters' SOPs were to fix and who the experts were.
     answer = shipped.ask(
-        "Quelles lacunes des refuges pour victimes en Jordanie MIEUX devait-il corriger avec des procédures opérationnelles standard ?"
+        "Quelles lacunes des refuges pour victimes en Jordanie MIEUX devait-il corriger avec des procédures "
+        "opérationnelles standard ?"
     )
     assert not answer.abstained, "the Jordan shelters question is answered"
     sources = [c.source for c in answer.citations]
@@ -122,7 +123,8 @@ def test_a_closing_announcement_brings_the_headed_items(shipped):
     # "Parmi les présentations et discussions, plusieurs points communs sont apparus." closes its
     # section; the points come after it, each under its own (column) heading.
     evidence = shipped.retriever.retrieve(
-        "Quels enseignements communs les partenaires ont-ils tirés sur MIEUX lors des tables rondes régionales de 2018 ?"
+        "Quels enseignements communs les partenaires ont-ils tirés sur MIEUX lors des tables rondes régionales de "
+        "2018 ?"
     )
     texts = [e.passage.text for e in evidence]
     lead = next((n for n, t in enumerate(texts) if "plusieurs points communs sont apparus" in t), None)

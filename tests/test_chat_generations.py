@@ -104,7 +104,8 @@ def test_an_old_citation_shows_the_text_it_quoted(tmp_path, make_settings):
     assistant.ingest()
     page = render_source(assistant, c, L)
     assert fold_ws(_marked(page) or "") == fold_ws(quoted), (
-        f"after a re-ingest, the citation highlights the text it quoted, not what now stands at its offsets: {_marked(page)!r}"
+        "after a re-ingest, the citation highlights the text it quoted, not what now stands at its offsets: "
+        f"{_marked(page)!r}"
     )
 
     # Two ingests later its generation is gone: the quote is found in the new text, with a note.

@@ -139,7 +139,8 @@ def test_generative_answer_streams_then_shows_the_verified_answer(llm_server, ma
     assert f"## 1. {PERU}" in exported, "the turn is stored in the session: the export holds the question"
     assert "### Sources" in exported and "corpus/" in exported, "the stored turn carries the citations"
     print(
-        f"\n[chat stream] {len(streamed)} streamed updates over {span:.1f} s, answer after {updates[-1][0]:.1f} s ({mode})"
+        f"\n[chat stream] {len(streamed)} streamed updates over {span:.1f} s, answer after {updates[-1][0]:.1f} s "
+        f"({mode})"
     )
 
 

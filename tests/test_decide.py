@@ -521,7 +521,8 @@ def test_the_questions_own_numbers_do_not_answer_its_count(question, lang):
             ["Rabat Process"],
         ),
         (
-            "Mon directeur s'interroge sur la réunion du Processus de Rabat. Pouvez-vous me dire pourquoi le Liban était invité ?",
+            "Mon directeur s'interroge sur la réunion du Processus de Rabat. Pouvez-vous me dire pourquoi le Liban "
+            "était invité ?",
             "fr",
             ["Processus", "Rabat"],
         ),

@@ -1,4 +1,5 @@
-"""Comparable practices (similar) leave out the picked action's country; coverage counts passages per country and theme."""
+"""Comparable practices (similar) leave out the picked action's country; coverage counts passages per country
+and theme."""
 
 from __future__ import annotations
 

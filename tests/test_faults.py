@@ -25,8 +25,8 @@ SMALL = [
 
 def _big_document(n: int, topic: str) -> str:
     return "\n\n".join(
-        f"Paragraph {i} on {topic}: experts trained officials of region {i} on victim referral, "
-        f"case management and cross-border cooperation, with exercise number {i * 13} and review {uuid.uuid4().hex[:8]}."
+        f"Paragraph {i} on {topic}: experts trained officials of region {i} on victim referral, case management and "
+        f"cross-border cooperation, with exercise number {i * 13} and review {uuid.uuid4().hex[:8]}."
         for i in range(n)
     )
 

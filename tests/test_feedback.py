@@ -44,7 +44,10 @@ def _answer(
         question=question,
         language="en",
         abstained=False,
-        answer=f"Here is what the corpus documents on this question:\n\n**MIEUX Peru (2017-2018)** — Peru\n- « {quote} » [1]",
+        answer=(
+            "Here is what the corpus documents on this question:\n\n"
+            f"**MIEUX Peru (2017-2018)** — Peru\n- « {quote} » [1]"
+        ),
         citations=[c],
     )
 

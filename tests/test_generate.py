@@ -1,4 +1,5 @@
-"""Generative answers: statements and [n] parsed, every citation verified, injection ignored, against a real llama.cpp server."""
+"""Generative answers: statements and [n] parsed, every citation verified, injection ignored, against a real
+llama.cpp server."""
 
 from __future__ import annotations
 
@@ -104,7 +105,8 @@ def test_statements_and_their_markers_are_parsed():
         ("MIEUX ran workshops", [2, 3, 4]),
         ("They were adapted.", [4]),
     ], (
-        f"bullets, lists, ranges, markers after the full stop and on their own line are read; 'Answer:' is no statement: {parsed}"
+        "bullets, lists, ranges, markers after the full stop and on their own line are read; 'Answer:' is no "
+        f"statement: {parsed}"
     )
 
 
@@ -137,7 +139,10 @@ def test_fabricated_figure_is_removed_and_true_statement_kept(scorer, peru_evide
 
 
 def test_paraphrase_in_the_other_language_is_kept_with_a_verbatim_quote(scorer, peru_evidence):
-    text = "Based on interviews at the borders, MIEUX built scenario exercises on irregular migration routes into the training [2]."
+    text = (
+        "Based on interviews at the borders, MIEUX built scenario exercises on irregular migration routes "
+        "into the training [2]."
+    )
     answer = generate.verify_generated("How did Peru adapt its training?", "en", text, peru_evidence, scorer)
     assert [st.supported for st in answer.statements] == [True], (
         f"an English paraphrase of the French passage is supported: {answer.statements}"
@@ -153,7 +158,10 @@ def test_paraphrase_in_the_other_language_is_kept_with_a_verbatim_quote(scorer, 
 
 
 def test_french_paraphrase_of_english_passage_is_kept(scorer, peru_evidence):
-    text = "MIEUX a soutenu des lignes directrices intersectorielles et un manuel de formation contre le trafic de migrants [1]."
+    text = (
+        "MIEUX a soutenu des lignes directrices intersectorielles et un manuel de formation "
+        "contre le trafic de migrants [1]."
+    )
     answer = generate.verify_generated(
         "Comment le Pérou a-t-il adapté sa formation ?", "fr", text, peru_evidence, scorer
     )
@@ -165,9 +173,9 @@ def test_french_paraphrase_of_english_passage_is_kept(scorer, peru_evidence):
 
 def test_citations_to_nothing_are_dropped_and_the_rest_renumbered(scorer, peru_evidence):
     text = (
-        "Based on interviews at the borders, MIEUX built scenario exercises on irregular migration routes into the training [2][7]. "
-        "MIEUX supported inter-sectoral guidelines and a targeted training manual against migrant smuggling [9][1]. "
-        "The training was adapted [5]."
+        "Based on interviews at the borders, MIEUX built scenario exercises on irregular migration routes into the "
+        "training [2][7]. MIEUX supported inter-sectoral guidelines and a targeted training manual against migrant "
+        "smuggling [9][1]. The training was adapted [5]."
     )
     answer = generate.verify_generated("How did Peru adapt its training?", "en", text, peru_evidence, scorer)
     assert [c.n for c in answer.citations] == [1, 2], f"citations are numbered 1..N: {[c.n for c in answer.citations]}"
@@ -267,9 +275,9 @@ def test_mostly_supported_generation_is_kept_with_the_rest_struck(make_settings,
     assistant = Assistant(make_settings(llm={**LLM, "min_supported": 0.5}))
     question = "How did Peru adapt its training?"
     generated = (
-        "Based on interviews at the borders, MIEUX built scenario exercises on irregular migration routes into the training [2]. "
-        "MIEUX supported inter-sectoral guidelines and a targeted training manual against migrant smuggling [1]. "
-        "The manual was printed in 12 languages [1]."
+        "Based on interviews at the borders, MIEUX built scenario exercises on irregular migration routes into the "
+        "training [2]. MIEUX supported inter-sectoral guidelines and a targeted training manual against migrant "
+        "smuggling [1]. The manual was printed in 12 languages [1]."
     )
     answer = generate.finish(
         assistant, question, "en", generated, peru_evidence, _extractive(question, "en", peru_evidence)

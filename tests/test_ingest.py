@@ -78,8 +78,8 @@ def test_bad_files_are_reported_and_the_rest_goes_in(small, tmp_path):
     (corpus / "en" / "broken.pdf").write_bytes(b"%PDF-1.4\n garbage that is not a pdf")
     (corpus / "en" / "notes.xyz").write_text("some text", encoding="utf-8")
     (corpus / "fr" / "espagnol.txt").write_text(
-        "El programa MIEUX apoya a los países socios en la lucha contra la trata de personas y el tráfico de migrantes. "
-        "Las autoridades peruanas organizaron talleres de formación en las fronteras con Chile y Ecuador.",
+        "El programa MIEUX apoya a los países socios en la lucha contra la trata de personas y el tráfico de "
+        "migrantes. Las autoridades peruanas organizaron talleres de formación en las fronteras con Chile y Ecuador.",
         encoding="utf-8",
     )
     report = small.ingest()

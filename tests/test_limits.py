@@ -154,8 +154,8 @@ def test_an_interrupted_ingest_keeps_the_vectors_it_made(tmp_path, make_settings
     assistant = Assistant(settings)
     report = assistant.ingest()
     assert report.reused >= kept and report.embedded > 0, (
-        f"an interrupted ingest resumes: {kept} vectors were cached before Ctrl-C, the next ingest reused {report.reused} "
-        f"and embedded {report.embedded} (total {total})"
+        f"an interrupted ingest resumes: {kept} vectors were cached before Ctrl-C, the next ingest reused "
+        f"{report.reused} and embedded {report.embedded} (total {total})"
     )
 
 

@@ -7,7 +7,7 @@ from importlib import resources as files
 import pytest
 
 from assistant import resources, tag
-from assistant.answer import contextualize
+from assistant.question import contextualize
 from assistant.retrieve import analyze_question
 from assistant.load import iter_sources
 from assistant.parse import parse

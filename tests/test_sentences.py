@@ -23,7 +23,8 @@ CASES = [
         "an acronym of two letters ends its sentence",
     ),
     (
-        "Jusqu’à ce moment, l’action de la CMNP TP-TM se limitait donc à la TP. S’appuyant sur les résultats, elle s’est élargie.",
+        "Jusqu’à ce moment, l’action de la CMNP TP-TM se limitait donc à la TP. S’appuyant sur les résultats, elle "
+        "s’est élargie.",
         [
             "Jusqu’à ce moment, l’action de la CMNP TP-TM se limitait donc à la TP.",
             "S’appuyant sur les résultats, elle s’est élargie.",

@@ -164,7 +164,8 @@ def check_zip(data: bytes, doc_id: str) -> None:
     if total > MAX_UNZIPPED_BYTES:
         raise BadDocument(
             doc_id,
-            f"the .docx would unpack to {total / 1e6:.0f} MB (limit {MAX_UNZIPPED_BYTES / 1e6:.0f} MB); it may be a zip bomb",
+            f"the .docx would unpack to {total / 1e6:.0f} MB (limit {MAX_UNZIPPED_BYTES / 1e6:.0f} MB);"
+            " it may be a zip bomb",
             "remove it, or save it again without embedded media",
         )
     for info in infos:
@@ -172,7 +173,8 @@ def check_zip(data: bytes, doc_id: str) -> None:
         if info.file_size > 1_000_000 and ratio > MAX_ZIP_RATIO:
             raise BadDocument(
                 doc_id,
-                f"the .docx member {info.filename} would expand {ratio:.0f} times to {info.file_size / 1e6:.0f} MB; it looks like a zip bomb",
+                f"the .docx member {info.filename} would expand {ratio:.0f} times to {info.file_size / 1e6:.0f} MB;"
+                " it looks like a zip bomb",
                 "remove it from the corpus; a real Word file does not compress this much",
             )
     names = {info.filename for info in infos}

@@ -174,9 +174,10 @@ def _date_pattern() -> re.Pattern:
     rows = resources.table("months.tsv", ("fr", "en", "fr_example", "en_example"))
     names = {_title_key(name) for row in rows for side in row[:2] for name in side.split("|") if name.strip()}
     months = "|".join(sorted(names, key=len, reverse=True))
-    return re.compile(
-        rf"(?:[^\W\d_]+ (?=\d))?(?:\d{{1,2}}(?:er|st|nd|rd|th)? )?(?:{months}) (?:\d{{1,2}}(?:st|nd|rd|th)? )?((?:19|20)\d\d)"
-    )
+    weekday = r"(?:[^\W\d_]+ (?=\d))?"
+    day_before = r"(?:\d{1,2}(?:er|st|nd|rd|th)? )?"
+    day_after = r"(?:\d{1,2}(?:st|nd|rd|th)? )?"
+    return re.compile(rf"{weekday}{day_before}(?:{months}) {day_after}((?:19|20)\d\d)")
 
 
 _NUMERIC_DATE = re.compile(r"((?:19|20)\d\d)-\d{1,2}-\d{1,2}(?:[T ][\d:.+Z-]*)?|\d{1,2} \d{1,2} ((?:19|20)\d\d)")
