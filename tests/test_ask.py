@@ -185,7 +185,8 @@ def test_a_comparison_gets_evidence_for_each_country(shipped):
     "question, lang",
     [
         (
-            "How do the GCM Objective 9 hub, the UN Network workstream and the Porto meeting each define migrant smuggling?",
+            "How do the GCM Objective 9 hub, the UN Network workstream and the Porto meeting each define "
+            "migrant smuggling?",
             "en",
         ),
         (
