@@ -292,7 +292,7 @@ def _read(info: QuestionInfo) -> Ask:
 
     # A month with its year ("in March 2018", "en mars 2018"): the context must give that month.
     for i, (r, f) in enumerate(toks[:-1]):
-        if f in _full_months() and _YEAR1.fullmatch(toks[i + 1][0]):
+        if f in month_names() and _YEAR1.fullmatch(toks[i + 1][0]):  # "May 2015" is a month, "may" alone a verb
             out.append(Constraint("month", f"{r} {toks[i + 1][0]}", values=(month_names()[f],)))
 
     # Figures the question gives ("over 5000 children"), exact or approximate.
@@ -864,14 +864,16 @@ def check_place(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
 def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A year of the span in the context; for a quantity ("how many … in 2019"), in the passage or
     its heading, where the figure is given, not in the passages around it. Likewise for an event
-    asked by its place and year when the passage itself names the place: a list of dated meetings
-    ("Porto, 3-4 December 2015." then "Brussels, 31 May 2016.") gives each place its own year."""
+    asked by its place and year: a list of dated meetings ("Porto, 3-4 December 2015." then
+    "Brussels, 31 May 2016.") gives each place its own year (`_place_units`)."""
     first, last = c.values
     years = ctx.years
+    units = _place_units(ask, ctx)
     if ask.of_any(QUANTITY_KINDS + ("figure",)):
         years = ctx.own_years
-    elif ask.of("place"):
-        years = _years_of_place(ask, ctx)
+    elif units is not None:
+        lang = ctx.passage.language
+        years = frozenset(_years_in(" ".join([ctx.head, *units]), lang))
     return any(first <= y <= last for y in years)
 
 
@@ -881,28 +883,31 @@ def _says(text: str, name: str) -> bool:
     return all(lower_unaccented(w) in have for w in words(name))
 
 
-def _years_of_place(ask: Ask, ctx: Context) -> frozenset[int]:
-    """The years a context gives the places the question names: all of them when the heading names
-    the place (a report of the Porto meeting), else those of the passage or neighbour naming it."""
-    lang = ctx.passage.language
-    head_years = frozenset(_years_in(ctx.head, lang))
-    years: set[int] = set()
-    for c in ask.of("place"):
+def _place_units(ask: Ask, ctx: Context) -> list[str] | None:
+    """The parts of a context (the passage, each neighbour) that name the places the question asks
+    about, where the time asked must be given too; None when the whole context may give it: no place
+    is asked, the heading names it (a report of the Porto meeting), or it is met through its country
+    ("officials in Lima": passages about Peru)."""
+    places = ask.of("place")
+    if not places:
+        return None
+    units: list[str] = []
+    for c in places:
         city = c.terms[0]
-        if _says(ctx.head, city):
-            return ctx.years
         naming = [u for u in ctx.units if _says(u, city)]
-        if not naming:
-            return ctx.years  # met through its country ("officials in Lima": passages about Peru)
-        for u in naming:
-            years |= _years_in(u, lang)
-    return frozenset(years | head_years)
+        if _says(ctx.head, city) or not naming:
+            return None
+        units += [u for u in naming if u not in units]
+    return units
 
 
 def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
-    """The month the question names, in the passage or its heading, where its year is given."""
+    """The month the question names, in the passage or its heading, where its year is given (with a
+    place asked, in the part of the context that names the place)."""
     months = month_names()
-    return any(months.get(lower_unaccented(w)) == c.values[0] for w in words(seen.own))
+    units = _place_units(ask, ctx)
+    text = seen.own if units is None else " ".join([ctx.head, *units])
+    return any(months.get(lower_unaccented(w)) == c.values[0] for w in words(text))
 
 
 def check_location(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:

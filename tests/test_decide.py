@@ -691,6 +691,12 @@ LISTING_FR = [
     ),
 ]
 
+# Two meetings of one year: the month tells them apart.
+LISTING_2015 = [
+    passage("Porto, 3-4 December 2015, hosted by Portugal and co-chaired by Senegal.", ordinal=0),
+    passage("Brussels, 12-13 May 2015, hosted by Belgium and co-chaired by Côte d'Ivoire.", ordinal=1),
+]
+
 
 def _judge_listing(question: str, lang: str, passages: list[Passage]) -> decide.Decision:
     """The decision with each listed passage's neighbour in its context (one section)."""
@@ -709,6 +715,10 @@ def _judge_listing(question: str, lang: str, passages: list[Passage]) -> decide.
     [
         ("Who hosted the meeting in Porto in 2015?", "en", LISTING, True),
         ("Who hosted the meeting in Porto in 2016?", "en", LISTING, False),
+        ("Who hosted the meeting in Porto in December 2015?", "en", LISTING_2015, True),
+        ("Who hosted the meeting in Porto in May 2015?", "en", LISTING_2015, False),
+        ("Qui a accueilli la réunion de Porto en mai 2015 ?", "fr", LISTING_2015, False),
+        ("Qui a accueilli la réunion de Porto en décembre 2015 ?", "fr", LISTING_2015, True),
         ("Qui a accueilli la réunion de Porto en 2015 ?", "fr", LISTING_FR, True),
         ("Qui a accueilli la réunion de Porto en 2016 ?", "fr", LISTING_FR, False),
         # Across languages: the place and the year are read the same way.
