@@ -584,6 +584,9 @@ def _participle(folded: str, lang: str) -> bool:
 
 
 _BARE_AUX = frozenset({"did", "does", "do", "will", "would", "can", "could", "should", "may", "might"})
+# English particles that make one verb of the word before them ("pull out of", "step down from",
+# "back out of"): the predicate is the verb with its particle, not the word after.
+_PARTICLES = frozenset({"out", "off", "up", "down", "back", "away", "over"})
 _BE = frozenset(
     {"was", "were", "is", "are", "been", "be", "being", "ete", "est", "sont", "etait", "etaient", "fut", "furent"}
 )
@@ -599,6 +602,7 @@ def _predicate(
     seen_aux, passive, bare = False, False, False
     run: list[str] = []
     run_closed = False
+    particle = ""  # the particle closing the run ("pull out")
     for i in range(max(start, 0), len(toks)):
         r, f = toks[i]
         if i == noun_at or f in qualifiers:
@@ -619,6 +623,8 @@ def _predicate(
         if bare and f in _DETERMINERS and i - 1 > start and toks[i - 1][1] not in aux:
             # "How did the people trained in Tumbes rate the course": after "did", the verb is the word
             # before its object; a participle in the subject is not the verb.
+            if particle:
+                return (None if lower_unaccented(run[-1]) in light else f"{run[-1]} {particle}"), False
             before = toks[i - 1]
             if len(before[1]) > 2 and before[1] not in stops and not before[0][:1].isupper():
                 return (None if before[1] in light else before[0]), False
@@ -645,7 +651,11 @@ def _predicate(
             else:
                 run.append(r)
         elif run:
+            if not run_closed and lang == "en" and f in _PARTICLES and toks[i - 1][0] == run[-1]:
+                particle = f
             run_closed = True
+    if run and particle:
+        return f"{run[-1]} {particle}", False
     return (run[-1] if run else None), False
 
 

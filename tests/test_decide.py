@@ -811,3 +811,46 @@ def test_areas_are_met_by_regions_and_provinces(question, lang):
     for source in (regions, regions_fr):
         d = judge(question, [source], lang)
         assert d.answerable, f"{question!r}: {source.text!r} names the provinces ({d.missing})"
+
+
+@pytest.mark.parametrize(
+    "question, lang, verb",
+    [
+        ("Why did Niger pull out of co-chairing the Porto meeting?", "en", "pull out"),
+        ("Why did Ghana step down from the chair of the meeting?", "en", "step down"),
+        ("Why did MIEUX carry out a needs assessment?", "en", None),
+        ("Pourquoi le Niger s'est-il retiré de la coprésidence de la réunion de Porto ?", "fr", "retiré"),
+    ],
+)
+def test_a_phrasal_verb_is_the_predicate_with_its_particle(question, lang, verb):
+    got = [c.label for c in decide.read_question(question, lang).constraints if c.kind == "predicate"]
+    assert got == ([verb] if verb else []), f"{question!r}: the verb is {verb!r}, got {got}"
+
+
+@pytest.mark.parametrize(
+    "question, lang",
+    [
+        ("Why did Niger pull out of co-chairing the Porto meeting?", "en"),
+        ("Pourquoi le Niger s'est-il retiré de la coprésidence de la réunion de Porto ?", "fr"),
+    ],
+)
+def test_a_withdrawal_needs_a_source_saying_so(question, lang):
+    # False premise: the sources say Niger co-chaired, never that it withdrew.
+    chaired = passage("Niger co-chaired the Porto meeting with Portugal in December 2015.", countries=("NE",))
+    chaired_fr = passage(
+        "Le Niger a coprésidé la réunion de Porto avec le Portugal en décembre 2015.", lang="fr", countries=("NE",)
+    )
+    withdrew = passage(
+        "Niger withdrew from the co-chairmanship of the Porto meeting after its elections.", countries=("NE",)
+    )
+    withdrew_fr = passage(
+        "Le Niger s'est retiré de la coprésidence de la réunion de Porto après ses élections.",
+        lang="fr",
+        countries=("NE",),
+    )
+    for source in (chaired, chaired_fr):
+        d = judge(question, [source], lang)
+        assert not d.answerable and d.missing.kind == "predicate", f"{question!r}: {source.text!r} ({d.missing})"
+    for source in (withdrew, withdrew_fr):
+        d = judge(question, [source], lang)
+        assert d.answerable, f"{question!r}: {source.text!r} says it withdrew ({d.missing})"
