@@ -132,13 +132,31 @@ def synonym_rows() -> list[tuple[str, list[str], list[str]]]:
 
 
 @lru_cache(maxsize=8192)
+@lru_cache(maxsize=1)
+def verb_rows() -> tuple[dict[str, tuple[frozenset[str], frozenset[str]]], ...]:
+    """resources/verbs.tsv, each row as {language: (stems of its one-word forms, stems of all its forms)}."""
+    out = []
+    for fr, en in resources.table("verbs.tsv", ("fr", "en")):
+        row = {}
+        for lang, cell in (("fr", fr), ("en", en)):
+            forms = cell.split("|")
+            single = {s for f in forms if len(analyze(f, lang)) == 1 for s in analyze(f, lang)}
+            row[lang] = (frozenset(single), frozenset(analyze(" ; ".join(forms), lang)))
+        out.append(row)
+    return tuple(out)
+
+
 def stems_for(term: str, lang: str, target: str) -> frozenset[str]:
     """Stems, in the `target` language, of what `term` (a word or phrase in `lang`) can be written as:
-    itself, its glossary translations, the acronyms of the glossary phrases it belongs to, and the
-    words of its synonym classes."""
+    itself, its glossary translations, the acronyms of the glossary phrases it belongs to, the
+    words of its synonym classes and, in the other language, of its verb (resources/verbs.tsv)."""
     out = set(analyze(term, target)) | set(analyze(term, lang))
     if target != lang:
         out |= set(analyze(" ; ".join(tag.expand_terms(term, target)), target))
+        mine = set(analyze(term, lang))
+        for row in verb_rows():
+            if row[lang][0] & mine:
+                out |= row[target][1]
     out |= set(analyze(" ; ".join(tag.acronyms_for(term)), target))
     own = set(analyze(term, lang))
     for _, en, fr in synonym_rows():

@@ -854,3 +854,34 @@ def test_a_withdrawal_needs_a_source_saying_so(question, lang):
     for source in (withdrew, withdrew_fr):
         d = judge(question, [source], lang)
         assert d.answerable, f"{question!r}: {source.text!r} says it withdrew ({d.missing})"
+
+
+def _meets(verb: str, lang: str, sentence: str, s_lang: str) -> bool:
+    p = passage(sentence, lang=s_lang)
+    ctx = decide.contexts([Evidence(passage=p, score=1.0)])[0]
+    return decide._has_term(verb, lang, ctx, decide._seen(ctx))
+
+
+@pytest.mark.parametrize("row", resources.table("verbs.tsv", ("fr", "en")), ids=lambda row: row[0].split("|")[0])
+def test_each_verb_row_meets_its_translation_both_ways(row):
+    fr, en = (cell.split("|")[0] for cell in row)
+    en_past = row[1].split("|")[1]
+    assert _meets(fr, "fr", f"The ministry {en_past} the programme last year.", "en"), (
+        f"resources/verbs.tsv: the French question verb {fr!r} is met by an English source saying {en_past!r}"
+    )
+    fr_past = row[0].split("|")[1]
+    assert _meets(en, "en", f"Le ministère a {fr_past} le programme l'an dernier.", "fr"), (
+        f"resources/verbs.tsv: the English question verb {en!r} is met by a French source saying {fr_past!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    "verb, lang, sentence, s_lang",
+    [
+        ("prolongé", "fr", "The ministry cancelled the programme last year.", "en"),
+        ("postponed", "en", "Le ministère a prolongé le programme l'an dernier.", "fr"),
+        ("embauché", "fr", "The ministry trained the staff last year.", "en"),
+    ],
+)
+def test_a_verb_is_not_met_by_another_verb_of_the_table(verb, lang, sentence, s_lang):
+    assert not _meets(verb, lang, sentence, s_lang), f"{verb!r} is not what {sentence!r} says"
