@@ -3,6 +3,8 @@ of question, in English and French. No model, no index: the decision reads words
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant import decide, resources
@@ -885,3 +887,23 @@ def test_each_verb_row_meets_its_translation_both_ways(row):
 )
 def test_a_verb_is_not_met_by_another_verb_of_the_table(verb, lang, sentence, s_lang):
     assert not _meets(verb, lang, sentence, s_lang), f"{verb!r} is not what {sentence!r} says"
+
+
+def _pairs(name: str) -> list[tuple[str, str]]:
+    path = Path(__file__).parent / "data" / name
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return [(fr, en) for fr, en in (line.split("\t") for line in lines)]
+
+
+@pytest.mark.parametrize("fr, en", _pairs("question_nouns.tsv"))
+def test_a_question_noun_is_met_by_its_translation(fr, en):
+    # Class: the noun a question asks for, answered by a source in the other language.
+    assert _meets(fr, "fr", f"The ministry listed the {en} of the programme.", "en"), f"{fr!r} / {en!r}"
+    assert _meets(en, "en", f"Le ministère a énuméré les {fr} du programme.", "fr"), f"{en!r} / {fr!r}"
+
+
+@pytest.mark.parametrize("fr, en", _pairs("question_verbs.tsv"))
+def test_a_question_verb_is_met_by_its_translation(fr, en):
+    # Class: the verb a question turns on, answered by a source in the other language.
+    assert _meets(fr, "fr", f"The ministry {en} the programme last year.", "en"), f"{fr!r} / {en!r}"
+    assert _meets(en, "en", f"Le ministère a {fr} le programme l'an dernier.", "fr"), f"{en!r} / {fr!r}"
