@@ -449,7 +449,7 @@ def _in_name(text: str, city: str) -> bool:
     ministers", "le Processus de Rabat" name a dialogue, wherever its meetings are held."""
     for m in re.finditer(rf"\b{re.escape(city)}\b", text):
         after = re.match(r"\s+([A-Z][\w-]+)", text[m.end() :])
-        if after and lower_unaccented(after.group(1)) not in _full_months():
+        if after and lower_unaccented(after.group(1)) not in month_names() and not tag.find_countries(after.group(1)):
             return True
         if re.search(r"\b[A-Z][\w-]+\s+(?:de|du|of)\s+$", text[: m.start()]):
             return True

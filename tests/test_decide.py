@@ -668,6 +668,8 @@ def test_how_asks_a_manner_only_before_an_auxiliary(question, lang, verb):
         ("Which Bali Process members attended the Bangkok roundtable?", "en", ["Bangkok"]),
         ("Who opened the Porto meeting in December 2015?", "en", ["Porto"]),
         ("Combien de fonctionnaires ont été formés à Lima en mars 2019 ?", "fr", ["Lima"]),
+        ("How many officials were trained in Lima Peru in March 2019?", "en", ["Lima"]),
+        ("Who opened the Porto Dec 2015 meeting?", "en", ["Porto"]),
     ],
 )
 def test_a_city_in_the_name_of_a_dialogue_is_not_a_place(question, lang, places):
