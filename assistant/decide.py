@@ -901,7 +901,7 @@ def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
         years = ctx.own_years
     elif units is not None:
         lang = ctx.passage.language
-        years = frozenset(_years_in(" ".join([ctx.head, *units]), lang))
+        years = frozenset(_years_in(" ".join(units), lang))
     return any(first <= y <= last for y in years)
 
 
@@ -912,21 +912,31 @@ def _says(text: str, name: str) -> bool:
 
 
 def _place_units(ask: Ask, ctx: Context) -> list[str] | None:
-    """The parts of a context (the passage, each neighbour) that name the places the question asks
-    about, where the time asked must be given too; None when the whole context may give it: no place
+    """The parts of a context (the passage, each neighbour, and its heading unless the heading lists
+    other cities too) that name the places the question asks about, where the time asked must be
+    given too; None when the whole context may give it: no place
     is asked, the heading names it (a report of the Porto meeting), or it is met through its country
     ("officials in Lima": passages about Peru)."""
     places = ask.of("place")
     if not places:
         return None
     units: list[str] = []
+    asked = {lower_unaccented(c.terms[0]) for c in places}
+    # A heading naming other cities too is a listing's ("News: Cidade Velha 2016, Brussels 2016, Porto
+    # 2015"), not the heading of one meeting's report.
+    listing = any(lower_unaccented(city) not in asked for city, _ in tag.find_cities(ctx.head))
+    parts = ctx.units
+    if listing:  # a listing's entries are its paragraphs
+        parts = tuple(para for u in ctx.units for para in re.split(r"\n\s*\n", u) if para.strip())
     for c in places:
         city = c.terms[0]
-        naming = [u for u in ctx.units if _says(u, city)]
-        if _says(ctx.head, city) or not naming:
+        naming = [u for u in parts if _says(u, city)]
+        if listing and not naming and _says(ctx.head, city):
+            return []  # another entry of the listing that names the place: this one is another event
+        if (_says(ctx.head, city) and not listing) or not naming:
             return None
         units += [u for u in naming if u not in units]
-    return units
+    return units if listing else [ctx.head, *units]
 
 
 def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
@@ -934,7 +944,7 @@ def check_month(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     place asked, in the part of the context that names the place)."""
     months = month_names()
     units = _place_units(ask, ctx)
-    text = seen.own if units is None else " ".join([ctx.head, *units])
+    text = seen.own if units is None else " ".join(units)
     return any(months.get(lower_unaccented(w)) == c.values[0] for w in words(text))
 
 

@@ -909,3 +909,40 @@ def test_a_question_verb_is_met_by_its_translation(fr, en):
     # Class: the verb a question turns on, answered by a source in the other language.
     assert _meets(fr, "fr", f"The ministry {en} the programme last year.", "en"), f"{fr!r} / {en!r}"
     assert _meets(en, "en", f"Le ministère a {fr} le programme l'an dernier.", "fr"), f"{en!r} / {fr!r}"
+
+
+def test_a_listing_gives_each_entry_its_own_place_and_date():
+    # A news listing: its title names every city, its windows run across entries, and an entry about
+    # another city may name the asked city's country ("co-chaired by Portugal").
+    title = "Meetings listing: Cidade Velha 2016, Brussels 2016, Porto 2015"
+    entries = [
+        "Cidade Velha, 30 November - 1 December 2016, hosted by Cabo Verde and co-chaired by Portugal.",
+        "Brussels, 31 May - 1 June 2016, hosted by Belgium and co-chaired by Côte d'Ivoire.",
+        "Porto, 3-4 December 2015, hosted by Portugal.",
+    ]
+    window = "\n\n".join(entries)
+    listing = [
+        Passage(
+            id=f"l#{n}",
+            doc_id="l",
+            title=title,
+            language="en",
+            year=None,
+            section=None,
+            text=text,
+            start=0,
+            end=len(text),
+            window=window,
+            countries=("CV", "PT") if n == 0 else ("BE", "CI") if n == 1 else ("PT",),
+            ordinal=n,
+        )
+        for n, text in enumerate(entries)
+    ]
+    for question, lang, answerable in [
+        ("Who hosted the meeting in Porto in 2016?", "en", False),
+        ("Qui a accueilli la réunion de Porto en 2016 ?", "fr", False),
+        ("Who hosted the meeting in Porto in 2015?", "en", True),
+        ("Qui a accueilli la réunion de Porto en 2015 ?", "fr", True),
+    ]:
+        d = _judge_listing(question, lang, listing)
+        assert d.answerable == answerable, f"{question!r}: the listing dates Porto 2015 ({d.missing})"
