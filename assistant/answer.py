@@ -26,10 +26,9 @@ def widen(retriever, ask: decide.Ask, evidence: list[Evidence], reach: int = 3) 
     for e in evidence[:3]:
         p = e.passage
         for step in [d for r in range(1, reach + 1) for d in (r, -r)]:
-            i = retriever.by_position.get((p.doc_id, p.ordinal + step))
-            if i is None:
+            near = retriever.at(p.doc_id, p.ordinal + step)
+            if near is None:
                 continue
-            near = retriever.passages[i]
             if near.id in seen or near.section != p.section:
                 continue
             if decide.states(ask, near.text, near.language):
@@ -383,20 +382,20 @@ def find_twin(retriever, ev: Evidence, sentence: str, lang: str, embedder) -> tu
     the passages of that language nearest to this one, the sentence nearest to `sentence`, when the
     two read as translations (their vectors closer than TWIN_SENTENCE, the same figures and
     countries); None otherwise. Returns the twin passage and the sentence's offsets in it."""
-    i = retriever.by_id.get(ev.passage.id)
-    if i is None:
+    own = retriever.store.get(retriever.generation, ids=[ev.passage.id], vectors=True)
+    if not own:
         return None
-    sims = np.where(retriever.language == lang, retriever.vectors @ retriever.vectors[i], -1.0)
-    near = [int(j) for j in np.argsort(-sims)[:TWIN_NEAREST] if sims[j] >= TWIN_PASSAGE]
+    # Chroma's nearest passages in that language (its search, not a product with every vector).
+    near = [(p, sim) for p, sim in retriever.nearest(own[0][1], TWIN_NEAREST, lang) if sim >= TWIN_PASSAGE]
     pool = [
-        (j, a, b)
-        for j in near
-        for a, b in split_sentences(retriever.passages[j].text)
-        if len(retriever.passages[j].text[a:b].split()) >= LEAD_MIN_WORDS
+        (p, sim, a, b)
+        for p, sim in near
+        for a, b in split_sentences(p.text)
+        if len(p.text[a:b].split()) >= LEAD_MIN_WORDS
     ]
     if not pool:
         return None
-    texts = [retriever.passages[j].text[a:b] for j, a, b in pool]
+    texts = [p.text[a:b] for p, _, a, b in pool]
     vectors = np.asarray(embedder.embed_passages([sentence] + texts))
     scores = vectors[1:] @ vectors[0]
     for k in np.argsort(-scores):
@@ -408,8 +407,8 @@ def find_twin(retriever, ev: Evidence, sentence: str, lang: str, embedder) -> tu
             and set(tag.find_countries(text)) == set(tag.find_countries(sentence))
             and not cite.is_instruction(text)
         ):
-            j, a, b = pool[k]
-            return Evidence(passage=retriever.passages[j], score=float(sims[j]), dense=float(sims[j])), a, b
+            p, sim, a, b = pool[k]
+            return Evidence(passage=p, score=float(sim), dense=float(sim)), a, b
     return None
 
 

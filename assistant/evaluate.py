@@ -9,7 +9,6 @@ import json
 import statistics
 import time
 import tomllib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -172,7 +171,7 @@ def evaluate(assistant, questions: list[EvalQuestion] | None = None, *, mode: st
         passages = {e.passage.id: e.passage.text for e in evidence}
         for c in answer.citations:
             if c.passage_id and c.passage_id not in passages:
-                p = next((p for p in retriever.passages if p.id == c.passage_id), None)
+                p = retriever.passage(c.passage_id)
                 passages[c.passage_id] = p.text if p else c.quote
         statements = answer.statements or []
         supported, precise, n_cit = 0, 0, 0
@@ -234,11 +233,9 @@ def role_country_passages(assistant) -> list[dict]:
     A country named in a role line ("Experts involved: Spain") and nowhere else in the document is
     not what any of its passages is about; the count should be 0.
     """
-    by_doc: dict[str, list] = defaultdict(list)
-    for p in assistant.retriever.passages:
-        by_doc[p.doc_id].append(p)
     found = []
-    for doc_id, passages in sorted(by_doc.items()):
+    for doc_id in sorted(assistant.documents()):  # one document at a time: never the whole generation
+        passages = assistant.retriever.document(doc_id)
         text = assistant.document_text(doc_id) or ""
         only = set(tag.role_countries(text)) - set(tag.tag(text).countries)  # tag() leaves role lines out
         for p in passages:

@@ -10,10 +10,13 @@ import numpy as np
 
 from . import prompts, tag
 from .errors import BadQuestion
+from .index import carried_out_in
 from .retrieve import analyze_question, shingles
 from .types import Citation, Passage
 
 RRF_K = 60  # same constant as the retriever's fusion
+RANK_POOL = 1000  # passages ranked per list and language: the rest of the corpus is never read
+READ_AHEAD = 100  # passages read at once while walking down the ranking
 MAX_PER_GROUP = 3  # passages shown per action, so that one action cannot fill the page
 DUPLICATE_JACCARD = 0.6  # word-shingle overlap above which two passages count as the same text
 
@@ -47,7 +50,7 @@ class PracticeGroup:
 
 def actions(assistant) -> list[str]:
     """Every action some passage of the index belongs to, sorted by name."""
-    return sorted({p.action for p in assistant.retriever.passages if p.action})
+    return sorted(assistant.retriever.known.actions)
 
 
 def _countries_of(p: Passage) -> set[str]:
@@ -83,11 +86,10 @@ def similar(
         # The same bound as a question: embedding and tagging a long text ties up the machine.
         raise BadQuestion(prompts.text(language, "errors.description_too_long", n=len(text), limit=limit))
     retriever = assistant.retriever
-    passages = retriever.passages
     excluded_actions, excluded_countries = excluded(assistant, text, action, mine)
     vectors = []
     if action:
-        vectors.append(_centroid(assistant, [p for p in passages if p.action == action]))
+        vectors.append(_centroid(assistant, action))
     if text:
         vectors.append(assistant.embedder.embed_query(text))
     query = np.mean(np.vstack(vectors), axis=0)
@@ -99,7 +101,10 @@ def similar(
     chosen: list[int] = []
     per_group: Counter = Counter()
     seen_shingles: list[set] = []
-    for i in order:
+    passages: dict[int, Passage] = {}
+    for n, i in enumerate(order):
+        if i not in passages:  # read from the index a page at a time, as far down the ranking as needed
+            passages.update({r: pv[0] for r, pv in retriever.load(order[n : n + READ_AHEAD]).items()})
         p = passages[i]
         where = _countries_of(p)
         # A practice belongs to an action or to a country; general text (definitions, the GCM preamble) is not one.
@@ -137,9 +142,9 @@ def excluded(
     actions_out: set[str] = set()
     countries_out: set[str] = set(mine or [])
     if action:
-        own = [p for p in assistant.retriever.passages if p.action == action]
+        own = [p for p, _ in assistant.retriever.select({"action": action})]
         if not own:
-            known = sorted({p.action for p in assistant.retriever.passages if p.action})
+            known = sorted(assistant.retriever.known.actions)
             raise BadQuestion(
                 f"Unknown action '{action}': the index knows {', '.join(known[:12])}"
                 + (" …" if len(known) > 12 else "")
@@ -213,10 +218,9 @@ def _leads(assistant, groups: list[PracticeGroup], query: np.ndarray) -> None:
         )
 
 
-def _centroid(assistant, own: list[Passage]) -> np.ndarray:
-    """The mean vector of an action's passages (the retriever holds every passage vector)."""
-    retriever = assistant.retriever
-    vec = np.asarray(retriever.vectors)[[retriever.by_id[p.id] for p in own]].mean(axis=0)
+def _centroid(assistant, action: str) -> np.ndarray:
+    """The mean vector of an action's passages (read from Chroma: one action's, a bounded set)."""
+    vec = np.vstack([v for _, v in assistant.retriever.select({"action": action}, vectors=True)]).mean(axis=0)
     return vec / (np.linalg.norm(vec) or 1.0)
 
 
@@ -226,19 +230,25 @@ def _fused_scores(assistant, query: np.ndarray, text: str | None) -> dict[int, f
     Ranking each language on its own keeps an English description from finding only English pages.
     """
     retriever = assistant.retriever
-    passages = retriever.passages
-    dense = np.asarray(retriever.vectors) @ query
-    lists = [(dense, np.isfinite(dense))]
+    index = retriever.index
+    fused: dict[int, float] = defaultdict(float)
+    lexical = None
     if text:
         info = analyze_question(text)
-        lexical = retriever.bm25.scores(info.terms.get("fr", []) + info.terms.get("en", []))
-        lists.append((lexical, lexical > 0))
-    fused: dict[int, float] = defaultdict(float)
-    languages = np.array([p.language for p in passages])
-    for values, valid in lists:
-        for lang in ("fr", "en"):
-            idx = np.where((languages == lang) & valid)[0]
-            for rank, i in enumerate(idx[np.argsort(-values[idx], kind="stable")]):
+        lexical = index.lexical(info.terms.get("fr", []) + info.terms.get("en", []))
+    for lang in ("fr", "en"):
+        # Dense: Chroma's RANK_POOL nearest passages of the language, ranked by their vectors' product
+        # with the query (ties in document order); a passage further down adds nothing from this list.
+        hits = retriever.store.query(retriever.generation, query, RANK_POOL, {"language": lang})
+        got = retriever.load(sorted(index.rows([pid for pid, _ in hits]).values()), vectors=True)
+        if got:
+            idx = np.array(sorted(got))
+            dense = np.vstack([got[i][1] for i in idx]) @ query
+            for rank, i in enumerate(idx[np.argsort(-dense, kind="stable")]):
+                fused[int(i)] += 1.0 / (RRF_K + rank + 1)
+        if lexical is not None:
+            idx = np.where(index.mask(lang) & (lexical > 0))[0]
+            for rank, i in enumerate(idx[np.argsort(-lexical[idx], kind="stable")][:RANK_POOL]):
                 fused[int(i)] += 1.0 / (RRF_K + rank + 1)
     return dict(fused)
 
@@ -333,25 +343,20 @@ class Coverage:
         }
 
 
-def carried_out_in(p: Passage) -> set[str]:
-    """Where a passage's practice was carried out: its action's countries; for a passage of no action (or an
-    action of unknown country), the countries it names."""
-    return set(p.action_countries) if p.action and p.action_countries else set(p.countries)
-
-
 def coverage(assistant) -> Coverage:
     """Passages per country where the practice was carried out (carried_out_in) and theme.
 
     >>> coverage(Assistant()).count("PE", "training") > 0  # doctest: +SKIP
     True
     """
+    # Counted once per generation by its index (`index.build`), not by reading every passage.
     counts: Counter = Counter()
     totals: Counter = Counter()
-    for p in assistant.retriever.passages:
-        for c in carried_out_in(p):
-            totals[c] += 1
-            for t in set(p.themes):
-                counts[(c, t)] += 1
+    for c, theme, n in assistant.retriever.index.known()["coverage"]:
+        if theme is None:
+            totals[c] += n
+        else:
+            counts[(c, theme)] += n
     countries = sorted(totals, key=lambda c: (-totals[c], c))
     used = {t for _, t in counts}
     themes = [t for t in tag.THEMES if t in used] + sorted(used - set(tag.THEMES))
@@ -361,7 +366,9 @@ def coverage(assistant) -> Coverage:
 def cell_passages(assistant, country: str, theme: str | None = None, limit: int = 50) -> list[Citation]:
     """The passages a coverage cell counts (`theme` None: the country's total), in corpus order."""
     out = []
-    for p in assistant.retriever.passages:
+    # The passages that name the country or whose action's countries include it (a bounded set).
+    about = {"$or": [{"countries": {"$contains": country}}, {"action_countries": {"$contains": country}}]}
+    for p, _ in assistant.retriever.select(about):
         if country in carried_out_in(p) and (theme is None or theme in p.themes):
             out.append(
                 Citation(

@@ -20,6 +20,7 @@ import numpy as np
 from . import answer as answering
 from . import chunk as chunking
 from . import cite, decide, evaluate, generate, load, parse
+from . import index as retrieval
 from . import question as questioning
 from . import store as store_module
 from .config import Settings, load_settings
@@ -259,6 +260,13 @@ class Assistant:
                     progress("embed", done, total)
             self._write(generation, pending)
             self.catalog.set_problems(generation, report.problems)
+            # The retrieval index (BM25, score statistics, words) is written before readers can see
+            # the generation: none of them has to read the whole generation to answer.
+            if progress:
+                progress("index", 0, 1)
+            retrieval.build(self.store, generation, retrieval.folder(self.settings.paths.index, generation))
+            if progress:
+                progress("index", 1, 1)
             report.generation = generation
             if promote:
                 self.promote(generation)
@@ -340,6 +348,7 @@ class Assistant:
     def discard(self, generation: str) -> None:
         """Forget a staged generation; the live index is untouched."""
         self.store.drop(generation)
+        shutil.rmtree(retrieval.folder(self.settings.paths.index, generation), ignore_errors=True)
         self.catalog.forget(generation)
 
     def _collect_garbage(self, keep_staging: bool = False) -> None:
@@ -358,6 +367,13 @@ class Assistant:
             for path in folder.iterdir():
                 if path.is_dir() and path.name.startswith("g") and path.name not in known:
                     self.store.drop(path.name)
+        # Retrieval indexes of generations gone (on a Chroma server, dropped by another host's ingest).
+        folder = Path(self.settings.paths.index) / "retrieval"
+        if folder.is_dir():
+            known = self.catalog.known()
+            for path in folder.iterdir():
+                if path.is_dir() and path.name.startswith("g") and path.name not in known:
+                    shutil.rmtree(path, ignore_errors=True)
 
     def _ingest_lock(self):
         index = Path(self.settings.paths.index)
@@ -779,16 +795,20 @@ class Assistant:
         ['PE']
         """
         from . import tag
-        from .retrieve import matches
+        from .retrieve import where_clause
 
         if filters.is_empty() or not (question or "").strip():
             return []
         named = list(dict.fromkeys([*tag.find_countries(question), *(c for _, c in tag.find_cities(question))]))
         out = []
+        retriever = self.retriever
         for code in named:
-            about = [p for p in self.retriever.passages if code in p.countries or code in p.action_countries]
-            kept = sum(1 for p in about if matches(p, filters))
-            if about and kept <= share * len(about):
+            # Counted in Chroma (ids only): the passages about the country, and those the filters keep.
+            about = {"$or": [{"countries": {"$contains": code}}, {"action_countries": {"$contains": code}}]}
+            total = len(self.store.ids(retriever.generation, about))
+            where = where_clause(filters)
+            kept = len(self.store.ids(retriever.generation, {"$and": [about, where]})) if where else total
+            if total and kept <= share * total:
                 out.append(code)
         return out
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -13,10 +12,13 @@ import numpy as np
 
 from . import resources, tag
 from .config import Settings
+from .index import GenerationIndex
 from .text import WORD, analyze, lower_unaccented, question_language, stopwords, words
 from .types import Evidence, Filters, Known, Passage
 
 QUERY_CACHE = 256  # query embeddings remembered by a retriever
+PASSAGE_CACHE = 20_000  # passages (with their vectors) a retriever remembers: a bounded share of any corpus
+DOCUMENT_CACHE = 256  # documents whose words a retriever remembers
 # Cognates across the two languages: words of at least COGNATE_MIN letters sharing their first
 # COGNATE_PREFIX ("interrupted" / "interrompue"); at most COGNATE_STEMS stems added per word.
 COGNATE_MIN, COGNATE_PREFIX, COGNATE_STEMS = 7, 6, 3
@@ -25,40 +27,6 @@ SECTION_LABEL_WORDS = 8  # longer headings are titles, not labels of what a sect
 ANSWER_KINDS = frozenset(
     resources.toml("question.toml")["answer_kinds"]["en"] + resources.toml("question.toml")["answer_kinds"]["fr"]
 )
-
-
-class BM25:
-    """Okapi BM25 over pre-analysed documents."""
-
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
-        self.k1, self.b = k1, b
-        self.n = len(docs)
-        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avg = float(self.lengths.mean()) if self.n else 0.0
-        # The length normalisation depends on the documents only: computed once, not per query.
-        self.norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-6))
-        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i, d in enumerate(docs):
-            for term, tf in Counter(d).items():
-                postings[term].append((i, tf))
-        self.postings = {
-            t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float32)) for t, p in postings.items()
-        }
-
-    def idf(self, term: str) -> float:
-        df = len(self.postings[term][0]) if term in self.postings else 0
-        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
-
-    def scores(self, terms: list[str]) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        if not self.n:
-            return out
-        for term in set(terms):
-            if term not in self.postings:
-                continue
-            ids, tfs = self.postings[term]
-            out[ids] += self.idf(term) * tfs * (self.k1 + 1) / (tfs + self.norm[ids])
-        return out
 
 
 @dataclass
@@ -207,7 +175,9 @@ def matches(p: Passage, filters: Filters) -> bool:
 
 
 class Retriever:
-    """Hybrid retrieval over one index generation (passages and BM25 held in memory)."""
+    """Hybrid retrieval over one index generation. It holds no passage or vector of its own: the
+    generation's retrieval index (`index.GenerationIndex`, files memory-mapped) gives BM25 scores
+    and the score statistics, Chroma the candidates, their text and their vectors."""
 
     def __init__(self, settings: Settings, store, embedder, catalog, generation: str):
         self.settings = settings
@@ -215,58 +185,121 @@ class Retriever:
         self.embedder = embedder
         self.catalog = catalog
         self.generation = generation
-        self.passages, vectors = store.all_passages(generation, with_vectors=True)
-        self.by_id = {p.id: i for i, p in enumerate(self.passages)}
-        self.by_position = {(p.doc_id, p.ordinal): i for i, p in enumerate(self.passages)}
-        # All vectors stay in memory too: the fusion normalises dense scores over each language's
-        # whole population, which undoes the model's preference for the question's language.
-        self.vectors = vectors
-        self.language = np.array([p.language for p in self.passages])
-        # Each document weighs the same in the per-language score statistics, so one huge
-        # document cannot redefine what an ordinary score is for its language.
-        per_doc = Counter(p.doc_id for p in self.passages)
-        self.weights = np.array([1.0 / per_doc[p.doc_id] for p in self.passages])
-        self.bm25 = BM25([analyze(f"{p.section or ''} {p.text}", p.language) for p in self.passages])
-        # A section's label ("Enseignements", "Lessons learnt"), not a title that happens to name a
-        # kind ("6 ways MIEUX is fighting…" heads a whole page).
-        self.section_terms = [
-            set(analyze(p.section, p.language))
-            if p.section and len(p.section.split()) <= SECTION_LABEL_WORDS
-            else set()
-            for p in self.passages
-        ]
-        self.vocabulary = {lower_unaccented(w) for p in self.passages for w in words(p.text + " " + p.title)}
-        self.known_countries = {c for p in self.passages for c in p.countries}
-        self.known_actions = {p.action for p in self.passages if p.action}
-        self._shingles: dict[int, set] = {}
-        self._document_words: dict[str, frozenset[str]] = {}
-        self._prefixes: dict[str, dict[str, set[str]]] = {}
+        self.index = GenerationIndex.open(store, settings.paths.index, generation)
+        self.size = self.index.size
+        self._cache: OrderedDict[int, tuple[Passage, np.ndarray | None]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._shingles: OrderedDict[int, set] = OrderedDict()
+        self._document_words: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._prefixes: dict[tuple[str, str], set[str]] = {}
         self._queries: dict[str, np.ndarray] = {}
         self._queries_lock = threading.Lock()
 
     @cached_property
     def known(self) -> Known:
         """What the corpus names (countries, actions, words), for the answerability decision."""
-        common = {lower_unaccented(w) for p in self.passages for w in words(p.text) if w.islower()}
+        known = self.index.known()
         return Known(
-            frozenset(self.known_countries),
-            frozenset(self.known_actions),
-            frozenset(self.vocabulary),
-            frozenset(common),
+            frozenset(known["countries"]),
+            frozenset(known["actions"]),
+            frozenset(known["vocabulary"]),
+            frozenset(known["common"]),
         )
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        return self.known.vocabulary
+
+    @cached_property
+    def _everything(self) -> tuple[list[Passage], np.ndarray]:
+        return self.store.all_passages(self.generation, with_vectors=True)
+
+    @property
+    def passages(self) -> list[Passage]:
+        """Every passage, in document order: for whole-corpus tools (benchmarks, exports), read on
+        first use. Answering a question never reads it."""
+        return self._everything[0]
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """Every passage vector, in the order of `passages` (whole-corpus tools only)."""
+        return self._everything[1]
+
+    @property
+    def bm25(self) -> _Lexical:
+        """BM25 over the whole generation: `.scores(terms)`, one score per row of `passages`."""
+        return _Lexical(self.index)
+
+    def _load(self, rows, vectors: bool = False) -> dict[int, tuple[Passage, np.ndarray | None]]:
+        """The passages (and vectors) at these rows, from the cache or Chroma."""
+        rows = [int(r) for r in rows]
+        with self._cache_lock:
+            have = {
+                r: self._cache[r] for r in rows if r in self._cache and (not vectors or self._cache[r][1] is not None)
+            }
+        missing = [r for r in dict.fromkeys(rows) if r not in have]
+        if missing:
+            ids = self.index.ids(missing)
+            row_of = {pid: r for r, pid in ids.items()}
+            got = self.store.get(self.generation, ids=list(row_of), vectors=vectors)
+            with self._cache_lock:
+                for p, v in got:
+                    have[row_of[p.id]] = self._cache[row_of[p.id]] = (p, v)
+                while len(self._cache) > PASSAGE_CACHE:
+                    self._cache.popitem(last=False)
+        return have
+
+    def _passage(self, row: int) -> Passage:
+        return self._load([row])[row][0]
+
+    def passage(self, pid: str) -> Passage | None:
+        """The passage with this id in the generation (None if it has none)."""
+        row = self.index.rows([pid]).get(pid)
+        return None if row is None else self._passage(row)
+
+    def document(self, doc_id: str) -> list[Passage]:
+        """A document's passages, in order (one document: a bounded read)."""
+        rows = self.index.document_rows(doc_id)
+        got = self._load(rows)
+        return [got[r][0] for r in rows if r in got]
+
+    def at(self, doc_id: str, ordinal: int) -> Passage | None:
+        """The passage at this place of its document, if any."""
+        row = self.index.row_at(doc_id, ordinal)
+        return None if row is None else self._passage(row)
 
     def document_words(self, doc_id: str) -> frozenset[str]:
         """The folded words of a whole document (its passages and title), remembered per document."""
         if doc_id not in self._document_words:
             self._document_words[doc_id] = frozenset(
-                lower_unaccented(w) for p in self.passages if p.doc_id == doc_id for w in words(f"{p.title} {p.text}")
+                lower_unaccented(w) for p in self.document(doc_id) for w in words(f"{p.title} {p.text}")
             )
+            while len(self._document_words) > DOCUMENT_CACHE:
+                self._document_words.popitem(last=False)
         return self._document_words[doc_id]
 
     def neighbours(self, p: Passage) -> list[Passage]:
         """The passages just before and after `p` in its document."""
-        found = (self.by_position.get((p.doc_id, p.ordinal + step)) for step in (-1, 1))
-        return [self.passages[i] for i in found if i is not None]
+        found = (self.at(p.doc_id, p.ordinal + step) for step in (-1, 1))
+        return [q for q in found if q is not None]
+
+    def select(self, where: dict, vectors: bool = False) -> list[tuple[Passage, np.ndarray | None]]:
+        """The passages matching a Chroma `where` (one action's, one country's: a bounded set), in
+        document order, with their vectors if asked."""
+        rows = sorted(self.index.rows(self.store.ids(self.generation, where)).values())
+        got = self._load(rows, vectors=vectors)
+        return [got[r] for r in rows if r in got]
+
+    def load(self, rows, vectors: bool = False) -> dict[int, tuple[Passage, np.ndarray | None]]:
+        """The passages (and vectors) at these rows of the generation's index."""
+        return self._load(rows, vectors=vectors)
+
+    def nearest(self, vector: np.ndarray, n: int, language: str) -> list[tuple[Passage, float]]:
+        """The n passages in `language` nearest to `vector` (Chroma's search), with their cosine similarity."""
+        hits = self.store.query(self.generation, vector, n, {"language": language})
+        rows = self.index.rows([pid for pid, _ in hits])
+        got = self._load(rows.values())
+        return [(got[rows[pid]][0], sim) for pid, sim in hits if pid in rows and rows[pid] in got]
 
     def languages(self, filters: Filters) -> list[str]:
         return [filters.language] if filters.language else ["fr", "en"]
@@ -286,17 +319,15 @@ class Retriever:
         filters = filters or Filters()
         info = question if isinstance(question, QuestionInfo) else analyze_question(question)
         k = k or cfg.k
-        if not self.passages:
+        if not self.size:
             return []
         qvec = self._query_vector(info.text)
         other = "en" if info.language == "fr" else "fr"
-        dense = self.vectors @ qvec
         other_vec = qvec  # the query for passages in the other language
         if info.translated and info.translated != info.text and cfg.translated_weight:
             # Passages in the other language are matched against the question and its code-switched form.
             mixed = (1 - cfg.translated_weight) * qvec + cfg.translated_weight * self._query_vector(info.translated)
             other_vec = mixed / (np.linalg.norm(mixed) or 1.0)
-            dense = np.where(self.language == other, self.vectors @ other_vec, dense)
         # A city the corpus never names stands for its country ("officials in Lima": passages about
         # Peru); one it names (a meeting's venue) is found by its name.
         unnamed = [code for city, code in info.places if lower_unaccented(city) not in self.vocabulary]
@@ -305,57 +336,77 @@ class Retriever:
             names = tag.country_names(code)
             terms += analyze(" ; ".join(names.get("fr", [])), "fr") + analyze(" ; ".join(names.get("en", [])), "en")
         terms += self._cognates(info)
-        lexical = self.bm25.scores(terms)
-        fused = np.full(len(self.passages), -np.inf)
+        lexical = self.index.lexical(terms)
+        fused: dict[int, float] = {}
+        dense: dict[int, float] = {}
+        passages: dict[int, Passage] = {}
         for lang in self.languages(filters):
-            in_lang = self.language == lang
+            in_lang = self.index.mask(lang)
             if not in_lang.any():
                 continue
+            query = other_vec if lang == other else qvec
             # Candidates: Chroma's nearest passages (filters applied there) and the best BM25 matches.
-            hits = self.store.query(
-                self.generation, other_vec if lang == other else qvec, cfg.candidates, where_clause(filters, lang)
-            )
-            candidates = {self.by_id[pid] for pid, _ in hits if pid in self.by_id}
+            hits = self.store.query(self.generation, query, cfg.candidates, where_clause(filters, lang))
+            candidates = set(self.index.rows([pid for pid, _ in hits]).values())
             order = np.argsort(-np.where(in_lang, lexical, -1.0))[: cfg.candidates]
-            candidates |= {int(i) for i in order if lexical[i] > 0 and matches(self.passages[i], filters)}
+            best = [int(i) for i in order if lexical[i] > 0]
+            found = self._load(best)
+            candidates |= {i for i in best if i in found and matches(found[i][0], filters)}
             if not candidates:
                 continue
-            idx = np.fromiter(candidates, dtype=int)
-            fused[idx] = (
-                cfg.dense_weight * _z(dense, in_lang, self.weights)[idx]
-                + cfg.lexical_weight * _z(lexical, in_lang, self.weights)[idx]
+            # The dense scores of the candidates, from their own vectors; the language's statistics
+            # from the generation's index (exact, without the other passages' vectors).
+            got = self._load(candidates, vectors=True)
+            idx = np.array(sorted(i for i in candidates if i in got), dtype=int)
+            vectors = np.vstack([got[i][1] for i in idx])
+            scores = vectors @ query
+            d_mean, d_sd = self.index.dense_stats(query, lang)
+            l_mean, l_sd = self.index.lexical_stats(lexical, lang)
+            values = cfg.dense_weight * ((scores - d_mean) / d_sd) + cfg.lexical_weight * (
+                (lexical[idx] - l_mean) / l_sd
             )
+            for n, i in enumerate(idx):
+                fused[int(i)], dense[int(i)], passages[int(i)] = float(values[n]), float(scores[n]), got[i][0]
         if info.kinds and cfg.section_boost:
             # "What lessons…": the passages of a section headed "Lessons learnt" / "Enseignements".
-            for i in np.where(np.isfinite(fused))[0]:
-                if info.kinds & self.section_terms[i]:
+            for i in fused:
+                if info.kinds & _section_terms(passages[i]):
                     fused[i] += cfg.section_boost
         if (info.countries or unnamed) and cfg.country_boost:
             wanted = set(info.countries) | set(unnamed)
-            for i in np.where(np.isfinite(fused))[0]:
-                if wanted & set(self.passages[i].countries):
+            for i in fused:
+                if wanted & set(passages[i].countries):
                     fused[i] += cfg.country_boost
-        finite = np.where(np.isfinite(fused))[0]
+        finite = np.array(sorted(fused), dtype=int)
+        score = np.array([fused[i] for i in finite])
         if cfg.document_boost and len(finite):
             # A passage of the document that matches best is more likely to matter than a lone hit elsewhere.
-            best: dict[str, float] = {}
-            for i in finite:
-                doc = self.passages[i].doc_id
-                best[doc] = max(best.get(doc, -np.inf), fused[i])
-            fused[finite] += cfg.document_boost * np.array([best[self.passages[i].doc_id] for i in finite])
-        ranked = [int(i) for i in finite[np.argsort(-fused[finite])]]
-        chosen, items = self._with_list_items(self._diversify(ranked, pool or k), pool or k)
-        top, bottom = (fused[ranked[0]], fused[ranked[-1]]) if ranked else (1.0, 0.0)
-        span = (top - bottom) or 1.0
+            top: dict[str, float] = {}
+            for i, v in zip(finite, score):
+                doc = passages[int(i)].doc_id
+                top[doc] = max(top.get(doc, -np.inf), v)
+            score += cfg.document_boost * np.array([top[passages[int(i)].doc_id] for i in finite])
+        fused = {int(i): float(v) for i, v in zip(finite, score)}
+        ranked = [int(i) for i in finite[np.argsort(-score)]]
+        chosen, items = self._with_list_items(self._diversify(ranked, passages, pool or k), passages, pool or k)
+        top_score, bottom = (fused[ranked[0]], fused[ranked[-1]]) if ranked else (1.0, 0.0)
+        span = (top_score - bottom) or 1.0
         # A list item brought in by its lead-in has no score of its own: it ranks with its lead-in.
         for n, i in enumerate(chosen):
-            if not np.isfinite(fused[i]):
+            if i not in fused:
                 fused[i] = fused[chosen[n - 1]]
+        found_rows = [i for i in chosen if i not in dense]
+        if found_rows:
+            # List items: their dense score as the population's (reported, not ranked on).
+            extra = self._load(found_rows, vectors=True)
+            for i in found_rows:
+                p, v = extra[i]
+                dense[i] = float(v @ (other_vec if p.language == other else qvec))
         found = [
             Evidence(
-                passage=self.passages[i],
+                passage=passages[i],
                 score=float((fused[i] - bottom) / span),
-                dense=float(dense[i]),
+                dense=dense[i],
                 lexical=float(lexical[i]),
                 rank=r,
                 follows=i in items,
@@ -383,19 +434,9 @@ class Retriever:
             out += found
         return out
 
-    def _prefix_index(self, lang: str) -> dict[str, set[str]]:
-        """First six letters -> stems, for the words of one language's passages (built once)."""
-        if lang not in self._prefixes:
-            index: dict[str, set[str]] = defaultdict(set)
-            for p in self.passages:
-                if p.language != lang:
-                    continue
-                for w in words(p.text):
-                    folded = lower_unaccented(w)
-                    if len(folded) >= COGNATE_MIN and not w[:1].isupper():
-                        index[folded[:COGNATE_PREFIX]].update(analyze(w, lang))
-            self._prefixes[lang] = dict(index)
-        return self._prefixes[lang]
+    def _prefix_index(self, lang: str) -> _Prefixes:
+        """First six letters -> stems, for the words of one language's passages (looked up per prefix)."""
+        return _Prefixes(self, lang)
 
     def forget_queries(self) -> None:
         """Drop the remembered query embeddings (benchmarks time questions as if asked first)."""
@@ -439,45 +480,85 @@ class Retriever:
             found.insert(min(at, len(found)), best[0])
         return [replace(e, rank=r) for r, e in enumerate(found)]
 
-    def _shingle(self, i: int) -> set:
+    def _shingle(self, i: int, p: Passage) -> set:
         if i not in self._shingles:
-            self._shingles[i] = shingles(self.passages[i].text)
+            self._shingles[i] = shingles(p.text)
+            while len(self._shingles) > PASSAGE_CACHE:
+                self._shingles.popitem(last=False)
         return self._shingles[i]
 
-    def _with_list_items(self, chosen: list[int], k: int) -> tuple[list[int], set[int]]:
+    def _with_list_items(self, chosen: list[int], passages: dict[int, Passage], k: int) -> tuple[list[int], set[int]]:
         """A passage that announces a list ("Three contributions were formulated:") is followed by the
-        list's first item: the announcement alone answers nothing. Returns the list and the items added."""
+        list's first item: the announcement alone answers nothing. Returns the list and the items added
+        (`passages` gains them)."""
         out: list[int] = []
         items: set[int] = set()
+        after = {i: self.index.row_at(passages[i].doc_id, passages[i].ordinal + 1) for i in chosen}
+        got = self._load([n for n in after.values() if n is not None and n not in passages])
+        passages.update({n: got[n][0] for n in got})
         for i in chosen:
             if i in out:
                 continue
             out.append(i)
-            p = self.passages[i]
-            nxt = self.by_position.get((p.doc_id, p.ordinal + 1))
-            if nxt is not None and announces(p, self.passages[nxt]):
+            p = passages[i]
+            nxt = after[i]
+            if nxt is not None and announces(p, passages[nxt]):
                 if nxt in out:
                     continue
                 out.append(nxt)
                 items.add(nxt)
         return out[:k], items
 
-    def _diversify(self, ranked: list[int], k: int) -> list[int]:
+    def _diversify(self, ranked: list[int], passages: dict[int, Passage], k: int) -> list[int]:
         cfg = self.settings.retrieve
         per_doc: Counter = Counter()
         chosen: list[int] = []
         for i in ranked:
-            p = self.passages[i]
+            p = passages[i]
             if per_doc[p.doc_id] >= cfg.max_per_document:
                 continue
-            s = self._shingle(i)
-            if any(_jaccard(s, self._shingle(j)) >= cfg.duplicate_jaccard for j in chosen):
+            s = self._shingle(i, p)
+            if any(_jaccard(s, self._shingle(j, passages[j])) >= cfg.duplicate_jaccard for j in chosen):
                 continue
             chosen.append(i)
             per_doc[p.doc_id] += 1
             if len(chosen) >= k:
                 break
         return chosen
+
+
+class _Lexical:
+    """BM25 scores over a whole generation (`Retriever.bm25`)."""
+
+    def __init__(self, index: GenerationIndex):
+        self.index = index
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        return self.index.lexical(terms)
+
+
+class _Prefixes:
+    """A language's cognate prefix index, read from the generation's index one prefix at a time."""
+
+    def __init__(self, retriever: Retriever, lang: str):
+        self.retriever, self.lang = retriever, lang
+
+    def get(self, prefix: str, default=()):
+        key = (self.lang, prefix)
+        cache = self.retriever._prefixes
+        if key not in cache:
+            cache[key] = self.retriever.index.prefixed(self.lang, prefix)
+            while len(cache) > QUERY_CACHE * 16:
+                cache.pop(next(iter(cache)))
+        return cache[key] or default
+
+
+def _section_terms(p: Passage) -> set[str]:
+    """A section's label ("Enseignements", "Lessons learnt"), not a title that happens to name a
+    kind ("6 ways MIEUX is fighting…" heads a whole page)."""
+    if p.section and len(p.section.split()) <= SECTION_LABEL_WORDS:
+        return set(analyze(p.section, p.language))
+    return set()
 
 
 # "Plusieurs points communs sont apparus." / "Three lessons stand out.": a short sentence that
@@ -503,14 +584,6 @@ def announces(p: Passage, nxt: Passage) -> bool:
         and len(text.split()) <= _ANNOUNCEMENT_WORDS
         and bool(_ANNOUNCEMENT.search(text))
     )
-
-
-def _z(scores: np.ndarray, mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Scores as weighted z-scores within the population `mask` (one language)."""
-    w, values = weights[mask], scores[mask]
-    mean = float((w * values).sum() / w.sum())
-    sd = float(np.sqrt((w * (values - mean) ** 2).sum() / w.sum())) or 1.0
-    return (scores - mean) / sd
 
 
 def _jaccard(a: set, b: set) -> float:

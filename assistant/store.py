@@ -516,6 +516,8 @@ class VectorStore:
         self._lock = threading.Lock()
         self._readers: dict[str, int] = {}  # reads under way per generation
         self._released: set[str] = set()  # generations readers left: closed whenever no read is using them
+        # Rows this process has read from Chroma: a test proves answering reads a bounded number.
+        self.rows_read = 0
 
     def client(self, generation: str):
         """The Chroma client holding a generation.
@@ -722,21 +724,60 @@ class VectorStore:
                     copied += len(got["ids"])
         return copied
 
+    def pages(self, generation: str, include: list[str]):
+        """Every row of a generation, a page of READ_PAGE at a time (Chroma's order): for building the
+        generation's retrieval index, not for answering."""
+        offset = 0
+        with self._reading(generation):
+            col = self.collection(generation)
+            while True:
+                # In pages: one get of a whole collection of about 30,000 passages or more fails in
+                # Chroma ("too many SQL variables").
+                with self._guard("reading passages"):
+                    page = col.get(include=include, limit=READ_PAGE, offset=offset)
+                self.rows_read += len(page["ids"])
+                offset += len(page["ids"])
+                yield page
+                if len(page["ids"]) < READ_PAGE:
+                    break
+
+    def get(
+        self, generation: str, ids: list[str] | None = None, where: dict | None = None, vectors: bool = False
+    ) -> list[tuple[Passage, np.ndarray | None]]:
+        """The passages with these ids, or matching `where` (a bounded set: one document's), with their
+        vectors if asked; in no particular order."""
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
+        if ids is not None and not ids:
+            return []
+        out: list[tuple[Passage, np.ndarray | None]] = []
+        with self._reading(generation):
+            col = self.collection(generation)
+            with self._guard("reading passages"):
+                parts = [ids[i : i + 500] for i in range(0, len(ids), 500)] if ids is not None else [None]
+                for part in parts:
+                    got = col.get(ids=part, where=where or None, include=include)
+                    self.rows_read += len(got["ids"])
+                    for n, pid in enumerate(got["ids"]):
+                        vector = np.asarray(got["embeddings"][n], dtype=np.float32) if vectors else None
+                        out.append((passage_from(pid, got["documents"][n], got["metadatas"][n]), vector))
+        return out
+
+    def ids(self, generation: str, where: dict) -> list[str]:
+        """The ids of the passages matching `where` (no text, no vectors)."""
+        with self._reading(generation):
+            col = self.collection(generation)
+            with self._guard("reading passages"):
+                got = col.get(where=where, include=[])
+        self.rows_read += len(got["ids"])
+        return list(got["ids"])
+
     def all_passages(self, generation: str, with_vectors: bool = False):
         """Every passage of a generation, in document order (and their vectors as one matrix)."""
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
         got: dict[str, list] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
-        with self._reading(generation):
-            col = self.collection(generation)
-            with self._guard("reading passages"):
-                # In pages: one get of a whole collection of about 30,000 passages or more fails in
-                # Chroma ("too many SQL variables").
-                while True:
-                    page = col.get(include=include, limit=READ_PAGE, offset=len(got["ids"]))
-                    for key in ("ids", *include):
-                        got[key].extend(page[key])
-                    if len(page["ids"]) < READ_PAGE:
-                        break
+        for page in self.pages(generation, include):
+            for key in ("ids", *include):
+                got[key].extend(page[key])
         rows = sorted(
             range(len(got["ids"])), key=lambda r: (got["metadatas"][r]["doc_id"], got["metadatas"][r].get("ordinal", 0))
         )
@@ -758,6 +799,7 @@ class VectorStore:
                 got = col.query(
                     query_embeddings=[vector.tolist()], n_results=n, where=where or None, include=["distances"]
                 )
+        self.rows_read += len(got["ids"][0])
         return [(pid, 1.0 - float(d)) for pid, d in zip(got["ids"][0], got["distances"][0])]
 
 

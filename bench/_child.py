@@ -158,7 +158,7 @@ def cmd_query(args) -> dict:
         a.ask(q.question)
         ask_ms.append((time.perf_counter() - t0) * 1000)
     return {
-        "passages": len(retriever.passages),
+        "passages": retriever.size,
         "retriever_load_s": load_s,
         "retrieve_ms": retrieve_ms,
         "ask_ms": ask_ms,
