@@ -77,6 +77,14 @@ def build(store, generation: str, target: Path) -> Path:
     coverage: Counter = Counter()
     prefixes: dict[str, dict[str, set[str]]] = {lang: defaultdict(set) for lang in LANGUAGES}
     stems: dict[tuple[str, str], list[str]] = {}
+    folded_words: dict[str, str] = {}  # a corpus repeats its words: each is folded once
+    titles: set[str] = set()
+
+    def fold(w: str) -> str:
+        if w not in folded_words:
+            folded_words[w] = lower_unaccented(w)
+        return folded_words[w]
+
     for page in store.pages(generation, ["documents", "metadatas", "embeddings"]):
         rows = np.array([row_of[pid] for pid in page["ids"]], dtype=np.int64)
         vectors = np.asarray(page["embeddings"], dtype=np.float64).reshape(len(rows), -1)
@@ -88,9 +96,13 @@ def build(store, generation: str, target: Path) -> Path:
             post_slot.append(np.array([slots.setdefault(t, len(slots)) for t in tokens], dtype=np.int64))
             post_row.append(np.full(len(tokens), r, dtype=np.int64))
             post_tf.append(np.array(list(tokens.values()), dtype=np.float32))
-            vocabulary.update(lower_unaccented(w) for w in words(text + " " + meta.get("title", "")))
+            title = meta.get("title", "")
+            if title not in titles:
+                titles.add(title)
+                vocabulary.update(fold(w) for w in words(title))
             for w in words(text):
-                folded = lower_unaccented(w)
+                folded = fold(w)
+                vocabulary.add(folded)
                 if w.islower():
                     common.add(folded)
                 if len(folded) >= COGNATE_MIN and not w[:1].isupper() and lang in prefixes:
@@ -212,7 +224,9 @@ class GenerationIndex:
         with np.load(path / "dense.npz") as stats:
             self._dense = {key: np.asarray(stats[key]) for key in stats.files}
         self._masks: dict[str, np.ndarray] = {}
-        self._known: dict | None = None
+        # Read now, not on first use: an ingest may delete the folder of a generation this process
+        # still answers from (the open files and maps stay readable, a path does not).
+        self._known = json.loads((path / "known.json").read_text(encoding="utf-8"))
 
     @classmethod
     def open(cls, store, index_dir: Path | str, generation: str) -> GenerationIndex:
@@ -288,9 +302,7 @@ class GenerationIndex:
         return {s for (s,) in self._sql("SELECT stem FROM prefixes WHERE lang=? AND prefix=?", (lang, prefix))}
 
     def known(self) -> dict[str, list[str]]:
-        """The corpus's countries, actions, words and lower-case words (read on first use)."""
-        if self._known is None:
-            self._known = json.loads((self.path / "known.json").read_text(encoding="utf-8"))
+        """The corpus's countries, actions, words and lower-case words, and the coverage counts."""
         return self._known
 
     def close(self) -> None:

@@ -261,6 +261,9 @@ def test_two_hosts_see_one_live_index_and_never_ingest_at_once(chroma_server, tm
             assert not (tmp_path / f"chat{n}" / "index" / "catalog.sqlite").exists(), (
                 "the chats read the live pointer from the server, not from a local catalog"
             )
+            assert (tmp_path / f"chat{n}" / "index" / "retrieval" / writer.catalog.live() / "done.json").exists(), (
+                "each chat host built the new generation's retrieval index once, in its own index folder"
+            )
     finally:
         for proc in chats:
             _stop(proc)
