@@ -69,7 +69,10 @@ def build(store, generation: str, target: Path) -> Path:
     post_slot: list[np.ndarray] = []
     post_row: list[np.ndarray] = []
     post_tf: list[np.ndarray] = []
-    sums = {lang: [0.0, None, None] for lang in LANGUAGES}  # total weight, sum w v, sum w v v^T
+    # Per language: the total weight, the weighted sum of the vectors and of their outer products.
+    total: dict[str, float] = {}
+    first: dict[str, np.ndarray] = {}
+    second: dict[str, np.ndarray] = {}
     vocabulary: set[str] = set()
     common: set[str] = set()
     countries: set[str] = set()
@@ -123,10 +126,10 @@ def build(store, generation: str, target: Path) -> Path:
             if not mine.any():
                 continue
             w, v = weights[rows[mine]], vectors[mine]
-            total = sums[lang]
-            total[0] += float(w.sum())
-            total[1] = (w @ v) if total[1] is None else total[1] + w @ v
-            total[2] = ((v * w[:, None]).T @ v) if total[2] is None else total[2] + (v * w[:, None]).T @ v
+            dim = v.shape[1]
+            total[lang] = total.get(lang, 0.0) + float(w.sum())
+            first[lang] = first.get(lang, np.zeros(dim)) + w @ v
+            second[lang] = second.get(lang, np.zeros((dim, dim))) + (v * w[:, None]).T @ v
 
     tmp = target.parent / f".tmp-{generation}-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -135,12 +138,12 @@ def build(store, generation: str, target: Path) -> Path:
         _write_lexical(tmp, n, lengths, slots, post_slot, post_row, post_tf)
         np.save(tmp / "language.npy", language)
         np.save(tmp / "weights.npy", weights)
-        stats = {}
-        for lang, (total, s1, s2) in sums.items():
-            if total:
-                mu = s1 / total
-                stats[f"{lang}_mu"], stats[f"{lang}_sigma"] = mu, s2 / total - np.outer(mu, mu)
-        np.savez(tmp / "dense.npz", **stats)
+        stats: dict[str, np.ndarray] = {}
+        for lang, weight in total.items():
+            if weight:
+                mu = first[lang] / weight
+                stats[f"{lang}_mu"], stats[f"{lang}_sigma"] = mu, second[lang] / weight - np.outer(mu, mu)
+        np.savez(tmp / "dense.npz", **stats)  # type: ignore[arg-type]
         db = sqlite3.connect(tmp / "rows.sqlite")
         db.execute("CREATE TABLE passages (row INTEGER PRIMARY KEY, id TEXT UNIQUE, doc_id TEXT, ordinal INTEGER)")
         db.execute("CREATE INDEX position ON passages (doc_id, ordinal)")

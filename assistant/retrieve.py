@@ -350,15 +350,15 @@ class Retriever:
             candidates = set(self.index.rows([pid for pid, _ in hits]).values())
             order = np.argsort(-np.where(in_lang, lexical, -1.0))[: cfg.candidates]
             best = [int(i) for i in order if lexical[i] > 0]
-            found = self._load(best)
-            candidates |= {i for i in best if i in found and matches(found[i][0], filters)}
+            loaded = self._load(best)
+            candidates |= {i for i in best if i in loaded and matches(loaded[i][0], filters)}
             if not candidates:
                 continue
             # The dense scores of the candidates, from their own vectors; the language's statistics
             # from the generation's index (exact, without the other passages' vectors).
             got = self._load(candidates, vectors=True)
             idx = np.array(sorted(i for i in candidates if i in got), dtype=int)
-            vectors = np.vstack([got[i][1] for i in idx])
+            vectors = np.vstack([np.asarray(got[i][1]) for i in idx])
             scores = vectors @ query
             d_mean, d_sd = self.index.dense_stats(query, lang)
             l_mean, l_sd = self.index.lexical_stats(lexical, lang)
