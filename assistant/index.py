@@ -180,6 +180,18 @@ def build(store, generation: str, target: Path) -> Path:
     return target
 
 
+def builder_alive(tmp: Path) -> bool:
+    """Whether the process building into this temporary folder (`.tmp-<generation>-<pid>-<thread>`) still runs."""
+    try:
+        pid = int(tmp.name.split("-")[-2])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _write_lexical(tmp: Path, n: int, lengths, slots, post_slot, post_row, post_tf) -> None:
     """BM25 postings as three arrays (CSR by term): each posting holds its final score, computed with
     the very float32 operations the in-memory class used, so the scores are the same."""

@@ -374,6 +374,8 @@ class Assistant:
             for path in folder.iterdir():
                 if path.is_dir() and path.name.startswith("g") and path.name not in known:
                     shutil.rmtree(path, ignore_errors=True)
+                elif path.name.startswith(".tmp-") and not retrieval.builder_alive(path):
+                    shutil.rmtree(path, ignore_errors=True)  # left by a killed build
 
     def _ingest_lock(self):
         index = Path(self.settings.paths.index)

@@ -161,3 +161,26 @@ def test_server_mode_hosts_build_the_same_index_and_answer_alike(chroma_server, 
     assert (Path(tmp_path / "b") / "retrieval" / live / "done.json").stat().st_mtime_ns == built, (
         "a restarted host reuses the index it built: it does not build it again"
     )
+
+
+@pytest.mark.slow
+def test_an_ingest_drops_what_a_killed_build_left_and_keeps_a_running_one(tmp_path, make_settings):
+    import os
+
+    corpus = copy_corpus(tmp_path / "corpus", SMALL)
+    assistant = Assistant(make_settings(corpus))
+    assistant.ingest()
+    folder = Path(assistant.settings.paths.index) / "retrieval"
+    dead = folder / ".tmp-g1-999999999-1"  # no such process
+    running = folder / f".tmp-g2-{os.getpid()}-1"
+    dead.mkdir()
+    running.mkdir()
+    (corpus / SMALL[0]).write_text((corpus / SMALL[0]).read_text(encoding="utf-8") + "\nUne ligne.\n", encoding="utf-8")
+    report = assistant.ingest()
+    assert report.promoted, "the second ingest made a new generation live"
+    assert not dead.exists(), "the folder of a build whose process is gone was removed"
+    assert running.exists(), "the folder of a build still running was left alone"
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
+        assistant.catalog.known()
+    ), "the retrieval folders are those of the generations the catalog keeps"
+    assert assistant.ask("What did MIEUX do in Jordan?").citations, "the new generation answers"
