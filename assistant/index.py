@@ -180,6 +180,19 @@ def build(store, generation: str, target: Path) -> Path:
     return target
 
 
+def drop_stale(index_dir: Path | str, known: set[str]) -> None:
+    """Remove the retrieval indexes of generations the catalog no longer knows, and what killed
+    builds left (a build still running keeps its temporary folder)."""
+    root = Path(index_dir) / "retrieval"
+    if not root.is_dir():
+        return
+    for path in root.iterdir():
+        if path.is_dir() and path.name.startswith("g") and path.name not in known:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(".tmp-") and not builder_alive(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def builder_alive(tmp: Path) -> bool:
     """Whether the process building into this temporary folder (`.tmp-<generation>-<pid>-<thread>`) still runs."""
     try:

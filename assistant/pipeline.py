@@ -367,15 +367,7 @@ class Assistant:
             for path in folder.iterdir():
                 if path.is_dir() and path.name.startswith("g") and path.name not in known:
                     self.store.drop(path.name)
-        # Retrieval indexes of generations gone (on a Chroma server, dropped by another host's ingest).
-        folder = Path(self.settings.paths.index) / "retrieval"
-        if folder.is_dir():
-            known = self.catalog.known()
-            for path in folder.iterdir():
-                if path.is_dir() and path.name.startswith("g") and path.name not in known:
-                    shutil.rmtree(path, ignore_errors=True)
-                elif path.name.startswith(".tmp-") and not retrieval.builder_alive(path):
-                    shutil.rmtree(path, ignore_errors=True)  # left by a killed build
+        retrieval.drop_stale(self.settings.paths.index, self.catalog.known())
 
     def _ingest_lock(self):
         index = Path(self.settings.paths.index)
@@ -611,6 +603,9 @@ class Assistant:
                     # A long-running reader (the chat) lets go of the generation it leaves: an ingest
                     # deletes it later, and its open files and memory would stay with this process.
                     self.store.release(previous.generation)
+                    # On a host that does not ingest (a Chroma server's), nothing else drops the
+                    # retrieval indexes this host built for generations gone.
+                    retrieval.drop_stale(self.settings.paths.index, self.catalog.known())
             return self._retriever
 
     def ask(
