@@ -241,8 +241,6 @@ class GenerationIndex:
 
     def __init__(self, path: Path):
         self.path = path
-        self._db = sqlite3.connect(path / "rows.sqlite", check_same_thread=False)
-        self._db_lock = threading.Lock()
         self.size = int(json.loads((path / "done.json").read_text(encoding="utf-8"))["passages"])
         self.language = np.load(path / "language.npy", mmap_mode="r")
         self.weights = np.load(path / "weights.npy", mmap_mode="r")
@@ -265,8 +263,13 @@ class GenerationIndex:
         return cls(path)
 
     def _sql(self, sql: str, args=()) -> list[tuple]:
-        with self._db_lock:
-            return self._db.execute(sql, args).fetchall()
+        # A connection per lookup (well under a millisecond): a process that moved to a newer
+        # generation holds no file of the old one open, and an ingest can delete it.
+        db = sqlite3.connect(self.path / "rows.sqlite")
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
 
     def mask(self, lang: str) -> np.ndarray:
         """Which rows are in `lang` (one byte a passage)."""
@@ -332,7 +335,3 @@ class GenerationIndex:
     def known(self) -> dict[str, list[str]]:
         """The corpus's countries, actions, words and lower-case words, and the coverage counts."""
         return self._known
-
-    def close(self) -> None:
-        with self._db_lock:
-            self._db.close()
