@@ -11,7 +11,7 @@ to a question. The question words live in `resources/question.toml`.
 
 >>> ask = read_question("What was the budget of MIEUX Peru III?", "en")
 >>> [(c.kind, c.label) for c in ask.constraints]
-[('action', 'MIEUX Peru III'), ('money', 'budget')]
+[('country', 'Peru'), ('action', 'MIEUX Peru III'), ('money', 'budget')]
 """
 
 from __future__ import annotations
@@ -186,7 +186,8 @@ _PERCENT = re.compile(
 )
 _MONEY = re.compile(
     r"(?:€|\$|£|\b(?:eur|euros?|usd|us\$|dollars?|francs?|fcfa|cfa|gbp|chf)\b)\s?\d|"
-    r"\d[\d\s.,]*\s?(?:€|\$|£|\b(?:eur|euros?|usd|dollars?|francs?|fcfa|cfa|gbp|chf|millions? d'euros|million euros)\b)",
+    r"\d[\d\s.,]*\s?(?:€|\$|£|"
+    r"\b(?:eur|euros?|usd|dollars?|francs?|fcfa|cfa|gbp|chf|millions? d'euros|million euros)\b)",
     re.IGNORECASE,
 )
 
@@ -266,7 +267,8 @@ def _wh(question: str, lang: str, folded: list[str]) -> tuple[str | None, int, i
 def read_question(question: str | QuestionInfo, lang: str | None = None) -> Ask:
     """The question as constraints; a two-part question ("…, and what did it find?") as its parts.
 
-    >>> [(c.kind, c.label) for c in read_question("Combien de participants ont assisté à la réunion de Porto en 2015 ?", "fr").constraints]
+    >>> question = "Combien de participants ont assisté à la réunion de Porto en 2015 ?"
+    >>> [(c.kind, c.label) for c in read_question(question, "fr").constraints]
     [('place', 'Porto'), ('year', '2015'), ('count', 'participants')]
     """
     info = question if isinstance(question, QuestionInfo) else analyze_question(question, lang)
@@ -571,7 +573,7 @@ def _focus_noun(toks, start: int, lang: str, qualifiers, aux, light) -> tuple[st
         if (after_aux or found or lang == "en") and (_participle(f, lang) or f in light):
             break
         if found and lang == "en" and i + 1 < len(toks) and toks[i + 1][1] in _DETERMINERS:
-            break  # "Which agencies co-ran the trainings": a word before "the" is the verb  # "What was decided", "what replaced…": the verb is asked; "how many people attended"
+            break  # "Which agencies co-ran the trainings": a word before "the" is the verb
         found = (r, i)
         if lang == "fr":
             break

@@ -131,8 +131,9 @@ def first_cited_gold(answer: dict, gold_passages: list[str]) -> bool:
     The first cited sentence is the first statement that cites: its own text when it is quoted
     verbatim from its citation (extractive), else the sentence its citation quotes (generative).
 
-    >>> first_cited_gold({"citations": [{"n": 1, "quote": "Context. MIEUX trained 40 judges in Lima."}],
-    ...                   "statements": [{"text": "MIEUX trained 40 judges in Lima.", "citations": [1]}]}, ["trained 40 judges"])
+    >>> answer = {"citations": [{"n": 1, "quote": "Context. MIEUX trained 40 judges in Lima."}],
+    ...           "statements": [{"text": "MIEUX trained 40 judges in Lima.", "citations": [1]}]}
+    >>> first_cited_gold(answer, ["trained 40 judges"])
     True
     """
     quotes = {c["n"]: c["quote"] for c in answer.get("citations", [])}

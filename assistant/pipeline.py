@@ -306,7 +306,8 @@ class Assistant:
         if words > cfg.max_passages * cfg.max_words:
             raise BadDocument(
                 doc.doc_id,
-                f"it has {words:,} words, more than the {cfg.max_passages:,} passages of up to {cfg.max_words} words allowed "
+                f"it has {words:,} words, more than the {cfg.max_passages:,} passages "
+                f"of up to {cfg.max_words} words allowed "
                 "per document can hold (chunk.max_passages / ASSISTANT_CHUNK__MAX_PASSAGES)",
                 "split it into smaller files, or raise the limit if it really is one document",
             )

@@ -150,8 +150,9 @@ class Catalog:
                 part = ids[i : i + 500]
                 marks = ",".join("?" * len(part))
                 c.execute(
-                    f"INSERT OR REPLACE INTO documents SELECT ?, doc_id, sha256, title, language, year, source, n_passages,"
-                    f" countries, actions, themes, ingested_at, text FROM documents WHERE generation=? AND doc_id IN ({marks})",
+                    "INSERT OR REPLACE INTO documents SELECT ?, doc_id, sha256, title, language, year, source,"
+                    " n_passages, countries, actions, themes, ingested_at, text FROM documents"
+                    f" WHERE generation=? AND doc_id IN ({marks})",
                     (dst, src, *part),
                 )
 
@@ -571,7 +572,8 @@ class VectorStore:
             client.heartbeat()
         except Exception as err:  # chromadb raises several types for a server that is down
             raise StoreUnavailable(
-                f"Cannot reach the Chroma server at {url} within {timeout:g} s: {err.__class__.__name__}; is `chroma run` up? "
+                f"Cannot reach the Chroma server at {url} within {timeout:g} s: {err.__class__.__name__}; "
+                "is `chroma run` up? "
                 "(store.chroma_url / ASSISTANT_STORE__CHROMA_URL, store.timeout_s / ASSISTANT_STORE__TIMEOUT_S)"
             ) from None
         return client

@@ -322,7 +322,8 @@ def main() -> int:
     ap.add_argument(
         "--omp-passive",
         action="store_true",
-        help="OMP_WAIT_POLICY=PASSIVE for every process: on a busy machine spinning OpenMP threads slow each query embedding many times",
+        help="OMP_WAIT_POLICY=PASSIVE for every process: on a busy machine spinning OpenMP threads slow each "
+        "query embedding many times",
     )
     args = ap.parse_args()
     if args.omp_passive:

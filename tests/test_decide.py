@@ -946,3 +946,10 @@ def test_a_listing_gives_each_entry_its_own_place_and_date():
     ]:
         d = _judge_listing(question, lang, listing)
         assert d.answerable == answerable, f"{question!r}: the listing dates Porto 2015 ({d.missing})"
+
+
+def test_the_module_examples_hold():
+    import doctest
+
+    result = doctest.testmod(decide)
+    assert result.attempted and not result.failed, f"assistant/decide.py's docstring examples: {result}"
