@@ -11,7 +11,7 @@ from . import cite, decide, prompts, tag
 from .chunk import split_sentences
 from .retrieve import SECTION_LABEL_WORDS, QuestionInfo
 from .text import analyze
-from .types import Answer, Citation, Evidence, Statement
+from .types import Answer, Citation, Evidence, Language, Statement
 
 
 def widen(retriever, ask: decide.Ask, evidence: list[Evidence], reach: int = 3) -> list[Evidence]:
@@ -36,11 +36,11 @@ def widen(retriever, ask: decide.Ask, evidence: list[Evidence], reach: int = 3) 
     return evidence
 
 
-def abstain(question: str, lang: str, decision: decide.Decision, pool: list[Evidence], settings) -> Answer:
+def abstain(question: str, lang: Language, decision: decide.Decision, pool: list[Evidence], settings) -> Answer:
     """The abstention: what the corpus documents and what it lacks, in plain words, then the
     passages about the question's entities as related material (not a stray word's)."""
     message = abstention_message(lang, decision)
-    related = []
+    related: list[Citation] = []
     # Passages about the question's entities; when one is nowhere in the corpus, the nearest ones.
     about = decision.about or pool
     for ev in about[: settings.answer.related]:
@@ -277,11 +277,11 @@ def candidates(ask: decide.Ask, evidence: list[Evidence], embedder=None) -> list
         ]
     top = max((ev.score for ev in evidence), default=1.0) or 1.0
     out = []
-    for (ev, a, b, focus, _, named), d in zip(found, dense):
-        score = W_FOCUS * focus + W_PASSAGE * max(ev.score, 0.0) / top + W_DENSE * d + W_HEADING * named
+    for (ev, a, b, focus, _, in_heading), closeness in zip(found, dense):
+        score = W_FOCUS * focus + W_PASSAGE * max(ev.score, 0.0) / top + W_DENSE * closeness + W_HEADING * in_heading
         if ask.of_any(decide.QUANTITY_KINDS) and decide.states(ask, ev.passage.text[a:b], ev.passage.language):
             score += 1.0  # "How many…": the sentence that gives the number answers
-        out.append(Candidate(ev=ev, a=a, b=b, focus=focus, dense=d, score=score))
+        out.append(Candidate(ev=ev, a=a, b=b, focus=focus, dense=closeness, score=score))
     return sorted(out, key=lambda c: -c.score)
 
 
@@ -320,7 +320,8 @@ def bearing(
     for c in found:
         best.setdefault(c.ev.passage.id, c.score)
     top = found[0].score
-    kept, dropped = [], {}
+    kept: list[Evidence] = []
+    dropped: dict[str, list[str]] = {}
     for ev in evidence:
         why = next((name for name, _, rule in BEARING if rule(ev, ask, best, top)), None)
         if (
@@ -414,7 +415,7 @@ def find_twin(retriever, ev: Evidence, sentence: str, lang: str, embedder) -> tu
 
 def compose(
     question: str,
-    lang: str,
+    lang: Language,
     ask: decide.Ask,
     evidence: list[Evidence],
     settings,
@@ -474,10 +475,10 @@ def compose(
         citations.append(c)
         return c
 
-    spans = {it[1].passage.id: it for it in picked}
+    picked_by_id = {it[1].passage.id: it for it in picked}
     # Numbers follow the text: the lead sentences' passages first.
     for c, _, _ in opening:
-        it = spans.get(c.ev.passage.id)
+        it = picked_by_id.get(c.ev.passage.id)
         if it is not None and c.ev.passage.id not in numbers:
             numbers[c.ev.passage.id] = cite_item(it[1], it[2], it[3]).n
     lines: list[str] = []
@@ -534,9 +535,9 @@ def compose(
             n = numbers.get(ev.passage.id)
             if n is None:
                 n = numbers[ev.passage.id] = cite_item(ev, a, b).n
-            c = citations[n - 1]
-            statements.append(Statement(text=c.quote, citations=[n], supported=True))
-            lines.append(_line(c, lang, note_language=False))
+            cited = citations[n - 1]
+            statements.append(Statement(text=cited.quote, citations=[n], supported=True))
+            lines.append(_line(cited, lang, note_language=False))
     return Answer(
         question=question,
         language=lang,

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import resources, tag
 from .retrieve import COGNATE_PREFIX, QuestionInfo, analyze_question
 from .text import analyze, lower_unaccented, stopwords, words
-from .types import Evidence, Known, Passage
+from .types import Evidence, Known, Language, Passage
 
 # Kinds of constraint, in the order their failure is reported when no context meets them all.
 ENTITY_KINDS = ("country", "action", "place", "name")
@@ -153,9 +154,9 @@ def stems_for(term: str, lang: str, target: str) -> frozenset[str]:
     out = set(analyze(term, target)) | set(analyze(term, lang))
     if target != lang:
         out |= set(analyze(" ; ".join(tag.expand_terms(term, target)), target))
-        mine = set(analyze(term, lang))
+        own_stems = set(analyze(term, lang))
         for row in verb_rows():
-            if row[lang][0] & mine:
+            if row[lang][0] & own_stems:
                 out |= row[target][1]
     out |= set(analyze(" ; ".join(tag.acronyms_for(term)), target))
     own = set(analyze(term, lang))
@@ -325,9 +326,14 @@ def _read(info: QuestionInfo) -> Ask:
     noun, noun_at, article = _focus_noun(toks, after, lang, qualifiers, aux, light) if seeks_noun else (None, -1, "")
     money_word = next((r for r, f in toks[max(w1, 0) :] if f in _words_of("money_nouns", lang)), None)
     bare = wh == "count" and " ".join(folded[w0:w1]) in ("how much", "combien")
-    if wh == "count" and (bare and money_word or noun and lower_unaccented(noun) in _words_of("money_nouns", lang)):
+    money = money_word or noun
+    if (
+        wh == "count"
+        and money
+        and (bare and money_word or noun and lower_unaccented(noun) in _words_of("money_nouns", lang))
+    ):
         # "How much did the workshop cost?", "Combien a coûté…", "how much funding…": an amount.
-        out.append(Constraint("money", money_word or noun, terms=(money_word or noun,)))
+        out.append(Constraint("money", money, terms=(money,)))
     elif wh == "count" and noun:
         counted = _counted(toks, noun_at, lang, light)
         out.append(Constraint("count", " ".join(counted), terms=tuple(counted)))
@@ -827,7 +833,7 @@ def _has_term(term: str, q_lang: str, ctx: Context, seen: _Seen) -> bool:
     return ctx.passage.language != q_lang and _cognate(term, seen.folded)
 
 
-def _cognate(term: str, have: set[str]) -> bool:
+def _cognate(term: str, have: AbstractSet[str]) -> bool:
     """French and English words of one Latin root share their first letters ("interrompue" /
     "interrupted", "présidé" / "presided", "projets" / "projects"): across the two languages, six of
     them, or all but the last of a shorter word."""
@@ -976,7 +982,7 @@ COUNT_REACH = 2  # words between a number and the noun it counts, at most ("5500
 def check_count(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     """A number given with the counted noun ("22 participants"), or with a word of the same class."""
     lang, q_lang = ctx.passage.language, ask.info.language
-    wanted = set()
+    wanted: set[str] = set()
     for term in c.terms:
         wanted |= stems_for(term, q_lang, lang)
     if any(lower_unaccented(t) in _words_of("people_nouns", q_lang) for t in c.terms):
@@ -1053,7 +1059,7 @@ CHECKS = {
 }
 
 
-def states(ask: Ask, text: str, lang: str) -> bool:
+def states(ask: Ask, text: str, lang: Language) -> bool:
     """Whether `text` (a sentence or passage in `lang`) gives the quantity the question asks for."""
     wanted = ask.of_any(QUANTITY_KINDS)
     if not wanted:
@@ -1201,7 +1207,7 @@ def _absent(ask: Ask, known: Known) -> Constraint | None:
     return None
 
 
-def _known_translation(label: str, vocabulary: set[str], lang: str) -> bool:
+def _known_translation(label: str, vocabulary: AbstractSet[str], lang: str) -> bool:
     """A name of several words that the corpus writes in the other language (Middle East / Moyen-Orient)."""
     other = "fr" if lang == "en" else "en"
     return len(words(label)) > 1 and any(
@@ -1209,7 +1215,7 @@ def _known_translation(label: str, vocabulary: set[str], lang: str) -> bool:
     )
 
 
-def _known_name(word: str, vocabulary: set[str], lang: str) -> bool:
+def _known_name(word: str, vocabulary: AbstractSet[str], lang: str) -> bool:
     folded = lower_unaccented(word)
     if folded in vocabulary or folded.rstrip("s") in vocabulary or tag.find_countries(word):
         return True

@@ -365,7 +365,7 @@ def coverage(assistant) -> Coverage:
 
 def cell_passages(assistant, country: str, theme: str | None = None, limit: int = 50) -> list[Citation]:
     """The passages a coverage cell counts (`theme` None: the country's total), in corpus order."""
-    out = []
+    out: list[Citation] = []
     # The passages that name the country or whose action's countries include it (a bounded set).
     about = {"$or": [{"countries": {"$contains": country}}, {"action_countries": {"$contains": country}}]}
     for p, _ in assistant.retriever.select(about):

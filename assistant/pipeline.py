@@ -29,7 +29,7 @@ from .errors import AssistantError, BadDocument
 from .retrieve import Retriever, analyze_question
 from .store import Catalog, EmbeddingCache, ServerCatalog, VectorStore, require_live, write_atomic
 from .text import lower_unaccented, question_language, words
-from .types import Answer, Evidence, Filters, IndexedDocument, Passage
+from .types import Answer, Evidence, Filters, IndexedDocument, Language, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
 # (and only text that changed is re-embedded, thanks to the cache).
@@ -75,12 +75,12 @@ class Prepared:
 
     clean: str  # the question as asked, cleaned
     standalone: str  # read as a standalone question (follow-ups carry the previous topic)
-    language: str
+    language: Language
     generative: bool
-    ask: object  # decide.Ask
-    pool: list  # retrieved evidence, with the related passages
-    evidence: list  # what the answer may quote
-    decision: object  # decide.Decision
+    ask: decide.Ask
+    pool: list[Evidence]  # retrieved evidence, with the related passages
+    evidence: list[Evidence]  # what the answer may quote
+    decision: decide.Decision
     generation: str | None = None  # the index generation the evidence comes from
 
 
@@ -182,7 +182,9 @@ class Assistant:
             # The catalog points at vectors that are gone (deleted by hand, older layout): rebuild.
             live = None
         live_docs = self.catalog.documents(live) if live else {}
-        same_pipeline = bool(live) and (self.catalog.generation_info(live) or {}).get("pipeline") == self.pipeline_id
+        same_pipeline = (
+            bool(live) and (self.catalog.generation_info(live or "") or {}).get("pipeline") == self.pipeline_id
+        )
         # A document that failed last time kept its older version, perhaps of an older pipeline: try it again.
         failed = set(self.catalog.problems(live)) if live else set()
 
@@ -476,13 +478,14 @@ class Assistant:
                     self.promote(staged.generation)
                     status = "promoted"
                 first = next(iter(sets))
+                baseline = baselines[first]
                 return {
                     "status": status,
                     "reasons": reasons,
                     "generation": staged.generation,
                     "ingest": staged.to_json(),
                     "summary": results[first]["summary"]["all"],
-                    "baseline": baselines[first]["summary"]["all"] if baselines[first] else None,
+                    "baseline": baseline["summary"]["all"] if baseline else None,
                     "sets": {
                         name: {
                             "summary": {col: r["summary"][col] for col in evaluate.GATED_COLUMNS},
@@ -629,6 +632,7 @@ class Assistant:
             question, filters, language=language, k=k, history=history, mode=mode, stream=False
         ):
             final = item
+        assert isinstance(final, Answer), "stream_ask ends with the answer"
         return final
 
     def stream_ask(
@@ -692,7 +696,7 @@ class Assistant:
         settings = self.settings
         guess = language or question_language(question or "")
         clean = questioning.clean_question(question, settings.answer.max_question_chars, guess)
-        lang = language if language in ("fr", "en") else question_language(clean)
+        lang: Language = "fr" if language == "fr" else "en" if language == "en" else question_language(clean)
         generative = (mode or ("generative" if settings.llm.backend != "none" else "extractive")) == "generative"
         standalone = questioning.contextualize(clean, history)
         if generative and history:
