@@ -660,6 +660,13 @@ def test_how_asks_a_manner_only_before_an_auxiliary(question, lang, verb):
 # -- a city inside a name, and a place with its own year -----------------------------------------------
 
 
+def _assert_answered(question: str, lang: str, sources: list[Passage], why: str) -> None:
+    """Each source alone answers the question (`why`: what it gives)."""
+    for source in sources:
+        d = judge(question, [source], lang)
+        assert d.answerable, f"{question!r}: {source.text!r} {why} ({d.missing})"
+
+
 @pytest.mark.parametrize(
     "question, lang, places",
     [
@@ -751,8 +758,7 @@ def test_a_number_or_rank_asked_needs_a_figure_or_an_ordinal(question, lang):
         "Le Programme de Rome a inauguré la protection internationale et l'asile comme 4ème pilier.", lang="fr"
     )
     unranked = passage("The Rome Programme introduced international protection and asylum as a new pillar.")
-    for source in (ranked, ranked_fr):
-        assert judge(question, [source], lang).answerable, f"{question!r}: {source.text!r} gives the rank"
+    _assert_answered(question, lang, [ranked, ranked_fr], "gives the rank")
     d = judge(question, [unranked], lang)
     assert not d.answerable and d.missing.kind == "rank", f"{question!r}: no rank in the source ({d.missing})"
 
@@ -767,8 +773,7 @@ def test_a_number_or_rank_asked_needs_a_figure_or_an_ordinal(question, lang):
 def test_staff_and_employees_are_one_workforce(question, lang):
     fr = passage("Les procédures opératoires standard pouvaient toucher jusqu'à 40 employés des refuges.", lang="fr")
     en = passage("The standard operating procedures could reach up to 40 staff members of the shelters.")
-    for source in (fr, en):
-        assert judge(question, [source], lang).answerable, f"{question!r}: {source.text!r} gives the workforce"
+    _assert_answered(question, lang, [fr, en], "gives the workforce")
 
 
 @pytest.mark.parametrize(
@@ -812,9 +817,7 @@ def test_areas_are_met_by_regions_and_provinces(question, lang):
         lang="fr",
         countries=("PE",),
     )
-    for source in (regions, regions_fr):
-        d = judge(question, [source], lang)
-        assert d.answerable, f"{question!r}: {source.text!r} names the provinces ({d.missing})"
+    _assert_answered(question, lang, [regions, regions_fr], "names the provinces")
 
 
 @pytest.mark.parametrize(
@@ -855,9 +858,7 @@ def test_a_withdrawal_needs_a_source_saying_so(question, lang):
     for source in (chaired, chaired_fr):
         d = judge(question, [source], lang)
         assert not d.answerable and d.missing.kind == "predicate", f"{question!r}: {source.text!r} ({d.missing})"
-    for source in (withdrew, withdrew_fr):
-        d = judge(question, [source], lang)
-        assert d.answerable, f"{question!r}: {source.text!r} says it withdrew ({d.missing})"
+    _assert_answered(question, lang, [withdrew, withdrew_fr], "says it withdrew")
 
 
 def _meets(verb: str, lang: str, sentence: str, s_lang: str) -> bool:
