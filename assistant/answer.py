@@ -574,15 +574,15 @@ def _line(c: Citation, lang: str, marker: bool = True, note_language: bool = Tru
     return f"- « {quote} » [{c.n}]{suffix}" if marker else f"- [{c.n}] « {quote} » — {c.title}{suffix}"
 
 
-def verify_citations(assistant, result: Answer, generation: str | None = None) -> None:
+def verify_citations(result: Answer, generation: str | None, texts: dict[str, str | None]) -> None:
     """Drop any citation whose quote is not in its source document (it never should happen), and pin
-    the others to the generation they quote: their offsets are offsets in that generation's text."""
-    generation = generation or assistant.retriever.generation
+    the others to the generation they quote: their offsets are offsets in that generation's text.
+    `texts`: each cited document's text in that generation (None once it is gone)."""
     result.generation = generation
     for name in ("citations", "related"):
         kept = []
         for c in getattr(result, name):
-            if cite.verify(c.quote, assistant.document_text(c.source, generation)):
+            if cite.verify(c.quote, texts.get(c.source)):
                 c.generation = generation
                 kept.append(c)
         setattr(result, name, kept)

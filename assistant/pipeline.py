@@ -677,7 +677,11 @@ class Assistant:
                         result = item
                     else:
                         yield item
-        answering.verify_citations(self, result, prepared.generation)
+        generation = prepared.generation or self.retriever.generation
+        # The cited documents' texts are read here and handed down: the answer never calls back up.
+        sources = {c.source for c in [*result.citations, *result.related]}
+        texts = {source: self.document_text(source, generation) for source in sources}
+        answering.verify_citations(result, generation, texts)
         result.interpreted_as = prepared.standalone if prepared.standalone != prepared.clean else None
         result.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         yield result

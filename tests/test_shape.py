@@ -301,7 +301,6 @@ KNOWN_DETOURS = {
     "assistant.chunk re-entered from assistant.answer",
     "assistant.cite re-entered from assistant.answer",
     "assistant.embed re-entered from assistant.answer",
-    "assistant.answer calls back up into assistant.pipeline",
     # The retrieval index of #16: the retriever reads it term by term between Chroma reads, and the
     # answer reads neighbours and twins through the retriever (no process holds the passages).
     "assistant.index re-entered from assistant.retrieve",
