@@ -903,17 +903,15 @@ def check_year(c: Constraint, ctx: Context, seen: _Seen, ask: Ask) -> bool:
     asked by its place and year: a list of dated meetings ("Porto, 3-4 December 2015." then
     "Brussels, 31 May 2016.") gives each place its own year (`_place_units`)."""
     first, last = c.values
-    years = ctx.years
-    units = _place_units(ask, ctx)
     if ask.of_any(QUANTITY_KINDS + ("figure",)):
         years = ctx.own_years
-    elif units is not None:
-        lang = ctx.passage.language
-        years = frozenset(_years_in(" ".join(units), lang))
+    else:
+        units = _place_units(ask, ctx)
+        years = ctx.years if units is None else frozenset(_years_in(" ".join(units), ctx.passage.language))
     return any(first <= y <= last for y in years)
 
 
-def _says(text: str, name: str) -> bool:
+def says(text: str, name: str) -> bool:
     """Whether every word of `name` is in `text` (folded)."""
     have = {lower_unaccented(w) for w in words(text)}
     return all(lower_unaccented(w) in have for w in words(name))
@@ -938,10 +936,12 @@ def _place_units(ask: Ask, ctx: Context) -> list[str] | None:
         parts = tuple(para for u in ctx.units for para in re.split(r"\n\s*\n", u) if para.strip())
     for c in places:
         city = c.terms[0]
-        naming = [u for u in parts if _says(u, city)]
-        if listing and not naming and _says(ctx.head, city):
-            return []  # another entry of the listing that names the place: this one is another event
-        if (_says(ctx.head, city) and not listing) or not naming:
+        naming = [u for u in parts if says(u, city)]
+        in_head = says(ctx.head, city)
+        if not naming:
+            # In a listing naming the place, this entry is another event's; else it is met by country.
+            return [] if listing and in_head else None
+        if in_head and not listing:
             return None
         units += [u for u in naming if u not in units]
     return units if listing else [ctx.head, *units]

@@ -28,7 +28,7 @@ from .embed import Embedder, make_embedder
 from .errors import AssistantError, BadDocument
 from .retrieve import Retriever, analyze_question
 from .store import Catalog, EmbeddingCache, ServerCatalog, VectorStore, require_live, write_atomic
-from .text import lower_unaccented, question_language, words
+from .text import question_language
 from .types import Answer, Evidence, Filters, IndexedDocument, Language, Passage
 
 # Bump when parsing or chunking changes what a document turns into: every document is then re-chunked
@@ -728,9 +728,18 @@ class Assistant:
                 have |= {e.passage.id for e in found}
         if ask.comparison:
             evidence += self._each_entity(ask, evidence, filters, lang)
-        decision = decide.decide(
-            ask, evidence, retriever.known, settings.answer.min_coverage, retriever.neighbours, retriever.document_words
-        )
+
+        def judge(evidence: list[Evidence]) -> decide.Decision:
+            return decide.decide(
+                ask,
+                evidence,
+                retriever.known,
+                settings.answer.min_coverage,
+                retriever.neighbours,
+                retriever.document_words,
+            )
+
+        decision = judge(evidence)
         missing = decision.missing
         if not decision.answerable and missing is not None and missing.kind in decide.NAMED_KINDS:
             # A name the evidence does not hold may still be in the corpus, ranked below passages that
@@ -738,14 +747,7 @@ class Assistant:
             extra = self._naming(ask, missing, filters, lang, {e.passage.id for e in evidence})
             if extra:
                 evidence = evidence + extra
-                decision = decide.decide(
-                    ask,
-                    evidence,
-                    retriever.known,
-                    settings.answer.min_coverage,
-                    retriever.neighbours,
-                    retriever.document_words,
-                )
+                decision = judge(evidence)
         return Prepared(
             clean=clean,
             standalone=standalone,
@@ -777,7 +779,6 @@ class Assistant:
         for other in ask.constraints:
             if other.kind in decide.NAMED_KINDS and other.label != c.label:
                 rest = re.sub(rf"(?<![\w+]){re.escape(other.label)}(?![\w+])", " ", rest)
-        label = {lower_unaccented(w) for w in words(c.label)}
         found = self.retriever.retrieve(analyze_question(rest, lang), filters, k=ENTITY_POOL, pool=ENTITY_POOL)
         out: list[Evidence] = []
         # Only passages that name the entity: the rest of the question still ranks the others first.
@@ -785,9 +786,7 @@ class Assistant:
             if len(out) >= self.settings.answer.part_k:
                 break
             p = e.passage
-            if e.passage.id in have or not label <= {
-                lower_unaccented(w) for w in words(f"{p.title} {p.section or ''} {p.text}")
-            }:
+            if p.id in have or not decide.says(f"{p.title} {p.section or ''} {p.text}", c.label):
                 continue
             out.append(e)
             have.add(p.id)
