@@ -23,6 +23,7 @@ def passage(
     action_countries=(),
     doc: str = "doc.txt",
     ordinal: int = 0,
+    window: str | None = None,
 ) -> Passage:
     return Passage(
         id=f"{doc}#{ordinal}",
@@ -34,7 +35,7 @@ def passage(
         text=text,
         start=0,
         end=len(text),
-        window=text,
+        window=text if window is None else window,
         countries=tuple(countries),
         action=action,
         action_countries=tuple(action_countries),
@@ -922,21 +923,9 @@ def test_a_listing_gives_each_entry_its_own_place_and_date():
         "Porto, 3-4 December 2015, hosted by Portugal.",
     ]
     window = "\n\n".join(entries)
+    countries = [("CV", "PT"), ("BE", "CI"), ("PT",)]
     listing = [
-        Passage(
-            id=f"l#{n}",
-            doc_id="l",
-            title=title,
-            language="en",
-            year=None,
-            section=None,
-            text=text,
-            start=0,
-            end=len(text),
-            window=window,
-            countries=("CV", "PT") if n == 0 else ("BE", "CI") if n == 1 else ("PT",),
-            ordinal=n,
-        )
+        passage(text, title=title, countries=countries[n], doc="l", ordinal=n, window=window)
         for n, text in enumerate(entries)
     ]
     for question, lang, answerable in [
